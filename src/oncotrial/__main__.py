@@ -1,0 +1,3 @@
+from oncotrial.cli import app
+
+app(prog_name="oncotrial")

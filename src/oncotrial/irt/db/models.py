@@ -1,0 +1,178 @@
+"""Tables of the randomization service (SQLAlchemy 2 declarative models).
+
+Timestamps are stored as fixed-width ISO-8601 UTC strings (``2026-01-29T10:00:00.000000Z``):
+they sort as text, compare the same way on SQLite and PostgreSQL, and hash identically
+in the audit chain wherever they are read back. JSON payloads are stored as canonical
+text for the same reason.
+
+The migration in ``oncotrial/irt/migrations/versions`` creates exactly these tables
+(a test compares the two), plus triggers that forbid deleting or overwriting
+randomizations and the audit trail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+TS = String(32)
+
+
+class TrialSetup(Base):
+    """The one protocol this database serves, and how its allocation list was made."""
+
+    __tablename__ = "trial_setup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[str] = mapped_column(String(64))
+    protocol_name: Mapped[str] = mapped_column(String(200))
+    protocol_json: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(32))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    list_checksum: Mapped[str] = mapped_column(String(128))
+    list_rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(TS)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(TS)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[str] = mapped_column(TS)
+
+
+class ApiToken(Base):
+    """An API token, stored only as the SHA-256 of the high-entropy secret."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(TS)
+    expires_at: Mapped[str | None] = mapped_column(TS, nullable=True)
+    revoked_at: Mapped[str | None] = mapped_column(TS, nullable=True)
+
+
+class WebSession(Base):
+    """A web log-in; the cookie holds the secret, the table its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[str] = mapped_column(TS)
+    expires_at: Mapped[str] = mapped_column(TS)
+    ended_at: Mapped[str | None] = mapped_column(TS, nullable=True)
+
+
+class AllocationRow(Base):
+    """One row of the stratified allocation list. Never shown to site roles."""
+
+    __tablename__ = "allocation_list"
+    __table_args__ = (
+        UniqueConstraint("stratum", "sequence", name="uq_allocation_stratum_sequence"),
+        Index("ix_allocation_next", "stratum", "assigned", "sequence"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stratum: Mapped[str] = mapped_column(String(500))
+    sequence: Mapped[int] = mapped_column(Integer)
+    block: Mapped[int] = mapped_column(Integer)
+    block_size: Mapped[int] = mapped_column(Integer)
+    arm: Mapped[str] = mapped_column(String(32))
+    assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Counter(Base):
+    """Named counters (the randomization number) incremented inside the allocating transaction."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Randomization(Base):
+    """A randomized subject. Rows are never deleted; only the verified strata change,
+    and only through a recorded correction."""
+
+    __tablename__ = "randomizations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_number: Mapped[int] = mapped_column(Integer, unique=True)
+    subject_id: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    arm: Mapped[str] = mapped_column(String(32))
+    stratum: Mapped[str] = mapped_column(String(500))
+    strata_randomized: Mapped[str] = mapped_column(Text)
+    strata_verified: Mapped[str] = mapped_column(Text)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocation_list.id"), unique=True)
+    eligibility_confirmed: Mapped[bool] = mapped_column(Boolean)
+    randomized_at: Mapped[str] = mapped_column(TS)
+    randomized_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Correction(Base):
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str] = mapped_column(Text)
+    new_value: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_at: Mapped[str] = mapped_column(TS)
+    corrected_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class IdempotencyKey(Base):
+    """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"))
+    created_at: Mapped[str] = mapped_column(TS)
+
+
+class AuditEntry(Base):
+    """One link of the append-only, hash-chained audit trail."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(TS)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    old: Mapped[str] = mapped_column(Text)
+    new: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The chain head: locked by every writer so links are appended one at a time."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,449 @@
+"""The trial protocol as data: pydantic models of a protocol TOML file.
+
+Every model forbids unknown keys so that a misspelt setting is an error rather
+than a silently ignored default, and is frozen so that a loaded protocol can be
+shared between the randomization service, the simulator and the analysis
+without anyone changing it under another's feet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+DAYS_PER_MONTH = 30.4375
+"""Days in an average month: the conversion every time in months uses."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Study(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    title: str
+    phase: Literal["1", "1/2", "2", "2/3", "3", "4"]
+    design: str
+    masking: str
+    registry_ids: list[str] = []
+    indication: str = ""
+    sponsor: str = ""
+
+
+class Drug(_Model):
+    """One drug of an arm's regimen, dosed in cycles."""
+
+    drug: str
+    dose: float = Field(gt=0)
+    unit: str
+    route: str
+    frequency: str
+    cycle_length_days: int = Field(gt=0)
+    days_on: int = Field(ge=1)
+    days_off: int = Field(ge=0)
+    dose_levels: list[float] = []
+    min_dose: float | None = None
+    options: list[str] = []
+    optional: bool = False
+    note: str = ""
+
+    @field_validator("days_on")
+    @classmethod
+    def _days_on_within_cycle(cls, v: int, info: ValidationInfo) -> int:
+        cycle = info.data.get("cycle_length_days")
+        if cycle is not None and v > cycle:
+            raise ValueError(f"must be <= cycle_length_days ({cycle})")
+        return v
+
+    @field_validator("days_off")
+    @classmethod
+    def _cycle_adds_up(cls, v: int, info: ValidationInfo) -> int:
+        cycle, on = info.data.get("cycle_length_days"), info.data.get("days_on")
+        if cycle is not None and on is not None and on + v != cycle:
+            raise ValueError(f"days_on ({on}) + days_off ({v}) must equal cycle_length_days ({cycle})")
+        return v
+
+    @field_validator("dose_levels")
+    @classmethod
+    def _levels_descend_from_dose(cls, v: list[float], info: ValidationInfo) -> list[float]:
+        if not v:
+            return v
+        dose = info.data.get("dose")
+        if dose is not None and v[0] != dose:
+            raise ValueError(f"must start at the starting dose ({dose:g}), got {v[0]:g}")
+        if any(b >= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"must strictly decrease, got {v}")
+        return v
+
+    @field_validator("min_dose")
+    @classmethod
+    def _min_dose_is_a_level(cls, v: float | None, info: ValidationInfo) -> float | None:
+        levels = info.data.get("dose_levels") or []
+        if v is not None and levels and v not in levels:
+            raise ValueError(f"must be one of dose_levels {levels}, got {v:g}")
+        return v
+
+
+class Arm(_Model):
+    code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_]+$")
+    name: str
+    short_name: str = ""
+    ratio: int = Field(ge=1)
+    experimental: bool = False
+    regimen: list[Drug] = Field(min_length=1)
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class Level(_Model):
+    code: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    label: str = ""
+    prevalence: float | None = Field(default=None, ge=0, le=1)
+
+
+class StratificationFactor(_Model):
+    name: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = ""
+    levels: list[Level] = Field(min_length=2)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_consistent(cls, v: list[Level]) -> list[Level]:
+        codes = [lv.code for lv in v]
+        dup = {c for c in codes if codes.count(c) > 1}
+        if dup:
+            raise ValueError(f"level codes must be unique, {sorted(dup)} repeated")
+        prev = [lv.prevalence for lv in v]
+        if all(p is not None for p in prev) and not math.isclose(sum(prev), 1.0, abs_tol=1e-6):
+            raise ValueError(f"prevalences must sum to 1, got {sum(prev):.6g}")
+        return v
+
+    @property
+    def codes(self) -> list[str]:
+        return [lv.code for lv in self.levels]
+
+
+class Randomization(_Model):
+    method: Literal["permuted_blocks", "simple", "minimization"]
+    block_sizes: list[int] = [2, 4]
+    stratify_by: list[str] = []
+    seed: int = 0
+    minimization_p_best: float = Field(default=0.8, gt=0, le=1)
+
+
+class Criterion(_Model):
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    text: str
+
+
+class Schedule(_Model):
+    interval_weeks: float = Field(gt=0)
+    window_days: int = Field(ge=0)
+    recist_version: Literal["1.0", "1.1"]
+    assessor: str = "investigator"
+    confirmation_min_weeks: float = Field(ge=0)
+    cbr_min_sd_weeks: float = Field(ge=0)
+    sd_min_weeks: float = Field(default=6, ge=0)
+    missed_assessments_for_censoring: int = Field(default=2, ge=1)
+    visit_interval_days: int = Field(default=28, gt=0)
+
+
+class CensoringRule(_Model):
+    cnsr: int = Field(ge=1)
+    reason: str
+    description: str
+
+
+class Endpoint(_Model):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    name: str
+    kind: Literal["time_to_event", "binary", "safety"]
+    role: Literal["primary", "secondary", "exploratory"]
+    definition: str
+    population: str = "ITT"
+    assessor: str = ""
+    censoring: list[CensoringRule] = []
+    ctcae_version: str = ""
+
+
+class Accrual(_Model):
+    target_n: int = Field(gt=0)
+    randomized_n: int | None = Field(default=None, gt=0)
+    start: dt.date
+    end: dt.date
+    n_sites: int = Field(gt=0)
+    countries: list[str] = Field(min_length=1)
+    data_cutoff: dt.date | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, v: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and v <= start:
+            raise ValueError(f"must be after start ({start.isoformat()})")
+        return v
+
+    @field_validator("data_cutoff")
+    @classmethod
+    def _cutoff_after_start(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start")
+        if v is not None and start is not None and v <= start:
+            raise ValueError(f"must be after accrual start ({start.isoformat()})")
+        return v
+
+    @property
+    def duration_months(self) -> float:
+        return (self.end - self.start).days / DAYS_PER_MONTH
+
+
+class Analysis(_Model):
+    alpha: float = Field(gt=0, lt=1)
+    sided: Literal[1, 2]
+    power: float | None = Field(default=None, gt=0, lt=1)
+    target_hr: float | None = Field(default=None, gt=0)
+    control_median_months: float | None = Field(default=None, gt=0)
+    dropout_rate_per_year: float = Field(default=0.0, ge=0)
+    primary_test: Literal["stratified_logrank", "logrank"] = "stratified_logrank"
+    hr_model: Literal["stratified_cox", "cox"] = "stratified_cox"
+    ties: Literal["efron", "breslow"] = "efron"
+    stratify_by: list[str] = []
+    conf_level: float = Field(default=0.95, gt=0, lt=1)
+    km_conf_type: Literal["log-log", "log", "plain"] = "log-log"
+    binomial_ci: Literal["clopper-pearson", "wilson"] = "clopper-pearson"
+    difference_ci: Literal["miettinen-nurminen", "wald"] = "miettinen-nurminen"
+    landmark_months: list[float] = []
+    time_unit: Literal["months", "days", "weeks", "years"] = "months"
+    subgroups: list[str] = []
+
+
+class Baseline(_Model):
+    """Expected prevalences of baseline characteristics (fractions) and the age distribution."""
+
+    age_median: float = Field(gt=0)
+    age_sd: float = Field(gt=0)
+    age_min: float = Field(default=18, ge=0)
+    age_max: float = Field(default=90, gt=0)
+    female: float = Field(ge=0, le=1)
+    postmenopausal: float | None = Field(default=None, ge=0, le=1)
+    de_novo: float | None = Field(default=None, ge=0, le=1)
+    visceral: float | None = Field(default=None, ge=0, le=1)
+    cns_metastases: float | None = Field(default=None, ge=0, le=1)
+    cr_to_induction: float | None = Field(default=None, ge=0, le=1)
+
+
+# ---- published results -------------------------------------------------------
+# Per-arm values are dicts keyed by arm code; the protocol checks the keys.
+PerArm = dict[str, float]
+PerArmInterval = dict[str, tuple[float, float]]
+
+
+class Landmark(_Model):
+    time: float = Field(gt=0)
+    rate: PerArm
+
+
+class TimeToEventResult(_Model):
+    median: PerArm = {}
+    median_ci: PerArmInterval = {}
+    events: PerArm = {}
+    hr: float | None = Field(default=None, gt=0)
+    hr_ci: tuple[float, float] | None = None
+    hr_stratified: bool = True
+    p_value: float | None = Field(default=None, gt=0, le=1)
+    p_sided: Literal[1, 2] = 2
+    p_stratified: bool = True
+    landmarks: list[Landmark] = []
+
+
+class BinaryResult(_Model):
+    rate: PerArm
+    ci: PerArmInterval = {}
+    population: str = ""
+    confirmed: bool = False
+
+
+class EventResult(_Model):
+    """Incidence of one adverse event at one grade (``grade``) or at or above one (``min_grade``)."""
+
+    term: str
+    grade: int | None = Field(default=None, ge=1, le=5)
+    min_grade: int | None = Field(default=None, ge=1, le=5)
+    percent: PerArm = {}
+    count: PerArm = {}
+
+    @model_validator(mode="after")
+    def _one_grade_rule(self) -> EventResult:
+        if (self.grade is None) == (self.min_grade is None):
+            raise ValueError(f"{self.term}: give exactly one of grade or min_grade")
+        if not self.percent and not self.count:
+            raise ValueError(f"{self.term}: give percent or count")
+        return self
+
+
+class SafetyResult(_Model):
+    any_grade: PerArm = {}
+    grade3: PerArm = {}
+    grade4: PerArm = {}
+    serious: PerArm = {}
+    treatment_related_deaths: PerArm = {}
+    events: list[EventResult] = []
+
+
+class DoseModification(_Model):
+    drug: str
+    arm: str
+    reduction: float | None = Field(default=None, ge=0, le=100)
+    median_time_to_first_reduction: float | None = Field(default=None, gt=0)
+    discontinuation_for_ae: float | None = Field(default=None, ge=0, le=100)
+
+
+class PublishedBaseline(_Model):
+    """Published baseline percentages (age as a median in years)."""
+
+    age_median: float | None = None
+    female: float | None = None
+    postmenopausal: float | None = None
+    de_novo: float | None = None
+    visceral: float | None = None
+    cns_metastases: float | None = None
+    dual_her2: float | None = None
+    aromatase_inhibitor: float | None = None
+    induction_cr_pr: float | None = None
+
+
+class Published(_Model):
+    """Results reported for one data cut-off: what a reproduction is compared with."""
+
+    source: str
+    label: str = ""
+    time_unit: Literal["months", "days", "weeks", "years"] = "months"
+    median_followup: float | None = Field(default=None, gt=0)
+    n_randomized: PerArm = {}
+    pfs: TimeToEventResult | None = None
+    os: TimeToEventResult | None = None
+    orr: BinaryResult | None = None
+    dor: TimeToEventResult | None = None
+    cbr: BinaryResult | None = None
+    safety: SafetyResult | None = None
+    dose_modifications: list[DoseModification] = []
+    baseline: PublishedBaseline | None = None
+
+
+class Protocol(_Model):
+    """A whole trial protocol. Load one with :func:`oncotrial.protocol.load_protocol`."""
+
+    schema_version: Literal[1] = 1
+    study: Study
+    arms: list[Arm] = Field(min_length=2)
+    stratification_factors: list[StratificationFactor] = []
+    randomization: Randomization
+    eligibility: list[Criterion] = []
+    schedule: Schedule
+    endpoints: list[Endpoint] = Field(min_length=1)
+    accrual: Accrual
+    analysis: Analysis
+    baseline: Baseline | None = None
+    published: Published | None = None
+    published_earlier: list[Published] = []
+
+    @field_validator("arms")
+    @classmethod
+    def _arm_codes_unique(cls, v: list[Arm]) -> list[Arm]:
+        codes = [a.code for a in v]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"arm codes must be unique, got {codes}")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Protocol:
+        # Cross-field checks name the offending path themselves: pydantic would
+        # otherwise attribute them to the protocol as a whole.
+        problems: list[str] = []
+        names = [f.name for f in self.stratification_factors]
+        for section, refs in (("randomization.stratify_by", self.randomization.stratify_by),
+                              ("analysis.stratify_by", self.analysis.stratify_by)):
+            for i, ref in enumerate(refs):
+                if ref not in names:
+                    problems.append(f"{section}[{i}]: {ref!r} is not a stratification factor (known: {names})")
+        total = sum(a.ratio for a in self.arms)
+        if self.randomization.method == "permuted_blocks":
+            for i, b in enumerate(self.randomization.block_sizes):
+                if b % total:
+                    problems.append(f"randomization.block_sizes[{i}]: {b} is not a multiple of the allocation ratio sum ({total})")
+        codes = {a.code for a in self.arms}
+        for label, pub in [("published", self.published)] + [
+                (f"published_earlier[{i}]", p) for i, p in enumerate(self.published_earlier)]:
+            if pub is not None:
+                problems.extend(_unknown_arms(pub, codes, label))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # Convenience accessors used across the package.
+    @property
+    def arm_codes(self) -> list[str]:
+        return [a.code for a in self.arms]
+
+    def arm(self, code: str) -> Arm:
+        for a in self.arms:
+            if a.code == code:
+                return a
+        raise KeyError(f"arm {code!r} is not in the protocol (arms: {self.arm_codes})")
+
+    def factor(self, name: str) -> StratificationFactor:
+        for f in self.stratification_factors:
+            if f.name == name:
+                return f
+        raise KeyError(f"stratification factor {name!r} is not in the protocol")
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        for e in self.endpoints:
+            if e.id == endpoint_id:
+                return e
+        raise KeyError(f"endpoint {endpoint_id!r} is not in the protocol")
+
+    @property
+    def strata_levels(self) -> dict[str, list[str]]:
+        """Factor name -> level codes, for the factors randomization stratifies by, in protocol order."""
+        chosen = self.randomization.stratify_by or [f.name for f in self.stratification_factors]
+        return {f.name: f.codes for f in self.stratification_factors if f.name in chosen}
+
+
+def _unknown_arms(pub: Published, codes: set[str], label: str) -> list[str]:
+    """Per-arm dicts in a published block must use the protocol's arm codes."""
+    out: list[str] = []
+
+    def check(path: str, mapping: dict) -> None:
+        for k in mapping:
+            if k not in codes:
+                out.append(f"{path}: arm {k!r} is not one of the protocol's arms {sorted(codes)}")
+
+    check(f"{label}.n_randomized", pub.n_randomized)
+    for name in ("pfs", "os", "dor"):
+        r = getattr(pub, name)
+        if r is not None:
+            for fld in ("median", "median_ci", "events"):
+                check(f"{label}.{name}.{fld}", getattr(r, fld))
+            for j, lm in enumerate(r.landmarks):
+                check(f"{label}.{name}.landmarks[{j}].rate", lm.rate)
+    for name in ("orr", "cbr"):
+        r = getattr(pub, name)
+        if r is not None:
+            check(f"{label}.{name}.rate", r.rate)
+            check(f"{label}.{name}.ci", r.ci)
+    if pub.safety is not None:
+        for fld in ("any_grade", "grade3", "grade4", "serious", "treatment_related_deaths"):
+            check(f"{label}.safety.{fld}", getattr(pub.safety, fld))
+        for j, ev in enumerate(pub.safety.events):
+            check(f"{label}.safety.events[{j}].percent", ev.percent)
+            check(f"{label}.safety.events[{j}].count", ev.count)
+    for j, dm in enumerate(pub.dose_modifications):
+        if dm.arm not in codes:
+            out.append(f"{label}.dose_modifications[{j}].arm: {dm.arm!r} is not one of the protocol's arms {sorted(codes)}")
+    return out
