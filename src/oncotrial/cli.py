@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 from oncotrial.protocol.cli import protocol_app
+from oncotrial.report.cli import analyze, reproduce
+from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
+from oncotrial.randomization.cli import randomization_app
+from oncotrial.design.cli import register as register_design
 
 app = typer.Typer(
     help="oncotrial: a randomized oncology trial from protocol to published result.",
@@ -12,6 +16,13 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(protocol_app, name="protocol")
+app.command("analyze")(analyze)
+app.command("reproduce")(reproduce)
+app.add_typer(irt_app, name="irt")
+app.command("serve")(irt_serve)
+app.add_typer(audit_app, name="audit")
+app.add_typer(randomization_app, name="randomization")
+register_design(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,11 +7,19 @@ caller (a CLI user, the IRT service) can tell which input is wrong.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 # Codes end up inside stratum keys ("f=l|g=m") and unquoted CSV cells, so the
 # characters that delimit those are not allowed in them.
 _FORBIDDEN = set("|=,\n\r\"#")
+
+
+def _is_whole(x: object) -> bool:
+    """An integer-valued real number (numpy integers included), not a bool."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return False
+    return math.isfinite(float(x)) and float(x) == int(x)
 
 
 def check_code(value: object, name: str) -> str:
@@ -49,7 +57,7 @@ def check_ratio(ratio: Sequence[int], n_arms: int, name: str = "ratio") -> tuple
         raise ValueError(f"{name}: has {len(items)} entries but there are {n_arms} arms; expected one entry per arm")
     out = []
     for i, r in enumerate(items):
-        if isinstance(r, bool) or not isinstance(r, int | float) or int(r) != r or r < 1:
+        if not _is_whole(r) or r < 1:
             raise ValueError(f"{name}[{i}]: expected a positive integer, got {r!r}")
         out.append(int(r))
     return tuple(out)
@@ -66,7 +74,7 @@ def check_block_sizes(block_sizes: Sequence[int], ratio: tuple[int, ...], name: 
     total = sum(ratio)
     out = []
     for i, b in enumerate(items):
-        if isinstance(b, bool) or not isinstance(b, int | float) or int(b) != b or b < 1:
+        if not _is_whole(b) or b < 1:
             raise ValueError(f"{name}[{i}]: expected a positive integer, got {b!r}")
         b = int(b)
         if b % total:
@@ -104,9 +112,7 @@ def check_probabilities(weights: Sequence[float] | None, n: int, name: str) -> t
 
 def check_count(value: object, name: str, minimum: int = 1) -> int:
     """An integer >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    if value < minimum:
+    if not _is_whole(value) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
     return int(value)
 

@@ -41,7 +41,13 @@ class AllocationRow:
 
 
 def canonical_text(rows: Iterable[AllocationRow]) -> str:
-    """Header line plus one line per row, each ending in a newline: what the checksum covers."""
+    """Header line plus one line per row, each ending in a newline: what the checksum covers.
+
+    Example
+    -------
+    >>> canonical_text([AllocationRow("resp=SD", 1, 1, 2, "A")])
+    'stratum,sequence,block,block_size,arm\\nresp=SD,1,1,2,A\\n'
+    """
     return ",".join(COLUMNS) + "\n" + "".join(r.canonical() + "\n" for r in rows)
 
 
@@ -70,8 +76,8 @@ class AllocationList:
     >>> al = generate_permuted_blocks({"resp": ["CR_PR", "SD"]}, ["A", "B"], [1, 1], [2, 4], 4, seed=1)
     >>> al.strata
     ('resp=CR_PR', 'resp=SD')
-    >>> [r.arm for r in al.for_stratum("resp=SD")][:2] in (["A", "B"], ["B", "A"], ["A", "A"], ["B", "B"])
-    True
+    >>> [(r.sequence, r.block, r.block_size, r.arm) for r in al.for_stratum("resp=SD")]
+    [(1, 1, 4, 'B'), (2, 1, 4, 'A'), (3, 1, 4, 'A'), (4, 1, 4, 'B')]
     """
 
     rows: tuple[AllocationRow, ...]

@@ -31,15 +31,26 @@ def permuted_block_sequence(
 
     Each block's size is drawn from ``block_sizes`` with ``size_probs``; the block holds
     ``size / sum(ratio)`` copies of the ratio set in random order.
+
+    Example
+    -------
+    >>> arms, sizes = permuted_block_sequence(np.random.default_rng(0), (1, 1), (4,), (1.0,), 8)
+    >>> sorted(arms[:4].tolist()), sizes.tolist()
+    ([0, 0, 1, 1], [4, 4, 4, 4, 4, 4, 4, 4])
     """
     total = sum(ratio)
+    cum = np.cumsum(size_probs)
     arms_out: list[np.ndarray] = []
     sizes_out: list[np.ndarray] = []
     filled = 0
+    # Only Generator.random() is used (block size by inverse CDF, order by sorting
+    # uniforms): its PCG64 stream is stable across numpy versions, whereas choice()
+    # and permutation() algorithms are not guaranteed to be, and a list must be
+    # regenerable from its seed years later.
     while filled < n:
-        b = int(block_sizes[rng.choice(len(block_sizes), p=size_probs)])
+        b = int(block_sizes[min(int(np.searchsorted(cum, rng.random(), side="right")), len(block_sizes) - 1)])
         block = np.repeat(np.arange(len(ratio)), np.asarray(ratio) * (b // total))
-        arms_out.append(rng.permutation(block))
+        arms_out.append(block[np.argsort(rng.random(b), kind="stable")])
         sizes_out.append(np.full(b, b))
         filled += b
     if not arms_out:

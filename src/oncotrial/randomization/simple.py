@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from oncotrial.randomization._checks import check_arms, check_count, check_levels, check_ratio, check_seed
 from oncotrial.randomization._rng import stream
 from oncotrial.randomization.allocation import AllocationList, AllocationRow
@@ -33,9 +35,11 @@ def generate_simple(
     r = check_ratio(ratio, len(arm_codes))
     n = check_count(n_per_stratum, "n_per_stratum")
     seed = check_seed(seed)
-    p = [x / sum(r) for x in r]
+    cum = np.cumsum([x / sum(r) for x in r])
     rows: list[AllocationRow] = []
     for stratum in enumerate_strata(levels):
-        draws = stream(seed, "simple", stratum.key).choice(len(arm_codes), size=n, p=p)
+        # inverse CDF of Generator.random(): a stream stable across numpy versions
+        u = stream(seed, "simple", stratum.key).random(n)
+        draws = np.minimum(np.searchsorted(cum, u, side="right"), len(arm_codes) - 1)
         rows.extend(AllocationRow(stratum.key, i + 1, 0, 0, arm_codes[int(a)]) for i, a in enumerate(draws))
     return AllocationList(rows=tuple(rows), seed=seed, method="simple", arms=arm_codes, ratio=r, factors=tuple(levels))

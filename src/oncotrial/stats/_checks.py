@@ -23,11 +23,11 @@ def as_time(time: Any, name: str = "time") -> np.ndarray:
     bad = ~np.isfinite(t)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: row {i} is {t[i]!r}; expected a finite number")
+        raise ValueError(f"{name}: row {i} is {float(t[i])!r}; expected a finite number")
     neg = t < 0
     if neg.any():
         i = int(np.flatnonzero(neg)[0])
-        raise ValueError(f"{name}: row {i} is {t[i]!r}; expected a value >= 0")
+        raise ValueError(f"{name}: row {i} is {float(t[i])!r}; expected a value >= 0")
     return t
 
 
@@ -44,7 +44,7 @@ def as_event(event: Any, n: int, name: str = "event") -> np.ndarray:
     bad = ~((e == 0) | (e == 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}: row {i} is {e[i]!r}; expected 0 (censored) or 1 (event)")
+        raise ValueError(f"{name}: row {i} is {float(e[i])!r}; expected 0 (censored) or 1 (event)")
     return e
 
 

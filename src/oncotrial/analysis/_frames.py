@@ -1,0 +1,121 @@
+"""Input checks and small conversions shared by the analyses.
+
+Every check raises ValueError naming the dataset, the column and, where one
+row is at fault, the row, so a user bringing their own ADaM can fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from oncotrial.protocol import DAYS_PER_MONTH, Protocol
+
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH, "years": 365.25}
+
+# ARMCD values CDISC uses for subjects who were never randomized; they are not in the ITT set.
+NOT_RANDOMIZED = {"", "SCRNFAIL", "NOTASSGN", "NOTTRT", "SCREEN FAILURE", "NOT ASSIGNED"}
+
+
+def require_columns(df: pd.DataFrame, name: str, columns: Iterable[str]) -> None:
+    """Raise ValueError if ``df`` (the dataset ``name``) lacks any of ``columns``."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {missing}; present: {list(df.columns)}")
+
+
+def days_to_unit(days: np.ndarray | pd.Series | float, unit: str) -> np.ndarray | float:
+    """Convert days to the protocol's time unit (months are 30.4375 days)."""
+    if unit not in DAYS_PER_UNIT:
+        raise ValueError(f"time_unit: expected one of {sorted(DAYS_PER_UNIT)}, got {unit!r}")
+    return np.asarray(days, dtype=float) / DAYS_PER_UNIT[unit] if not np.isscalar(days) else float(days) / DAYS_PER_UNIT[unit]
+
+
+def arm_of(adsl: pd.DataFrame, protocol: Protocol) -> pd.Series:
+    """Protocol arm code of every randomized ADSL subject, indexed by USUBJID.
+
+    ADSL's ARMCD is matched to the protocol's arm codes; failing that, ARM to the
+    arms' names or short names. Subjects who were never randomized (screen
+    failures) are dropped; any other unknown arm is an error naming the row.
+    """
+    require_columns(adsl, "ADSL", ["USUBJID", "ARMCD"])
+    dup = adsl["USUBJID"].duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValueError(f"ADSL: row {i} repeats USUBJID {adsl['USUBJID'].iloc[i]!r}; expected one row per subject")
+    by_name: dict[str, str] = {}
+    for a in protocol.arms:
+        by_name[a.code.upper()] = a.code
+        by_name[a.name.upper()] = a.code
+        if a.short_name:
+            by_name[a.short_name.upper()] = a.code
+    codes: list[str | None] = []
+    armcd = adsl["ARMCD"].fillna("").astype(str)
+    arm = adsl["ARM"].fillna("").astype(str) if "ARM" in adsl.columns else armcd
+    for i, (cd, nm) in enumerate(zip(armcd, arm)):
+        code = by_name.get(cd.strip().upper()) or by_name.get(nm.strip().upper())
+        if code is None:
+            if cd.strip().upper() in NOT_RANDOMIZED or nm.strip().upper() in NOT_RANDOMIZED:
+                codes.append(None)
+                continue
+            raise ValueError(f"ADSL: row {i} (USUBJID {adsl['USUBJID'].iloc[i]!r}) has ARMCD {cd!r} / ARM {nm!r}; "
+                             f"expected one of the protocol's arms {protocol.arm_codes} or a screen failure")
+        codes.append(code)
+    out = pd.Series(codes, index=adsl["USUBJID"].astype(str).to_numpy(), name="ARM", dtype=object)
+    return out.dropna()
+
+
+def comparison_arms(protocol: Protocol) -> tuple[str, str]:
+    """(experimental, control) arm codes: the comparison every hazard ratio and difference is for."""
+    if len(protocol.arms) != 2:
+        raise ValueError(f"arms: the analysis compares two arms, the protocol has {len(protocol.arms)}")
+    exp = [a.code for a in protocol.arms if a.experimental]
+    if len(exp) != 1:
+        # Without a flag the first arm listed is taken as experimental, as in the protocol convention.
+        return protocol.arms[0].code, protocol.arms[1].code
+    ctl = [a.code for a in protocol.arms if not a.experimental][0]
+    return exp[0], ctl
+
+
+def flag(series: pd.Series) -> np.ndarray:
+    """A CDISC Y/N (or 1/0, True/False) flag as booleans; missing is False."""
+    s = series.astype(object)
+    return s.map(lambda v: str(v).strip().upper() in {"Y", "YES", "1", "1.0", "TRUE"}).to_numpy(dtype=bool)
+
+
+def strata_columns(adsl: pd.DataFrame, protocol: Protocol, factors: Iterable[str]) -> dict[str, str]:
+    """ADSL column holding each named stratification factor.
+
+    A factor is found as a column named like the factor (any case), or as the
+    STRATxR column whose values are that factor's level codes or labels.
+    """
+    out: dict[str, str] = {}
+    stratr = [c for c in adsl.columns if c.upper().startswith("STRAT") and c.upper().endswith("R")]
+    for name in factors:
+        f = protocol.factor(name)
+        allowed = {lv.code.upper() for lv in f.levels} | {lv.label.upper() for lv in f.levels if lv.label}
+        direct = [c for c in adsl.columns if c.upper() == name.upper()]
+        cands = direct + [c for c in stratr if c not in out.values()]
+        found = None
+        for c in cands:
+            vals = {str(v).strip().upper() for v in adsl[c].dropna().unique()}
+            if vals and vals <= allowed:
+                found = c
+                break
+        if found is None:
+            raise ValueError(f"ADSL: no column holds stratification factor {name!r} (levels {f.codes}); "
+                             f"looked at {cands or 'no STRATxR columns'}")
+        out[name] = found
+    return out
+
+
+def factor_codes(values: pd.Series, protocol: Protocol, name: str) -> pd.Series:
+    """Stratification values mapped to the factor's level codes (labels are accepted too)."""
+    f = protocol.factor(name)
+    m = {lv.code.upper(): lv.code for lv in f.levels}
+    m.update({lv.label.upper(): lv.code for lv in f.levels if lv.label})
+    return values.map(lambda v: m.get(str(v).strip().upper()) if pd.notna(v) else None)

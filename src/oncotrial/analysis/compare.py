@@ -1,0 +1,219 @@
+"""Published versus reproduced: every figure of a protocol's ``published`` block beside its recomputation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults, _Result
+from oncotrial.protocol import Protocol, Published
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class ComparisonRow(_Result):
+    """One published figure and its reproduction; ``kind`` says how to print both (percent, time, ratio...)."""
+
+    section: str
+    figure: str
+    arm: str
+    published: float
+    reproduced: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class Comparison(_Result):
+    source: str
+    label: str
+    rows: tuple[ComparisonRow, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([r.to_dict() for r in self.rows]).replace({None: np.nan})
+
+
+def _arm_tte(res: TimeToEventAnalysis | None, arm: str, attr: str) -> float:
+    if res is None:
+        return NAN
+    return float(getattr(res.arm(arm), attr))
+
+
+def _landmark(res: TimeToEventAnalysis | None, arm: str, time: float) -> float:
+    if res is None:
+        return NAN
+    for lm in res.arm(arm).landmarks:
+        if abs(lm.time - time) < 1e-9:
+            return 100.0 * lm.surv
+    return NAN
+
+
+def one_sided_p(res: TimeToEventAnalysis) -> float:
+    """One-sided log-rank p for benefit of the experimental arm, from the two-sided chi-square."""
+    if not np.isfinite(res.logrank_chisq):
+        return NAN
+    z = np.sqrt(res.logrank_chisq) * (-1.0 if res.hr < 1 else 1.0)
+    return float(sps.norm.cdf(z))
+
+
+def compare_published(results: TrialResults, published: Published, protocol: Protocol) -> Comparison:
+    """List every figure ``published`` gives next to the same figure computed in ``results``.
+
+    Percentages stay percentages, times are in the published unit (the
+    analysis unit must match it), p-values are on the published sidedness.
+
+    Example
+    -------
+    >>> cmp = compare_published(results, p.published, p)   # doctest: +SKIP
+    >>> cmp.to_frame().head()                              # doctest: +SKIP
+    """
+    if published.time_unit != results.unit:
+        raise ValueError(f"published.time_unit is {published.time_unit!r} but the analysis reports "
+                         f"{results.unit!r}; set analysis.time_unit to match")
+    rows: list[ComparisonRow] = []
+
+    def add(section, figure, arm, pub, rep, kind):
+        rows.append(ComparisonRow(section, figure, arm, float(pub) if pub is not None else NAN, float(rep), kind))
+
+    if published.median_followup is not None:
+        add("Follow-up", "Median follow-up (reverse KM)", "", published.median_followup, results.median_followup, "time")
+    for arm, v in published.n_randomized.items():
+        add("Patients", "Randomized", arm, v, results.n_randomized.get(arm, NAN), "count")
+    for key, title in (("pfs", "PFS"), ("os", "OS"), ("dor", "DoR")):
+        pub = getattr(published, key)
+        if pub is None:
+            continue
+        res: TimeToEventAnalysis | None = getattr(results, key)
+        for arm, v in pub.events.items():
+            add(title, "Events", arm, v, _arm_tte(res, arm, "events"), "count")
+        for arm, v in pub.median.items():
+            add(title, "Median", arm, v, _arm_tte(res, arm, "median"), "time")
+        for arm, (lo, hi) in pub.median_ci.items():
+            add(title, "Median, lower 95% CI", arm, lo, _arm_tte(res, arm, "median_lower"), "time")
+            add(title, "Median, upper 95% CI", arm, hi, _arm_tte(res, arm, "median_upper"), "time")
+        if pub.hr is not None:
+            add(title, "Hazard ratio" + (" (stratified)" if pub.hr_stratified and key != "dor" else ""), "",
+                pub.hr, res.hr if res else NAN, "ratio")
+        if pub.hr_ci is not None:
+            add(title, "Hazard ratio, lower 95% CI", "", pub.hr_ci[0], res.hr_lower if res else NAN, "ratio")
+            add(title, "Hazard ratio, upper 95% CI", "", pub.hr_ci[1], res.hr_upper if res else NAN, "ratio")
+        if pub.p_value is not None:
+            rep = NAN if res is None else (res.logrank_p if pub.p_sided == 2 else one_sided_p(res))
+            add(title, f"Log-rank p ({pub.p_sided}-sided)", "", pub.p_value, rep, "p")
+        for lm in pub.landmarks:
+            for arm, v in lm.rate.items():
+                add(title, f"Rate at {lm.time:g} {published.time_unit}", arm, v, _landmark(res, arm, lm.time), "percent")
+    for key, title in (("orr", "ORR"), ("cbr", "CBR")):
+        pub = getattr(published, key)
+        if pub is None:
+            continue
+        res = getattr(results, key)
+        for arm, v in pub.rate.items():
+            add(title, "Rate", arm, v, 100 * res.arm(arm).rate if res else NAN, "percent")
+        for arm, (lo, hi) in pub.ci.items():
+            add(title, "Rate, lower 95% CI", arm, lo, 100 * res.arm(arm).lower if res else NAN, "percent")
+            add(title, "Rate, upper 95% CI", arm, hi, 100 * res.arm(arm).upper if res else NAN, "percent")
+    if published.safety is not None:
+        _safety_rows(results, published, add)
+    for dm in published.dose_modifications:
+        m = None
+        if results.safety is not None:
+            m = next((x for x in results.safety.dose_modifications
+                      if x.drug.lower() == dm.drug.lower() and x.arm == dm.arm), None)
+        for fld, label, attr, kind in (("reduction", "Dose reduction", "reduction_percent", "percent"),
+                                       ("median_time_to_first_reduction", "Median time to first reduction",
+                                        "median_time_to_first_reduction", "time"),
+                                       ("discontinuation_for_ae", "Discontinued for an AE", "discontinuation_percent",
+                                        "percent")):
+            v = getattr(dm, fld)
+            if v is not None:
+                add(f"Dose modifications ({dm.drug})", label, dm.arm, v, getattr(m, attr) if m else NAN, kind)
+    if published.baseline is not None:
+        _baseline_rows(results, published, protocol, add)
+    return Comparison(source=published.source, label=published.label, rows=tuple(rows))
+
+
+TERM_ALIASES = {"DIARRHOEA": {"DIARRHOEA", "DIARRHEA"}, "DIARRHEA": {"DIARRHOEA", "DIARRHEA"}}
+
+
+def _safety_rows(results: TrialResults, published: Published, add) -> None:
+    s = published.safety
+    res = results.safety
+    for fld, grade, label in (("any_grade", "any", "Any adverse event"), ("grade3", "3", "Worst grade 3 adverse event"),
+                              ("grade4", "4", "Worst grade 4 adverse event"), ("serious", "any", "Serious adverse event")):
+        cat = "serious" if fld == "serious" else "any"
+        for arm, v in getattr(s, fld).items():
+            rep = NAN
+            if res is not None:
+                try:
+                    rep = res.row(cat, "", grade).percent.get(arm, NAN)
+                except KeyError:
+                    pass
+            add("Safety", label, arm, v, rep, "percent")
+    for arm, v in s.treatment_related_deaths.items():
+        add("Safety", "Treatment-related deaths", arm, v, res.treatment_related_deaths.get(arm, NAN) if res else NAN,
+            "count")
+    for ev in s.events:
+        grade = str(ev.grade) if ev.grade is not None else f">={ev.min_grade}"
+        names = TERM_ALIASES.get(ev.term.upper(), {ev.term.upper()})
+        row = None
+        if res is not None:
+            row = next((r for r in res.by_term if r.term.upper() in names and r.grade == grade), None)
+        label = f"{ev.term}, grade {grade.replace('>=', '≥')}"
+        for arm, v in ev.percent.items():
+            add("Safety", label, arm, v, row.percent.get(arm, NAN) if row else (0.0 if res else NAN), "percent")
+        for arm, v in ev.count.items():
+            add("Safety", label + " (patients)", arm, v, row.count.get(arm, NAN) if row else (0.0 if res else NAN),
+                "count")
+
+
+BASELINE_LABELS = {
+    "female": "Female (%)", "postmenopausal": "Postmenopausal (%)", "de_novo": "De novo metastatic disease (%)",
+    "visceral": "Visceral metastases (%)", "cns_metastases": "CNS metastases (%)",
+    "dual_her2": "Dual anti-HER2 blockade (%)", "aromatase_inhibitor": "Aromatase inhibitor (%)",
+    "induction_cr_pr": "CR or PR to induction (%)",
+}
+
+
+def _baseline_rows(results: TrialResults, published: Published, protocol: Protocol, add) -> None:
+    b, t = published.baseline, results.baseline
+
+    def pct(characteristic: str, level: str) -> float:
+        if t is None:
+            return NAN
+        try:
+            return t.value(characteristic, level)["percent"]
+        except KeyError:
+            return NAN
+
+    def factor(name: str, code: str) -> tuple[str, str]:
+        try:
+            f = protocol.factor(name)
+        except KeyError:
+            return "", ""
+        lv = next((x for x in f.levels if x.code == code), None)
+        return f.label or f.name, (lv.label or lv.code) if lv else ""
+
+    mapping = {
+        "female": ("Sex", "F"), "postmenopausal": ("Postmenopausal", "Yes"), "de_novo": ("De novo metastatic disease", "Yes"),
+        "visceral": ("Visceral disease", "Yes"), "cns_metastases": ("CNS metastases", "Yes"),
+        "dual_her2": factor("her2_blockade", "DUAL"), "aromatase_inhibitor": factor("endocrine_therapy", "AI"),
+        "induction_cr_pr": factor("induction_response", "CR_PR"),
+    }
+    if b.age_median is not None:
+        rep = t.value("Age (years)", "")["median"] if t is not None and any(
+            r.characteristic == "Age (years)" for r in t.rows) else NAN
+        add("Baseline", "Median age (years)", "", b.age_median, rep, "years")
+    for fld, (char, level) in mapping.items():
+        v = getattr(b, fld)
+        if v is None:
+            continue
+        rep = pct(char, level)
+        if fld == "postmenopausal" and not np.isfinite(rep) and t is not None:
+            # Menopausal status held as a category (e.g. PRE/POST): take its post-menopausal level.
+            rep = next((r.values["Total"]["percent"] for r in t.rows if r.characteristic == "Menopausal status"
+                        and r.level.upper().startswith("POST")), NAN)
+        add("Baseline", BASELINE_LABELS[fld], "", v, rep, "percent")

@@ -1,0 +1,69 @@
+"""Binary response endpoints (confirmed ORR, clinical benefit rate): rates per arm and their difference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from oncotrial.analysis import _binom
+from oncotrial.analysis._frames import arm_of, comparison_arms, require_columns
+from oncotrial.analysis.results import ArmRate, BinaryAnalysis
+from oncotrial.protocol import Protocol
+
+
+def responders(adrs: pd.DataFrame, paramcd: str, values: Iterable[str]) -> pd.Series:
+    """Per-subject responder flag from one ADRS parameter: AVALC in ``values``.
+
+    ADRS has one record per subject for a best-response parameter (BOR, CBOR, CCB...);
+    a subject with more than one is an error, since which one counts would be a guess.
+    """
+    require_columns(adrs, "ADRS", ["USUBJID", "PARAMCD", "AVALC"])
+    d = adrs[adrs["PARAMCD"].astype(str) == paramcd]
+    if d.empty:
+        raise ValueError(f"ADRS: no rows with PARAMCD {paramcd!r}; present: {sorted(adrs['PARAMCD'].astype(str).unique())}")
+    ids = d["USUBJID"].astype(str)
+    dup = ids.duplicated()
+    if dup.any():
+        raise ValueError(f"ADRS: USUBJID {ids[dup].iloc[0]!r} has more than one {paramcd} row; expected one per subject")
+    want = {v.upper() for v in values}
+    return pd.Series(d["AVALC"].astype(str).str.strip().str.upper().isin(want).to_numpy(), index=ids.to_numpy())
+
+
+def analyze_binary(adsl: pd.DataFrame, adrs: pd.DataFrame, protocol: Protocol, paramcd: str, *,
+                   responder_values: Iterable[str], label: str = "", population: str = "ITT",
+                   exclude: pd.Series | None = None) -> BinaryAnalysis:
+    """Rate of subjects whose ``paramcd`` AVALC is a responder value, per arm, with CIs.
+
+    The denominator is every randomized subject (minus those flagged in
+    ``exclude``, a boolean Series by USUBJID); a subject without an ADRS record
+    counts as a non-responder, as the ITT principle requires. The per-arm CI
+    follows ``analysis.binomial_ci``; the difference (experimental - control)
+    is given with the Miettinen-Nurminen CI.
+
+    Example
+    -------
+    >>> orr = analyze_binary(adsl, adrs, p, "CBOR", responder_values=["CR", "PR"])  # doctest: +SKIP
+    """
+    a = protocol.analysis
+    experimental, control = comparison_arms(protocol)
+    arms = arm_of(adsl, protocol)
+    if exclude is not None:
+        ex = exclude.reindex(arms.index).fillna(False).astype(bool)
+        arms = arms[~ex.to_numpy()]
+    resp = responders(adrs, paramcd, responder_values).reindex(arms.index).fillna(False).astype(bool)
+    rows = []
+    counts: dict[str, tuple[int, int]] = {}
+    for code in (experimental, control):
+        m = (arms == code).to_numpy()
+        n, x = int(m.sum()), int(resp.to_numpy()[m].sum())
+        lo, hi = _binom.rate_ci(x, n, method=a.binomial_ci, conf_level=a.conf_level)
+        rows.append(ArmRate(code, n, x, x / n if n else float("nan"), lo, hi))
+        counts[code] = (x, n)
+    (x1, n1), (x0, n0) = counts[experimental], counts[control]
+    diff, dlo, dhi = _binom.difference_ci(x1, n1, x0, n0, method=a.difference_ci, conf_level=a.conf_level)
+    return BinaryAnalysis(paramcd=paramcd, label=label or paramcd, population=population, conf_level=a.conf_level,
+                          method=a.binomial_ci, experimental=experimental, control=control, arms=tuple(rows),
+                          difference=diff, difference_lower=dlo, difference_upper=dhi,
+                          difference_method=a.difference_ci)

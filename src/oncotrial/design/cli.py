@@ -1,0 +1,209 @@
+"""`oncotrial design PROTOCOL` and `oncotrial simulate-design PROTOCOL`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from oncotrial.design.from_protocol import DAYS_PER_MONTH, design_from_protocol, settings_from_protocol
+from oncotrial.design.sample_size import SurvivalDesign
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{name}: expected comma-separated numbers, got {text!r}") from None
+
+
+def _load(name: str):
+    from oncotrial.protocol import load_protocol
+
+    try:
+        return load_protocol(name)
+    except Exception as exc:  # the protocol loader's own error names the problem
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _design(protocol, looks: str, spending: str, futility: str | None, beta_spending: str | None,
+            subjects: int | None, method: str) -> SurvivalDesign:
+    try:
+        return design_from_protocol(
+            protocol, information_rates=_floats(looks, "--looks"), alpha_spending=spending,
+            futility_bounds=_floats(futility, "--futility") if futility else None,
+            beta_spending=beta_spending, n_subjects=subjects, method=method,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _date(protocol, months: float) -> str:
+    return (protocol.accrual.start + dt.timedelta(days=months * DAYS_PER_MONTH)).isoformat()
+
+
+LOOKS = typer.Option("1", "--looks", help="Information fractions of the analyses, e.g. 0.5,1 (last = 1).")
+SPENDING = typer.Option("obf", "--spending", help="Alpha spending: obf, pocock or hsd.")
+FUTILITY = typer.Option(None, "--futility", help="Non-binding futility Z bounds at the interim looks, e.g. 0.")
+BETA_SPENDING = typer.Option(None, "--beta-spending", help="Futility by beta spending: obf, pocock or hsd.")
+SUBJECTS = typer.Option(None, "--subjects", help="Patients (default: the protocol's randomized number).")
+METHOD = typer.Option("schoenfeld", "--method", help="Events formula: schoenfeld or freedman.")
+
+
+def design(
+    protocol: str = typer.Argument(..., help="A bundled protocol name (e.g. patina) or a TOML path."),
+    looks: str = LOOKS,
+    spending: str = SPENDING,
+    futility: str = FUTILITY,
+    beta_spending: str = BETA_SPENDING,
+    subjects: int = SUBJECTS,
+    method: str = METHOD,
+    plot: Path = typer.Option(None, "--plot", help="Write the expected event curve to this PNG file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the design as JSON instead of tables."),
+) -> None:
+    """Events, patients and expected analysis times for the protocol's target hazard ratio."""
+    p = _load(protocol)
+    sd = _design(p, looks, spending, futility, beta_spending, subjects, method)
+    if as_json:
+        d = sd.to_dict()
+        typer.echo(json.dumps(d, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+    else:
+        _print_design(p, sd)
+    if plot is not None:
+        from oncotrial.design.plots import plot_event_timeline
+
+        plot_event_timeline(sd.timeline(), plot, title=f"{p.study.id}: expected events")
+        typer.echo(f"expected event curve written to {plot}")
+
+
+def _print_design(p, sd: SurvivalDesign) -> None:
+    c = Console()
+    g = sd.design
+    c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; one-sided alpha {g.alpha:g}, power {1 - g.beta:.0%})")
+    c.print(
+        f"target HR {sd.hazard_ratio:g}: median PFS {sd.median_control:.1f} months (control) vs "
+        f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
+    )
+    c.print(
+        f"events needed: {np.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; fixed design {sd.events_fixed:.2f}, "
+        f"inflation {g.inflation_factor:.4f})"
+    )
+    c.print(
+        f"patients: {sd.max_subjects:.0f} over {sd.accrual.duration:.1f} months of accrual; "
+        f"follow-up after accrual {sd.follow_up:.1f} months; expected events under H1 {sd.expected_events_h1:.1f}, "
+        f"expected duration under H1 {sd.study_duration_h1:.1f} months"
+    )
+    t = Table(title="Analyses")
+    for col in ("look", "information", "events", "months", "expected date", "efficacy Z", "HR bound",
+                "futility Z", "P(reject) H1"):
+        t.add_column(col, justify="right")
+    fut = list(sd.futility_bounds_hr) + [float("nan")] * g.k_max
+    for k in range(g.k_max):
+        fz = g.futility_bounds[k] if k < g.k_max - 1 else float("nan")
+        t.add_row(
+            str(k + 1), f"{g.information_rates[k]:.3f}", f"{np.ceil(sd.events_per_stage[k] - 1e-9):.0f}",
+            f"{sd.analysis_times[k]:.1f}", _date(p, sd.analysis_times[k]), f"{g.critical_values[k]:.4f}",
+            f"{sd.critical_values_hr[k]:.4f}", "-" if not np.isfinite(fz) else f"{fz:.4f} (HR {fut[k]:.3f})",
+            f"{g.rejection_probabilities[k]:.4f}",
+        )
+    c.print(t)
+
+
+def simulate_design_cmd(
+    protocol: str = typer.Argument(..., help="A bundled protocol name (e.g. patina) or a TOML path."),
+    replicates: int = typer.Option(10000, "--replicates", help="Simulated trials per scenario."),
+    seed: int = typer.Option(1, "--seed", help="Seed; the same seed gives the same trials however chunked."),
+    hr: float = typer.Option(None, "--hr", help="True hazard ratio (default: the protocol's target HR)."),
+    looks: str = LOOKS,
+    spending: str = SPENDING,
+    futility: str = FUTILITY,
+    beta_spending: str = BETA_SPENDING,
+    subjects: int = SUBJECTS,
+    type1: bool = typer.Option(True, "--type1/--no-type1", help="Also simulate HR 1 for the type I error."),
+    power_grid: str = typer.Option(None, "--power-grid", help="True HRs for a power curve, e.g. 0.55,0.6,0.667,0.75,0.85,1"),
+    plot: Path = typer.Option(None, "--plot", help="Write the power curve (needs --power-grid) to this PNG."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of a Dask scheduler to run the chunks on."),
+    chunk_size: int = typer.Option(2000, "--chunk-size", help="Replicates per chunk (rounded to seed blocks)."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+) -> None:
+    """Simulate whole trials of the design (stratified blocks, event-driven looks) and report power."""
+    from oncotrial.design.simulate import analytic_power, power_curve, simulate_design
+
+    if replicates < 1:
+        raise typer.BadParameter("--replicates: expected a positive integer")
+    p = _load(protocol)
+    sd = _design(p, looks, spending, futility, beta_spending, subjects, "schoenfeld")
+    settings = settings_from_protocol(p, sd, hazard_ratio=hr)
+    true_hr = sd.hazard_ratio if hr is None else hr
+    client = None
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler)
+    grid = _floats(power_grid, "--power-grid") if power_grid else []
+    scenarios = [("alternative", true_hr)] + ([("null", 1.0)] if type1 else [])
+    total = replicates * (len(scenarios) + len(grid))
+    results = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=as_json) as bar:
+        task = bar.add_task("simulating trials", total=total)
+        step = lambda n: bar.advance(task, n)  # noqa: E731
+        for name, h in scenarios:
+            results[name] = simulate_design(settings.with_hazard_ratio(h), replicates, seed, chunk_size, client, step)
+        curve = power_curve(settings, grid, replicates, seed, chunk_size, client, step) if grid else None
+    if client is not None:
+        client.close()
+    out = {name: r.to_dict() for name, r in results.items()}
+    out["analytic_power"] = analytic_power(settings, true_hr)
+    if curve is not None:
+        out["power_curve"] = curve.to_dict()
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+    else:
+        _print_simulation(p, settings, results, out["analytic_power"], curve)
+    if plot is not None:
+        if curve is None:
+            typer.echo("error: --plot needs --power-grid", err=True)
+            raise typer.Exit(2)
+        from oncotrial.design.plots import plot_power_curve
+
+        plot_power_curve(curve, plot, title=f"{p.study.id}: power by true hazard ratio")
+        typer.echo(f"power curve written to {plot}")
+
+
+def _print_simulation(p, settings, results, analytic, curve) -> None:
+    c = Console()
+    c.print(f"[bold]{p.study.id}[/bold]: {settings.n_subjects} patients, {settings.n_strata} strata, "
+            f"events per look {list(settings.events_per_look)}")
+    t = Table(title="Simulated operating characteristics")
+    for col in ("scenario", "true HR", "trials", "P(reject)", "MC s.e.", "P(stop) by look",
+                "E[events]", "E[months]", "HR estimate median (2.5%-97.5%)"):
+        t.add_column(col, justify="right")
+    for name, r in results.items():
+        q = r.hr_quantiles
+        t.add_row(name, f"{r.hazard_ratio:g}", str(r.n_replicates), f"{r.power:.4f}", f"{r.power_se:.4f}",
+                  ", ".join(f"{x:.3f}" for x in r.stop_by_look), f"{r.expected_events:.1f}",
+                  f"{r.expected_duration:.1f}", f"{q['q50']:.3f} ({q['q025']:.3f}-{q['q975']:.3f})")
+    c.print(t)
+    c.print(f"analytic power (Schoenfeld, same bounds and events): {analytic:.4f}")
+    if curve is not None:
+        pc = Table(title="Power curve")
+        for col in ("true HR", "simulated", "analytic"):
+            pc.add_column(col, justify="right")
+        for h, s, a in zip(curve.hazard_ratios, curve.simulated, curve.analytic):
+            pc.add_row(f"{h:g}", f"{s:.4f}", f"{a:.4f}")
+        c.print(pc)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `design` and `simulate-design` to the top-level ``oncotrial`` command."""
+    app.command("design")(design)
+    app.command("simulate-design")(simulate_design_cmd)

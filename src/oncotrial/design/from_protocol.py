@@ -1,0 +1,71 @@
+"""Design and simulation settings of a bundled protocol (e.g. PATINA) from its TOML settings."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from oncotrial.design.group_sequential import group_sequential_design
+from oncotrial.design.sample_size import SurvivalDesign, sample_size_survival
+from oncotrial.design.simulate import SimulationSettings, settings_from_design
+
+DAYS_PER_MONTH = 30.4375
+
+
+def accrual_months(protocol) -> float:
+    """Length of the accrual period in months (protocol accrual start to end)."""
+    days = (protocol.accrual.end - protocol.accrual.start).days
+    if days <= 0:
+        raise ValueError("accrual: end must be after start")
+    return days / DAYS_PER_MONTH
+
+
+def _arms(protocol):
+    exp = [a for a in protocol.arms if getattr(a, "experimental", False)]
+    ctl = [a for a in protocol.arms if not getattr(a, "experimental", False)]
+    if len(exp) != 1 or len(ctl) != 1:
+        raise ValueError("arms: expected exactly one experimental and one control arm")
+    return exp[0], ctl[0]
+
+
+def design_from_protocol(
+    protocol,
+    information_rates: Sequence[float] = (1.0,),
+    alpha_spending: str = "obf",
+    futility_bounds: Sequence[float] | None = None,
+    beta_spending: str | None = None,
+    n_subjects: int | None = None,
+    method: str = "schoenfeld",
+) -> SurvivalDesign:
+    """The sized design implied by the protocol's analysis plan and accrual.
+
+    Uses ``analysis.alpha`` (one-sided; halved if ``sided`` = 2), ``analysis.power``,
+    ``analysis.target_hr``, ``analysis.control_median_months`` (exponential PFS),
+    ``analysis.dropout_rate_per_year``, the arms' ratio and uniform accrual of
+    ``accrual.randomized_n`` patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
+    """
+    an = protocol.analysis
+    alpha = an.alpha / 2 if an.sided == 2 else an.alpha
+    gs = group_sequential_design(
+        information_rates, alpha=alpha, beta=1 - an.power, alpha_spending=alpha_spending,
+        futility_bounds=futility_bounds, beta_spending=beta_spending,
+    )
+    exp, ctl = _arms(protocol)
+    n = protocol.accrual.randomized_n if n_subjects is None else n_subjects
+    drop = float(getattr(an, "dropout_rate_per_year", 0.0) or 0.0)
+    return sample_size_survival(
+        an.target_hr, median_control=an.control_median_months, design=gs,
+        accrual_time=(0.0, accrual_months(protocol)), max_subjects=n,
+        dropout_rate=(drop, drop), dropout_time=12.0, allocation_ratio=exp.ratio / ctl.ratio, method=method,
+    )
+
+
+def settings_from_protocol(protocol, design: SurvivalDesign, hazard_ratio: float | None = None) -> SimulationSettings:
+    """Simulation settings: the design plus the protocol's strata, block sizes and arm codes."""
+    exp, ctl = _arms(protocol)
+    factors = protocol.stratification_factors
+    strata = [tuple(level.prevalence for level in f.levels) for f in factors]
+    blocks = tuple(protocol.randomization.block_sizes) if protocol.randomization.block_sizes else (2, 4)
+    return settings_from_design(
+        design, hazard_ratio=hazard_ratio, strata=strata, strata_names=[f.name for f in factors],
+        block_sizes=blocks, arm_codes=(exp.code, ctl.code),
+    )

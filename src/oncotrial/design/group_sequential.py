@@ -1,0 +1,292 @@
+"""Group-sequential designs with Lan-DeMets spending: efficacy and futility bounds.
+
+One-sided designs in rpact's conventions (``getDesignGroupSequential``): efficacy
+critical values from an alpha-spending function, futility bounds either given on the
+Z scale or from a beta-spending function; futility is non-binding by default, i.e. the
+efficacy bounds are computed as if futility bounds did not exist, while power and stopping
+probabilities do account for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from oncotrial.design.recursion import DEFAULT_R, _stage_grid, _step, crossing_probabilities, stage_probability
+from oncotrial.design.spending import SPENDING_KINDS, spending
+
+_ZMAX = 8.0  # bounds beyond this are treated as "never crossed" (P < 1e-15)
+
+
+@dataclass(frozen=True)
+class GroupSequentialDesign:
+    """A one-sided group-sequential design on the Z scale (large Z favours the experimental arm).
+
+    ``futility_bounds`` has K entries with the last equal to the final critical value; -inf
+    means no futility bound at that look. ``shift`` is the squared drift E[Z_K]^2 giving power
+    1 - beta; ``inflation_factor`` is shift / (z_alpha + z_beta)^2 (maximum information
+    relative to a fixed design).
+    """
+
+    information_rates: tuple[float, ...]
+    alpha: float
+    beta: float
+    alpha_spending: str
+    gamma_alpha: float
+    beta_spending: str | None
+    gamma_beta: float
+    binding_futility: bool
+    critical_values: tuple[float, ...]
+    futility_bounds: tuple[float, ...]
+    alpha_spent: tuple[float, ...]
+    stage_levels: tuple[float, ...]
+    shift: float
+    inflation_factor: float
+    rejection_probabilities: tuple[float, ...]
+    futility_probabilities: tuple[float, ...]
+    power: float
+
+    @property
+    def k_max(self) -> int:
+        return len(self.information_rates)
+
+    @property
+    def drift(self) -> float:
+        """E[Z_K] under the design alternative."""
+        return float(np.sqrt(self.shift))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per look."""
+        return pd.DataFrame(
+            {
+                "look": np.arange(1, self.k_max + 1),
+                "information_rate": self.information_rates,
+                "critical_value": self.critical_values,
+                "futility_bound": self.futility_bounds,
+                "alpha_spent": self.alpha_spent,
+                "stage_level": self.stage_levels,
+                "rejection_probability": self.rejection_probabilities,
+                "futility_probability": self.futility_probabilities,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Characteristics:
+    """Operating characteristics of a design at one drift E[Z_K]."""
+
+    drift: float
+    rejection_probabilities: tuple[float, ...]
+    futility_probabilities: tuple[float, ...]
+    power: float
+    expected_information_rate: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        k = len(self.rejection_probabilities)
+        return pd.DataFrame(
+            {
+                "look": np.arange(1, k + 1),
+                "rejection_probability": self.rejection_probabilities,
+                "futility_probability": self.futility_probabilities,
+            }
+        )
+
+
+def _check_rates(information_rates: Sequence[float]) -> np.ndarray:
+    t = np.asarray(information_rates, dtype=float)
+    if t.ndim != 1 or t.size < 1:
+        raise ValueError("information_rates: expected a non-empty sequence")
+    if np.any(~np.isfinite(t)) or np.any(t <= 0) or abs(t[-1] - 1.0) > 1e-12 or np.any(np.diff(t) <= 0):
+        raise ValueError(
+            f"information_rates: expected strictly increasing values in (0, 1] ending at 1, got {list(t)}"
+        )
+    return t
+
+
+def _efficacy_bounds(t: np.ndarray, alpha: float, kind: str, gamma: float, lower: np.ndarray, r: int) -> np.ndarray:
+    """Critical values spending alpha(t_k) - alpha(t_{k-1}) under H0 at each look."""
+    cum = spending(kind, t, alpha, gamma)
+    cum[-1] = alpha
+    inc = np.diff(np.concatenate([[0.0], cum]))
+    b = np.empty(t.size)
+    b[0] = norm.isf(inc[0]) if inc[0] > 0 else np.inf
+    b[0] = min(b[0], _ZMAX)
+    if t.size == 1:
+        return b
+    z, hw = _stage_grid(0.0, lower[0], b[0], r)
+    hw = hw * norm.pdf(z)
+    for k in range(1, t.size):
+        target = inc[k]
+        if target <= 1e-15:
+            b[k] = _ZMAX
+        else:
+            f = lambda c: stage_probability(z, hw, t[k - 1], t[k], c, 0.0, "upper") - target  # noqa: E731
+            b[k] = _ZMAX if f(_ZMAX) > 0 else brentq(f, -_ZMAX, _ZMAX, xtol=1e-12, rtol=1e-14)
+        if k < t.size - 1:
+            _, _, z, hw = _step(z, hw, t[k - 1], t[k], b[k], lower[k], 0.0, r, True)
+    return b
+
+
+def characteristics(
+    information_rates: Sequence[float],
+    critical_values: Sequence[float],
+    futility_bounds: Sequence[float] | None,
+    drift: float,
+    r: int = DEFAULT_R,
+) -> Characteristics:
+    """Rejection/futility probabilities per look and power at drift E[Z_K] = ``drift``.
+
+    ``futility_bounds`` (K-1 or K values, or None) stop the trial for futility when Z_k is at
+    or below them; they are always applied here (power of the design as it would be run).
+    """
+    t = _check_rates(information_rates)
+    b = np.asarray(critical_values, float)
+    if b.shape != t.shape:
+        raise ValueError("critical_values: expected one value per information rate")
+    a = _futility_array(futility_bounds, t.size, b)
+    p_up, p_lo = crossing_probabilities(t, b, a, drift, r)
+    stop = p_up + p_lo
+    stop[-1] = 1.0 - stop[:-1].sum()
+    return Characteristics(
+        drift=float(drift),
+        rejection_probabilities=tuple(map(float, p_up)),
+        futility_probabilities=tuple(map(float, p_lo[:-1])) + (float(1.0 - p_up.sum() - p_lo[:-1].sum()),),
+        power=float(p_up.sum()),
+        expected_information_rate=float(np.sum(stop * t)),
+    )
+
+
+def _futility_array(futility_bounds, k: int, b: np.ndarray) -> np.ndarray:
+    a = np.full(k, -np.inf)
+    if futility_bounds is not None:
+        f = np.asarray(futility_bounds, float)
+        if f.size not in (k - 1, k) or f.ndim != 1:
+            raise ValueError(f"futility_bounds: expected {k - 1} values (one per interim look), got {f.size}")
+        if np.any(np.isnan(f[: k - 1])):
+            raise ValueError("futility_bounds: NaN is not a bound; use -inf for 'no futility bound'")
+        a[: k - 1] = f[: k - 1]
+    a[-1] = b[-1]
+    return a
+
+
+def _drift_for_power(t, b, a, power, r) -> float:
+    f = lambda d: crossing_probabilities(t, b, a, d, r)[0].sum() - power  # noqa: E731
+    return float(brentq(f, 0.0, 30.0, xtol=1e-13, rtol=1e-15))
+
+
+def _beta_spending_bounds(t, b, beta, kind, gamma, r) -> tuple[np.ndarray, float]:
+    """Futility bounds spending beta under the drift that makes the final bounds meet."""
+    cum = spending(kind, t, beta, gamma)
+    cum[-1] = beta
+    inc = np.diff(np.concatenate([[0.0], cum]))
+
+    def bounds_for(drift: float) -> tuple[np.ndarray, float]:
+        a = np.full(t.size, -np.inf)
+        m1 = drift * np.sqrt(t[0])
+        a[0] = min(m1 + norm.ppf(inc[0]), b[0])
+        z, hw = _stage_grid(m1, a[0], b[0], r)
+        hw = hw * norm.pdf(z - m1)
+        for k in range(1, t.size):
+            g = lambda c: stage_probability(z, hw, t[k - 1], t[k], c, drift, "lower") - inc[k]  # noqa: E731
+            if k == t.size - 1:
+                return a, g(b[k])
+            # Too little mass left to spend (large drift): the bounds meet early.
+            a[k] = b[k] if g(b[k]) <= 0 else brentq(g, -_ZMAX - 30, b[k], xtol=1e-12, rtol=1e-14)
+            _, _, z, hw = _step(z, hw, t[k - 1], t[k], b[k], a[k], drift, r, True)
+        return a, 0.0
+
+    drift = brentq(lambda d: bounds_for(d)[1], 1e-6, 30.0, xtol=1e-13, rtol=1e-15)
+    a, _ = bounds_for(drift)
+    a[-1] = b[-1]
+    return a, float(drift)
+
+
+def group_sequential_design(
+    information_rates: Sequence[float] = (1.0,),
+    alpha: float = 0.025,
+    beta: float = 0.1,
+    alpha_spending: str = "obf",
+    gamma_alpha: float = -4.0,
+    futility_bounds: Sequence[float] | None = None,
+    beta_spending: str | None = None,
+    gamma_beta: float = -4.0,
+    binding_futility: bool = False,
+    r: int = DEFAULT_R,
+) -> GroupSequentialDesign:
+    """A one-sided Lan-DeMets group-sequential design (rpact ``getDesignGroupSequential``).
+
+    Parameters mirror rpact: ``alpha_spending`` "obf" (asOF), "pocock" (asP) or "hsd" (asHSD,
+    ``gamma_alpha``); futility either as Z-scale ``futility_bounds`` at the K-1 interim looks
+    or as ``beta_spending`` ("obf", "pocock", "hsd" with ``gamma_beta``; non-binding only).
+
+    Example:
+        >>> d = group_sequential_design([0.5, 1.0], alpha=0.025, beta=0.1)
+        >>> [round(c, 4) for c in d.critical_values]
+        [2.9626, 1.9686]
+    """
+    t = _check_rates(information_rates)
+    if not (0 < alpha < 0.5):
+        raise ValueError(f"alpha: expected a one-sided level in (0, 0.5), got {alpha!r}")
+    if not (0 < beta < 1 - alpha):
+        raise ValueError(f"beta: expected a type II error in (0, 1 - alpha), got {beta!r}")
+    if alpha_spending not in SPENDING_KINDS:
+        raise ValueError(f"alpha_spending: expected one of {SPENDING_KINDS}, got {alpha_spending!r}")
+    if beta_spending is not None and beta_spending not in SPENDING_KINDS:
+        raise ValueError(f"beta_spending: expected None or one of {SPENDING_KINDS}, got {beta_spending!r}")
+    if beta_spending is not None and futility_bounds is not None:
+        raise ValueError("futility_bounds: give either futility_bounds or beta_spending, not both")
+    if beta_spending is not None and binding_futility:
+        raise ValueError("binding_futility: beta-spending futility bounds are supported as non-binding only")
+    if beta_spending is not None and t.size < 2:
+        raise ValueError("beta_spending: needs at least one interim look")
+    if not isinstance(r, (int, np.integer)) or r < 8:
+        raise ValueError(f"r: expected an integer grid parameter >= 8, got {r!r}")
+
+    k = t.size
+    lower_for_alpha = np.full(k, -np.inf)
+    if binding_futility and futility_bounds is not None:
+        lower_for_alpha = _futility_array(futility_bounds, k, np.full(k, np.inf))
+        lower_for_alpha[-1] = -np.inf
+    b = _efficacy_bounds(t, alpha, alpha_spending, gamma_alpha, lower_for_alpha, r)
+
+    if beta_spending is not None:
+        a, drift = _beta_spending_bounds(t, b, beta, beta_spending, gamma_beta, r)
+    else:
+        a = _futility_array(futility_bounds, k, b)
+        if np.any(a[:-1] > b[:-1]):
+            raise ValueError("futility_bounds: each must lie below the efficacy bound at its look")
+        drift = _drift_for_power(t, b, a, 1.0 - beta, r)
+
+    p_up0, _ = crossing_probabilities(t, b, lower_for_alpha, 0.0, r)
+    ch = characteristics(t, b, a[:-1], drift, r)
+    z_fixed = norm.isf(alpha) + norm.isf(beta)
+    return GroupSequentialDesign(
+        information_rates=tuple(map(float, t)),
+        alpha=float(alpha),
+        beta=float(beta),
+        alpha_spending=alpha_spending,
+        gamma_alpha=float(gamma_alpha),
+        beta_spending=beta_spending,
+        gamma_beta=float(gamma_beta),
+        binding_futility=bool(binding_futility),
+        critical_values=tuple(map(float, b)),
+        futility_bounds=tuple(map(float, a)),
+        alpha_spent=tuple(map(float, np.cumsum(p_up0))),
+        stage_levels=tuple(map(float, norm.sf(b))),
+        shift=float(drift**2),
+        inflation_factor=float(drift**2 / z_fixed**2),
+        rejection_probabilities=ch.rejection_probabilities,
+        futility_probabilities=ch.futility_probabilities,
+        power=ch.power,
+    )

@@ -1,0 +1,280 @@
+"""Events, patients and analysis times for a time-to-event comparison (rpact ``getSampleSizeSurvival``).
+
+The number of events comes from Schoenfeld's or Freedman's formula times the inflation factor
+of the group-sequential design; the number of patients and the expected calendar times of the
+analyses come from the Lachin-Foulkes expected-events curve (``oncotrial.design.events``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from oncotrial.design.events import (
+    Accrual,
+    EventTimeline,
+    PiecewiseExponential,
+    dropout_hazard,
+    expected_events_by_arm,
+)
+from oncotrial.design.group_sequential import GroupSequentialDesign, characteristics, group_sequential_design
+
+Method = Literal["schoenfeld", "freedman"]
+
+
+def _check_hr(hazard_ratio: float) -> float:
+    if not (hazard_ratio > 0 and np.isfinite(hazard_ratio)) or hazard_ratio == 1:
+        raise ValueError(f"hazard_ratio: expected a positive number other than 1, got {hazard_ratio!r}")
+    return float(hazard_ratio)
+
+
+def _check_ratio(allocation_ratio: float) -> float:
+    if not (allocation_ratio > 0 and np.isfinite(allocation_ratio)):
+        raise ValueError(f"allocation_ratio: expected a positive number (experimental : control), got {allocation_ratio!r}")
+    return float(allocation_ratio)
+
+
+def _check_error(alpha: float, beta: float) -> None:
+    if not (0 < alpha < 0.5):
+        raise ValueError(f"alpha: expected a one-sided level in (0, 0.5), got {alpha!r}")
+    if not (0 < beta < 1 - alpha):
+        raise ValueError(f"beta: expected a type II error in (0, 1 - alpha), got {beta!r}")
+
+
+def events_schoenfeld(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0) -> float:
+    """Events for a fixed design by Schoenfeld (1981): (z_a + z_b)^2 (1 + r)^2 / (r log(HR)^2).
+
+    Example:
+        >>> round(events_schoenfeld(0.667, 0.025, 0.1), 4)
+        256.2835
+    """
+    hr = _check_hr(hazard_ratio)
+    r = _check_ratio(allocation_ratio)
+    _check_error(alpha, beta)
+    z = norm.isf(alpha) + norm.isf(beta)
+    return float(z**2 * (1 + r) ** 2 / (r * np.log(hr) ** 2))
+
+
+def events_freedman(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0) -> float:
+    """Events for a fixed design by Freedman (1982): (z_a + z_b)^2 (1 + r HR)^2 / (r (1 - HR)^2).
+
+    Example:
+        >>> round(events_freedman(0.667, 0.025, 0.1), 2)
+        263.32
+    """
+    hr = _check_hr(hazard_ratio)
+    r = _check_ratio(allocation_ratio)
+    _check_error(alpha, beta)
+    z = norm.isf(alpha) + norm.isf(beta)
+    return float(z**2 * (1 + r * hr) ** 2 / (r * (1 - hr) ** 2))
+
+
+@dataclass(frozen=True)
+class SurvivalDesign:
+    """A sized time-to-event trial: events, patients and expected analysis times per look."""
+
+    design: GroupSequentialDesign
+    method: str
+    hazard_ratio: float
+    allocation_ratio: float
+    control: PiecewiseExponential
+    experimental: PiecewiseExponential
+    dropout_hazards: tuple[float, float]
+    accrual: Accrual
+    events_fixed: float
+    max_events: float
+    events_per_stage: tuple[float, ...]
+    max_subjects: float
+    analysis_times: tuple[float, ...]
+    follow_up: float
+    expected_events_h0: float
+    expected_events_h1: float
+    study_duration_h1: float
+    critical_values_hr: tuple[float, ...]
+    futility_bounds_hr: tuple[float, ...]
+
+    @property
+    def median_control(self) -> float:
+        return self.control.median()
+
+    @property
+    def median_experimental(self) -> float:
+        return self.experimental.median()
+
+    def expected_events(self, t: np.ndarray | Sequence[float]) -> np.ndarray:
+        """Expected events by calendar time ``t`` (both arms, under the design alternative)."""
+        return self._by_arm(t).sum(axis=1)
+
+    def _by_arm(self, t) -> np.ndarray:
+        r = self.allocation_ratio
+        return expected_events_by_arm(
+            t, self.accrual, [self.experimental, self.control], [r / (1 + r), 1 / (1 + r)], self.dropout_hazards
+        )
+
+    def timeline(self, times: Sequence[float] | None = None, n_points: int = 200) -> EventTimeline:
+        """Expected accrual and event curves, by default on a grid to 1.25 x the final analysis time."""
+        if times is None:
+            t = np.linspace(0.0, 1.25 * self.analysis_times[-1], n_points)
+        else:
+            t = np.asarray(times, float)
+            if t.ndim != 1 or np.any(~np.isfinite(t)) or np.any(t < 0):
+                raise ValueError("times: expected a 1-d sequence of non-negative finite times")
+        by_arm = self._by_arm(t)
+        return EventTimeline(
+            time=tuple(map(float, t)),
+            subjects=tuple(map(float, self.accrual.accrued(t))),
+            events_experimental=tuple(map(float, by_arm[:, 0])),
+            events_control=tuple(map(float, by_arm[:, 1])),
+            analysis_times=self.analysis_times,
+            analysis_events=self.events_per_stage,
+        )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["median_control"] = self.median_control
+        d["median_experimental"] = self.median_experimental
+        return d
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per look."""
+        df = self.design.to_frame()
+        df["events"] = self.events_per_stage
+        df["analysis_time"] = self.analysis_times
+        df["critical_value_hr"] = self.critical_values_hr
+        df["futility_bound_hr"] = self.futility_bounds_hr
+        return df
+
+
+def _time_for_events(fn, target: float, n_total: float, start: float = 0.0) -> float:
+    """Calendar time at which the expected events reach ``target``."""
+    hi = max(start, 1.0)
+    while fn(hi) < target:
+        hi *= 2.0
+        if hi > 1e7:
+            raise ValueError(
+                f"max_subjects: {n_total:.1f} patients never yield {target:.1f} expected events "
+                "(too few patients for the dropout and hazards given)"
+            )
+    return float(brentq(lambda x: fn(x) - target, 0.0, hi, xtol=1e-12, rtol=1e-15))
+
+
+def sample_size_survival(
+    hazard_ratio: float,
+    control: PiecewiseExponential | None = None,
+    median_control: float | None = None,
+    design: GroupSequentialDesign | None = None,
+    alpha: float = 0.025,
+    beta: float = 0.1,
+    accrual_time: Sequence[float] = (0.0, 12.0),
+    accrual_intensity: Sequence[float] | None = None,
+    max_subjects: float | None = None,
+    follow_up: float | None = None,
+    dropout_rate: tuple[float, float] = (0.0, 0.0),
+    dropout_time: float = 12.0,
+    allocation_ratio: float = 1.0,
+    method: str = "schoenfeld",
+) -> SurvivalDesign:
+    """Events, patients and expected analysis times for a target hazard ratio.
+
+    Give the control survival as ``control`` (piecewise exponential) or ``median_control``
+    (exponential); the experimental arm has hazard ``hazard_ratio`` times the control's.
+    Give either ``max_subjects`` (accrued over ``accrual_time``; the follow-up needed for the
+    events is solved for) or ``follow_up`` after the end of accrual (the number of patients is
+    solved for). ``accrual_intensity`` are relative intensities per accrual piece.
+    ``dropout_rate`` = (experimental, control) proportions lost by ``dropout_time``.
+    Without ``design``, a fixed design at one-sided ``alpha`` and power 1 - ``beta`` is used.
+
+    Example:
+        >>> s = sample_size_survival(0.667, median_control=29, accrual_time=(0, 48), max_subjects=518)
+        >>> round(s.max_events, 2), round(s.analysis_times[-1], 2)
+        (256.28, 60.67)
+    """
+    hr = _check_hr(hazard_ratio)
+    r = _check_ratio(allocation_ratio)
+    if (control is None) == (median_control is None):
+        raise ValueError("control: give exactly one of control (PiecewiseExponential) or median_control")
+    if control is None:
+        control = PiecewiseExponential.from_median(median_control)
+    elif not isinstance(control, PiecewiseExponential):
+        raise ValueError("control: expected a PiecewiseExponential")
+    if method not in ("schoenfeld", "freedman"):
+        raise ValueError(f"method: expected 'schoenfeld' or 'freedman', got {method!r}")
+    if (max_subjects is None) == (follow_up is None):
+        raise ValueError("max_subjects: give exactly one of max_subjects or follow_up")
+    if follow_up is not None and not (follow_up >= 0 and np.isfinite(follow_up)):
+        raise ValueError(f"follow_up: expected a non-negative time, got {follow_up!r}")
+    if len(dropout_rate) != 2:
+        raise ValueError("dropout_rate: expected (experimental, control) proportions")
+    if design is None:
+        design = group_sequential_design((1.0,), alpha=alpha, beta=beta)
+    elif not isinstance(design, GroupSequentialDesign):
+        raise ValueError("design: expected a GroupSequentialDesign")
+    etas = (dropout_hazard(dropout_rate[0], dropout_time), dropout_hazard(dropout_rate[1], dropout_time))
+
+    formula = events_schoenfeld if method == "schoenfeld" else events_freedman
+    events_fixed = formula(hr, design.alpha, design.beta, r)
+    max_events = events_fixed * design.inflation_factor
+    t_rates = np.asarray(design.information_rates)
+    events_k = t_rates * max_events
+
+    experimental = control.scaled(hr)
+    arms, fractions = [experimental, control], [r / (1 + r), 1 / (1 + r)]
+    if max_subjects is not None:
+        accrual = Accrual.for_subjects(max_subjects, accrual_time, accrual_intensity)
+    else:
+        unit = Accrual.for_subjects(1.0, accrual_time, accrual_intensity)
+        per_patient = expected_events_by_arm([unit.duration + follow_up], unit, arms, fractions, etas).sum()
+        accrual = Accrual.for_subjects(max_events / per_patient, accrual_time, accrual_intensity)
+
+    def events_at(x: float) -> float:
+        return float(expected_events_by_arm([x], accrual, arms, fractions, etas).sum())
+
+    times = []
+    for k, d in enumerate(events_k):
+        if max_subjects is None and k == len(events_k) - 1:
+            times.append(accrual.duration + float(follow_up))
+        else:
+            times.append(_time_for_events(events_at, d, accrual.n))
+    times = np.asarray(times)
+
+    futility = np.asarray(design.futility_bounds[:-1])
+    ch1 = characteristics(design.information_rates, design.critical_values, futility, design.drift)
+    ch0 = characteristics(design.information_rates, design.critical_values, futility, 0.0)
+    stop1 = np.asarray(ch1.rejection_probabilities) + np.asarray(ch1.futility_probabilities)
+    stop0 = np.asarray(ch0.rejection_probabilities) + np.asarray(ch0.futility_probabilities)
+
+    scale = (1 + r) / np.sqrt(r * events_k)
+    b = np.asarray(design.critical_values)
+    a = np.asarray(design.futility_bounds)
+    direction = 1.0 if hr < 1 else -1.0
+    with np.errstate(over="ignore"):
+        hr_crit = np.exp(-direction * b * scale)
+        hr_fut = np.where(np.isfinite(a), np.exp(-direction * a * scale), np.nan)
+
+    return SurvivalDesign(
+        design=design,
+        method=method,
+        hazard_ratio=hr,
+        allocation_ratio=r,
+        control=control,
+        experimental=experimental,
+        dropout_hazards=etas,
+        accrual=accrual,
+        events_fixed=float(events_fixed),
+        max_events=float(max_events),
+        events_per_stage=tuple(map(float, events_k)),
+        max_subjects=float(accrual.n),
+        analysis_times=tuple(map(float, times)),
+        follow_up=float(times[-1] - accrual.duration),
+        expected_events_h0=float(np.sum(stop0 * events_k)),
+        expected_events_h1=float(np.sum(stop1 * events_k)),
+        study_duration_h1=float(np.sum(stop1 * times)),
+        critical_values_hr=tuple(map(float, hr_crit)),
+        # rpact reports no effect-scale futility bounds for a design without any.
+        futility_bounds_hr=tuple(map(float, hr_fut[:-1])) if np.any(np.isfinite(a[:-1])) else (),
+    )

@@ -1,0 +1,98 @@
+"""The append-only, hash-chained audit trail.
+
+Each link hashes the previous link's hash together with a canonical JSON form of
+its own fields, so changing, removing or reordering any past row breaks every later
+hash. Writers append inside their own transaction after locking the chain head
+(``audit_head``, one row), so links are numbered without gaps and a write and its
+audit record commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from oncotrial.irt.db.models import AuditEntry, AuditHead
+from oncotrial.irt.security import ts
+
+GENESIS = "0" * 64
+
+
+def canonical(value: Any) -> str:
+    """The one JSON text of a value that is hashed and stored (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def link_hash(prev_hash: str, seq: int, when: str, actor: str, action: str, entity: str, entity_id: str,
+              old: str, new: str, reason: str) -> str:
+    body = canonical([seq, when, actor, action, entity, entity_id, old, new, reason])
+    return hashlib.sha256((prev_hash + "\n" + body).encode("utf-8")).hexdigest()
+
+
+def init_chain(conn: Connection) -> None:
+    conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+
+
+_HEAD = AuditHead.__table__
+_LOG = AuditEntry.__table__
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_LINK = insert(_LOG)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
+
+
+def append(conn: Connection, *, actor: str, action: str, entity: str, entity_id: str | int,
+           old: Any = None, new: Any = None, reason: str = "", when: str | None = None) -> str:
+    """Append one link in the caller's transaction and return its hash."""
+    head = conn.execute(_LOCK_HEAD).one()
+    seq = head.seq + 1
+    when = when or ts()
+    old_text, new_text = canonical(old), canonical(new)
+    digest = link_hash(head.hash, seq, when, actor, action, entity, str(entity_id), old_text, new_text, reason)
+    conn.execute(_INSERT_LINK, {"seq": seq, "ts": when, "actor": actor, "action": action, "entity": entity,
+                                "entity_id": str(entity_id), "old": old_text, "new": new_text, "reason": reason,
+                                "prev_hash": head.hash, "hash": digest})
+    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+    return digest
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of :func:`verify_chain`. ``ok`` only when no problem was found."""
+
+    ok: bool
+    entries: int
+    head_hash: str
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "entries": self.entries, "head_hash": self.head_hash, "problems": list(self.problems)}
+
+
+def verify_chain(conn: Connection, *, max_problems: int = 20) -> ChainReport:
+    """Recompute every link; report gaps, broken links, edited rows and a moved head."""
+    problems: list[str] = []
+    prev, expected_seq, n = GENESIS, 1, 0
+    rows = conn.execute(select(AuditEntry.__table__).order_by(AuditEntry.seq)).all()
+    for r in rows:
+        n += 1
+        if r.seq != expected_seq:
+            problems.append(f"audit seq {expected_seq} is missing (next present is {r.seq})")
+        if r.prev_hash != prev:
+            problems.append(f"audit seq {r.seq}: prev_hash does not match the hash of the link before it")
+        digest = link_hash(r.prev_hash, r.seq, r.ts, r.actor, r.action, r.entity, r.entity_id, r.old, r.new, r.reason)
+        if digest != r.hash:
+            problems.append(f"audit seq {r.seq}: content does not match its hash (row was altered)")
+        prev, expected_seq = r.hash, r.seq + 1
+        if len(problems) >= max_problems:
+            break
+    head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    if head is None:
+        problems.append("audit head row is missing")
+    elif len(problems) < max_problems and (head.seq != expected_seq - 1 or head.hash != prev):
+        problems.append(f"audit head (seq {head.seq}) does not match the last link (seq {expected_seq - 1}): "
+                        "links were removed or added outside the chain")
+    return ChainReport(ok=not problems, entries=n, head_hash=prev, problems=tuple(problems))

@@ -1,0 +1,180 @@
+"""``oncotrial irt ...`` (set-up), ``oncotrial serve`` and ``oncotrial audit verify``.
+
+Every command takes ``--db``: a SQLAlchemy URL (``postgresql+psycopg://...``) or a
+plain file path, which means SQLite. Errors print one line naming the option and exit 2.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Optional
+
+import typer
+
+from oncotrial.irt.config import DEFAULT_DB, ROLES, Settings, normalize_db_url
+from oncotrial.irt.services.errors import IrtError
+
+irt_app = typer.Typer(help="Set up the randomization service: trial, sites, users.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the randomization service's audit trail.", no_args_is_help=True)
+
+DB_HELP = "Database: a SQLAlchemy URL (postgresql+psycopg://user:pw@host/db) or a file path for SQLite."
+ENV_DB = "ONCOTRIAL_IRT_DB"
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def _engine(db: str) -> Iterator[object]:
+    from oncotrial.irt.db.engine import make_engine
+
+    try:
+        engine = make_engine(normalize_db_url(db))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        yield engine
+    except (IrtError, ValueError) as exc:
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+
+
+def _require_initialized(engine: object) -> None:
+    from oncotrial.irt.services.setup import is_initialized
+
+    if not is_initialized(engine):  # type: ignore[arg-type]
+        raise IrtError("--db: the database holds no trial; run `oncotrial irt init --protocol NAME --db URL` first")
+
+
+@irt_app.command("init")
+def init(
+    protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (patina) or a TOML path."),
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the allocation list (default: the protocol's)."),
+    per_stratum: Optional[int] = typer.Option(None, "--per-stratum",
+                                              help="List slots per stratum (default: the protocol's target N)."),
+) -> None:
+    """Create the schema, store the protocol and generate the stratified allocation list.
+
+    The list itself is never printed: only its size and checksum."""
+    from oncotrial.irt.services.setup import init_trial
+
+    with _engine(db) as engine:
+        result = init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor=_actor())  # type: ignore[arg-type]
+    typer.echo(f"initialized {result.study_id}: {result.method}, {result.strata} strata, "
+               f"{result.list_rows} list rows, checksum {result.checksum}")
+
+
+@irt_app.command("add-site")
+def add_site(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    site: str = typer.Option(..., "--site", help="Site code, e.g. S01."),
+    country: str = typer.Option(..., "--country", help="ISO 3166-1 alpha-2 country code, e.g. US."),
+    name: str = typer.Option("", "--name", help="Site name."),
+) -> None:
+    """Add a site."""
+    from oncotrial.irt.services.setup import add_site as _add_site
+
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        _add_site(engine, site, country, name, actor=_actor())  # type: ignore[arg-type]
+    typer.echo(f"site {site} ({country}) added")
+
+
+@irt_app.command("add-user")
+def add_user(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    name: str = typer.Option(..., "--name", help="User name."),
+    role: str = typer.Option(..., "--role", help=f"One of {', '.join(ROLES)}."),
+    site: Optional[str] = typer.Option(None, "--site", help="The user's site (required for site_coordinator)."),
+    password: Optional[str] = typer.Option(None, "--password", help="Password for web log-in (8+ characters)."),
+    token_ttl_days: float = typer.Option(365.0, "--token-ttl-days", help="Days until the API token expires."),
+) -> None:
+    """Add a user; the last line printed is the user's API token (shown only this once)."""
+    from oncotrial.irt.services.setup import add_user as _add_user
+
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        record, token = _add_user(engine, name, role, site=site, password=password,  # type: ignore[arg-type]
+                                  token_ttl_days=token_ttl_days, actor=_actor())
+    typer.echo(f"user {record['name']} ({record['role']}{', site ' + site if site else ''}) added; API token:")
+    typer.echo(token)
+
+
+@irt_app.command("issue-token")
+def issue_token(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    name: str = typer.Option(..., "--name", help="User name."),
+    ttl_days: float = typer.Option(365.0, "--ttl-days", help="Days until the token expires."),
+) -> None:
+    """Issue another API token for a user; printed as the last line."""
+    from oncotrial.irt.services.setup import issue_token as _issue
+
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        token = _issue(engine, name, ttl_days=ttl_days, actor=_actor())  # type: ignore[arg-type]
+    typer.echo(token)
+
+
+def app_from_env():  # noqa: ANN201
+    """ASGI factory for ``--workers > 1`` (each worker process builds its own app)."""
+    from oncotrial.irt.app import create_app
+
+    return create_app(Settings(db_url=os.environ[ENV_DB]))
+
+
+def serve(
+    db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
+) -> None:
+    """Run the randomization service (REST API and web pages)."""
+    import uvicorn
+
+    url = normalize_db_url(db)
+    with _engine(url) as engine:
+        _require_initialized(engine)
+    if workers == 1:
+        from oncotrial.irt.app import create_app
+
+        uvicorn.run(create_app(Settings(db_url=url)), host=host, port=port, access_log=access_log,
+                    log_level="info", timeout_graceful_shutdown=5)
+    else:
+        os.environ[ENV_DB] = url
+        uvicorn.run("oncotrial.irt.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute the audit hash chain; exit 0 only when it is intact and matches the randomizations."""
+    from oncotrial.irt.routers.audit import verify
+
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        report = verify(engine)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for problem in report["problems"]:
+            typer.echo(f"problem: {problem}")
+        typer.echo(f"audit chain {'intact' if report['ok'] else 'BROKEN'}: {report['entries']} entries, "
+                   f"head {report['head_hash']}")
+    raise typer.Exit(0 if report["ok"] else 1)
+

@@ -1,0 +1,50 @@
+"""/api/v1/audit: verify the chain; read the trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Engine, select
+
+from oncotrial.irt.audit import verify_chain
+from oncotrial.irt.db.engine import read_tx
+from oncotrial.irt.db.models import AuditEntry
+from oncotrial.irt.dependencies import get_engine, require
+from oncotrial.irt.services.allocation import Actor, verify_records
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+ALL_ROLES = ("site_coordinator", "statistician", "monitor", "admin")
+
+
+def verify(engine: Engine) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        report = verify_chain(conn)
+        record_problems = verify_records(conn)
+    out = report.to_dict()
+    out["problems"] = out["problems"] + record_problems
+    out["ok"] = report.ok and not record_problems
+    return out
+
+
+@router.get("/verify")
+def audit_verify(actor: Annotated[Actor, Depends(require(*ALL_ROLES))],
+                 engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+    """Recompute the hash chain and check the randomizations against it; ``ok`` only if intact."""
+    return verify(engine)
+
+
+@router.get("")
+def audit_entries(
+    actor: Annotated[Actor, Depends(require("statistician", "monitor", "admin"))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        rows = conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+                            .limit(limit)).all()
+    return {"items": [{"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "entity": r.entity,
+                       "entity_id": r.entity_id, "old": json.loads(r.old), "new": json.loads(r.new),
+                       "reason": r.reason, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}

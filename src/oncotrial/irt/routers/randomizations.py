@@ -1,0 +1,79 @@
+"""/api/v1/randomizations: randomize, read back, list, correct."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy import Engine
+
+from oncotrial.irt.db.engine import read_tx
+from oncotrial.irt.dependencies import get_engine, get_trial, require
+from oncotrial.irt.schemas import CorrectionIn, RandomizationIn
+from oncotrial.irt.services import allocation
+from oncotrial.irt.services.allocation import Actor, RandomizationRequest
+from oncotrial.irt.services.errors import Invalid
+from oncotrial.irt.services.trial import Trial
+
+router = APIRouter(prefix="/api/v1/randomizations", tags=["randomizations"])
+READERS = ("site_coordinator", "statistician", "monitor")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+@router.post("", status_code=201)
+def create_randomization(
+    body: RandomizationIn,
+    response: Response,
+    actor: Annotated[Actor, Depends(require("site_coordinator"))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """Randomize a subject at the caller's site. Retrying with the same ``Idempotency-Key``
+    returns the same randomization (header ``Idempotent-Replayed: true``), never a second one."""
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Invalid("Idempotency-Key: expected 1-200 printable ASCII characters without spaces")
+    req = RandomizationRequest(body.subject_id, body.site, body.strata, body.eligibility_confirmed)
+    record, replayed = allocation.randomize(engine, trial, actor, req, idempotency_key)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return record
+
+
+@router.get("")
+def list_randomizations(
+    actor: Annotated[Actor, Depends(require(*READERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+    site: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Randomizations in number order: a coordinator's own site only, all sites for other roles."""
+    with read_tx(engine) as conn:
+        items = allocation.list_randomizations(conn, trial, actor, site=site, limit=limit, offset=offset)
+    return {"items": items, "count": len(items), "limit": limit, "offset": offset}
+
+
+@router.get("/{subject_id}")
+def get_randomization(
+    subject_id: str,
+    actor: Annotated[Actor, Depends(require(*READERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    with read_tx(engine) as conn:
+        return allocation.get_randomization(conn, trial, actor, subject_id)
+
+
+@router.post("/{subject_id}/corrections", status_code=201)
+def correct_randomization(
+    subject_id: str,
+    body: CorrectionIn,
+    actor: Annotated[Actor, Depends(require("site_coordinator", "statistician"))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Record the verified strata (STRATwV) with a reason; arm and strata as randomized never change."""
+    return allocation.correct_strata(engine, trial, actor, subject_id, body.strata_verified, body.reason)

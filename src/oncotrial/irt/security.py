@@ -1,0 +1,61 @@
+"""Secrets: API tokens, web sessions and passwords, and the UTC clock they use.
+
+Tokens and session ids are 256-bit random secrets; only their SHA-256 is stored,
+which is enough for a high-entropy secret (nothing to brute-force). Passwords are
+low-entropy, so they get a memory-hard KDF: ``hashlib.scrypt`` (standard library,
+no extra dependency), parameters stored with each hash so they can be raised later.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+TOKEN_PREFIX = "ot_"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def ts(moment: dt.datetime | None = None) -> str:
+    """Fixed-width ISO-8601 UTC text, the form every timestamp is stored in."""
+    moment = moment or utcnow()
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise ValueError("--password: expected at least 8 characters")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "scrypt${}${}${}${}${}".format(
+        SCRYPT_N, SCRYPT_R, SCRYPT_P,
+        base64.b64encode(salt).decode("ascii"), base64.b64encode(digest).decode("ascii"))
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    expected = base64.b64decode(digest)
+    got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                         dklen=len(expected))
+    return hmac.compare_digest(got, expected)

@@ -1,0 +1,1 @@
+"""What the service does, independent of HTTP: set-up, allocation, corrections, queries, export."""

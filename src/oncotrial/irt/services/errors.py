@@ -1,0 +1,31 @@
+"""Errors the services raise; the API turns each into its HTTP status with the message as detail."""
+
+from __future__ import annotations
+
+
+class IrtError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(IrtError):
+    status_code = 422
+
+
+class NotFound(IrtError):
+    status_code = 404
+
+
+class Forbidden(IrtError):
+    status_code = 403
+
+
+class Conflict(IrtError):
+    status_code = 409
+
+
+class NotInitialized(IrtError):
+    status_code = 503

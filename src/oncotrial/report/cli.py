@@ -1,0 +1,84 @@
+"""`oncotrial analyze` and `oncotrial reproduce`: the report jobs, with a progress bar."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from oncotrial.protocol import ProtocolError
+
+console = Console(stderr=True)
+
+
+def _bar(steps: tuple[str, ...]):
+    prog = Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, transient=False)
+    task = prog.add_task("starting", total=len(steps))
+
+    def advance(name: str) -> None:
+        prog.update(task, description=name, advance=1)
+
+    return prog, task, advance
+
+
+def analyze(
+    protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (e.g. patina) or a TOML file."),
+    out: Path = typer.Option(..., "--out", help="Output folder (report.html, results.json, summary.md, figures/, adam/)."),
+    sdtm: Path = typer.Option(None, "--sdtm", help="Folder of SDTM domains (CSV, XPT or Dataset-JSON)."),
+    adam: Path = typer.Option(None, "--adam", help="Folder of ADaM datasets (adsl.csv, adtte.csv, ...) instead of SDTM."),
+) -> None:
+    """Run the protocol's analysis plan on SDTM (or ADaM) and write the report."""
+    from oncotrial.report.pipeline import ANALYZE_STEPS
+    from oncotrial.report.pipeline import analyze as run
+
+    if (sdtm is None) == (adam is None):
+        console.print("error: give exactly one of --sdtm or --adam")
+        raise typer.Exit(2)
+    prog, task, advance = _bar(ANALYZE_STEPS)
+    t0 = time.perf_counter()
+    try:
+        with prog:
+            job = run(protocol, out, sdtm=sdtm, adam=adam, progress=advance)
+            prog.update(task, completed=len(ANALYZE_STEPS), description="done")
+    except (ProtocolError, ValueError) as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    _done(job, time.perf_counter() - t0)
+
+
+def reproduce(
+    protocol: str = typer.Argument(..., help="Bundled protocol name (e.g. patina) or a TOML file with a published block."),
+    out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the reconstruction (the same seed gives the same report)."),
+) -> None:
+    """Reconstruct a published trial from its protocol, analyse it, and report published beside reproduced."""
+    from oncotrial.report.pipeline import REPRODUCE_STEPS
+    from oncotrial.report.pipeline import reproduce as run
+
+    prog, task, advance = _bar(REPRODUCE_STEPS)
+    t0 = time.perf_counter()
+    try:
+        with prog:
+            job = run(protocol, out, seed=seed, progress=advance)
+            prog.update(task, completed=len(REPRODUCE_STEPS), description="done")
+    except (ProtocolError, ValueError) as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    _done(job, time.perf_counter() - t0)
+
+
+def _done(job, seconds: float) -> None:
+    r = job.results
+    from oncotrial.tlg.format import interval, num, pvalue
+
+    lines = [f"{r.study}: {sum(r.n_randomized.values())} patients randomized"]
+    if r.pfs is not None:
+        e, c = r.pfs.arm(r.experimental), r.pfs.arm(r.control)
+        lines.append(f"PFS median {num(e.median)} vs {num(c.median)} {r.unit}; HR {num(r.pfs.hr, 2)} "
+                     f"({interval(r.pfs.hr_lower, r.pfs.hr_upper, 2)}); p = {pvalue(r.pfs.logrank_p)}")
+    lines.append(f"report: {job.paths['report']}  ({seconds:.1f} s)")
+    typer.echo("\n".join(lines))

@@ -1,0 +1,123 @@
+"""Assembling the self-contained HTML report: tables and base64 PNG figures in one page, CSS inline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as _html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from matplotlib.figure import Figure
+
+from oncotrial.analysis.compare import Comparison
+from oncotrial.analysis.results import TrialResults
+from oncotrial.protocol import Protocol
+from oncotrial.tlg import figures as F
+from oncotrial.tlg import tables as T
+
+
+@dataclass(frozen=True)
+class ReportFigures:
+    """The report's figures by file stem (``km_pfs``, ``forest_pfs``...), as matplotlib Figures."""
+
+    figures: dict[str, tuple[Figure, str]] = field(default_factory=dict)  # stem -> (figure, caption)
+
+
+def make_figures(results: TrialResults) -> ReportFigures:
+    """Every figure the report shows, built once so the PNG files and the page use the same ones."""
+    out: dict[str, tuple[Figure, str]] = {"consort": (F.consort_figure(results), "Patient flow (CONSORT-style).")}
+    for key, name in (("pfs", "Progression-free survival"), ("os", "Overall survival"),
+                      ("dor", "Duration of confirmed response")):
+        res = getattr(results, key)
+        if res is not None:
+            out[f"km_{key}"] = (F.km_figure(res, results, title=name),
+                                f"Kaplan-Meier estimates of {name.lower()} with numbers at risk.")
+    if results.subgroups is not None and results.subgroups.rows:
+        out["forest_pfs"] = (F.forest_figure(results),
+                             "Hazard ratio for progression or death in subgroups (unstratified Cox).")
+    return ReportFigures(out)
+
+
+def _markdown_to_html(md: str) -> str:
+    """The summary's small Markdown subset (headings, paragraphs) as HTML."""
+    out = []
+    for block in md.strip().split("\n\n"):
+        m = re.match(r"^(#+)\s+(.*)$", block)
+        if m:
+            level = min(len(m.group(1)) + 1, 4)
+            out.append(f"<h{level}>{_html.escape(m.group(2))}</h{level}>")
+        else:
+            out.append(f"<p>{_html.escape(block)}</p>")
+    return "\n".join(out)
+
+
+def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
+                  comparisons: list[Comparison] | None = None, figures: ReportFigures | None = None,
+                  data_source: str = "", generated: str | None = None) -> str:
+    """The report as one HTML string: no external requests (images are data URIs, CSS inline)."""
+    from oncotrial import __version__
+
+    figs = figures or make_figures(results)
+    img = {k: (F.png_base64(f), cap) for k, (f, cap) in figs.figures.items()}
+
+    def fig_item(stem: str) -> list[dict[str, Any]]:
+        return [{"kind": "figure", "src": img[stem][0], "caption": img[stem][1]}] if stem in img else []
+
+    def table(df, caption: str, classes: str = "tbl") -> dict[str, Any]:
+        return {"kind": "table", "html": T.to_html(df, caption=caption, classes=classes)}
+
+    sections: list[dict[str, Any]] = [
+        {"id": "summary", "title": "Results summary", "html": _markdown_to_html(summary_md), "content": []},
+        {"id": "flow", "title": "Patient flow", "content": fig_item("consort") + [
+            table(T.flow_table(results), "Patients at each stage, by arm")]},
+    ]
+    if results.baseline is not None:
+        sections.append({"id": "baseline", "title": "Baseline characteristics",
+                         "content": [table(T.baseline_frame(results.baseline, results),
+                                         "Baseline characteristics (intention-to-treat population)")]})
+    eff = []
+    for key, name in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+        res = getattr(results, key)
+        if res is not None:
+            eff += [table(T.time_to_event_table(res, results), name)]
+            eff += fig_item(f"km_{key}")
+    if eff:
+        sections.append({"id": "efficacy", "title": "Efficacy: time to event",
+                         "intro": f"Median follow-up (reverse Kaplan-Meier): {T.num(results.median_followup)} "
+                                  f"{results.unit} ({100 * results.conf_level:g}% CI "
+                                  f"{T.interval(results.median_followup_lower, results.median_followup_upper)}).",
+                         "content": eff})
+    if results.subgroups is not None and results.subgroups.rows:
+        sections.append({"id": "subgroups", "title": "Subgroup analysis",
+                         "content": fig_item("forest_pfs") + [table(T.subgroup_table(results), "PFS hazard ratio by subgroup")]})
+    resp = []
+    for key, name in (("orr", "Confirmed objective response"), ("cbr", "Clinical benefit")):
+        res = getattr(results, key)
+        if res is not None:
+            resp.append(table(T.binary_table(res, results), f"{name} ({res.population})"))
+    if results.dor is not None:
+        resp += [table(T.time_to_event_table(results.dor, results), "Duration of confirmed response (responders)")]
+        resp += fig_item("km_dor")
+    if resp:
+        sections.append({"id": "response", "title": "Response", "content": resp})
+    if results.safety is not None:
+        sections.append({"id": "safety", "title": "Safety", "intro": "Treatment-emergent adverse events in the safety "
+                         "population; each patient counts once per row, at the worst grade.",
+                         "content": [table(T.safety_overview_table(results.safety, results), "Adverse events overview"),
+                                   table(T.safety_term_table(results.safety, results),
+                                         "Adverse events by preferred term (any grade in at least 10% of an arm)")]})
+    for i, cmp in enumerate(comparisons or []):
+        sections.append({"id": f"published{i}", "title": f"Published vs reproduced: {cmp.label or cmp.source}",
+                         "intro": f"Source: {cmp.source}. Every figure the source reports, beside the same figure "
+                                  f"computed here.",
+                         "content": [table(T.comparison_table(cmp, results), "Published and reproduced figures",
+                                         classes="tbl cmp")]})
+    env = jinja2.Environment(loader=jinja2.PackageLoader("oncotrial.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template("report.html.j2").render(
+        title=f"{protocol.study.id}: {protocol.study.title}",
+        subtitle=f"{protocol.study.design}, {protocol.study.masking}; " + ", ".join(protocol.study.registry_ids),
+        version=__version__, generated=generated or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        data_source=data_source or "ADaM", unit=results.unit, sections=sections)

@@ -1,0 +1,231 @@
+"""Simulation parameters: the numbers that drive a simulated trial, as one frozen object.
+
+Times are in months (``DAYS_PER_MONTH`` days) unless a name says days. Per-arm
+values are dicts keyed by arm code. :func:`default_params` builds parameters from a
+protocol's design settings and, where present, its ``published`` block (an analytic
+first guess); :func:`oncotrial.sim.calibrate` refines them by simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+from oncotrial.protocol import DAYS_PER_MONTH, Protocol
+
+
+@dataclass(frozen=True)
+class PiecewiseExponential:
+    """A survival distribution with constant hazard ``hazards[k]`` on ``[breaks[k], breaks[k+1])``.
+
+    ``breaks`` starts at 0; the last hazard continues for ever.
+
+    Example
+    -------
+    >>> pe = PiecewiseExponential.through([(12.0, 0.5)])
+    >>> round(float(pe.survival(12.0)), 3)
+    0.5
+    """
+
+    breaks: tuple[float, ...]
+    hazards: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.breaks) != len(self.hazards) or not self.breaks or self.breaks[0] != 0:
+            raise ValueError(f"breaks {self.breaks} must start at 0 and match hazards {self.hazards}")
+        if any(b <= a for a, b in zip(self.breaks, self.breaks[1:])):
+            raise ValueError(f"breaks must increase, got {self.breaks}")
+        if any(not np.isfinite(h) or h < 0 for h in self.hazards):
+            raise ValueError(f"hazards must be finite and >= 0, got {self.hazards}")
+
+    @classmethod
+    def through(cls, points: list[tuple[float, float]], tail_hazard: float | None = None) -> PiecewiseExponential:
+        """The piecewise exponential passing through survival ``points`` [(time, S(time)), ...].
+
+        Points are sorted; survival must decrease. The hazard after the last point is
+        ``tail_hazard`` or that of the last segment.
+        """
+        pts = sorted((float(t), float(s)) for t, s in points)
+        if not pts:
+            raise ValueError("points: need at least one (time, survival) point")
+        breaks, hazards = [0.0], []
+        t0, s0 = 0.0, 1.0
+        for t, s in pts:
+            if t <= t0 or not 0 < s < s0 + 1e-12:
+                raise ValueError(f"points: survival must decrease over increasing times, got {pts}")
+            hazards.append(max(np.log(s0 / s) / (t - t0), 1e-9))
+            breaks.append(t)
+            t0, s0 = t, s
+        hazards.append(hazards[-1] if tail_hazard is None else float(tail_hazard))
+        return cls(tuple(breaks), tuple(hazards))
+
+    def cumhaz(self, t: np.ndarray | float) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        b = np.asarray(self.breaks)
+        h = np.asarray(self.hazards)
+        seg = np.diff(np.append(b, np.inf))
+        cum = np.concatenate([[0.0], np.cumsum(h[:-1] * seg[:-1])])
+        k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 1)
+        return cum[k] + h[k] * (t - b[k])
+
+    def survival(self, t: np.ndarray | float) -> np.ndarray:
+        return np.exp(-self.cumhaz(t))
+
+    def quantile_time(self, s: np.ndarray | float) -> np.ndarray:
+        """Inverse survival: the time at which S(t) = s."""
+        target = -np.log(np.clip(np.asarray(s, dtype=float), 1e-300, 1.0))
+        b = np.asarray(self.breaks)
+        h = np.asarray(self.hazards)
+        seg = np.diff(np.append(b, np.inf))
+        cum = np.concatenate([[0.0], np.cumsum(h[:-1] * seg[:-1])])
+        k = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(b) - 1)
+        with np.errstate(divide="ignore"):
+            return np.where(h[k] > 0, b[k] + (target - cum[k]) / np.where(h[k] > 0, h[k], 1.0), np.inf)
+
+    def sample(self, rng: np.random.Generator, n: int, scale: np.ndarray | float = 1.0) -> np.ndarray:
+        """Draw ``n`` times; ``scale`` multiplies the hazard (proportional hazards)."""
+        e = rng.exponential(size=n) / np.asarray(scale, dtype=float)
+        return self.quantile_time(np.exp(-e))
+
+    def scaled(self, factor: float) -> PiecewiseExponential:
+        return PiecewiseExponential(self.breaks, tuple(h * factor for h in self.hazards))
+
+
+@dataclass(frozen=True)
+class AEModel:
+    """One adverse-event term in one arm: probability of each worst CTCAE grade 1..5."""
+
+    term: str
+    grade_probs: tuple[float, float, float, float, float]
+    serious_prob: tuple[float, float, float, float, float] = (0.0, 0.02, 0.25, 0.6, 1.0)
+    related: bool = True
+
+
+@dataclass(frozen=True)
+class DoseModel:
+    """Dose modifications of one reducible drug in one arm."""
+
+    drug: str
+    reduce_prob: float           # P(at least one reduction | a grade >= 3 AE while on the drug)
+    second_reduce_prob: float    # P(second reduction | first)
+    below_min_prob: float        # P(a further reduction, i.e. stopping, | dose at min)
+    discontinue_ae_prob: float   # P(drug withdrawn for an AE)
+    interrupt_prob: float = 0.3  # P(a cycle with a grade >= 3 AE is interrupted rather than completed)
+
+
+def _frozen(d: Mapping) -> Mapping:
+    return MappingProxyType(dict(d))
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Everything the patient-level simulator needs beyond the protocol.
+
+    ``pfs`` / ``death_first`` / ``post_progression_death``: per arm, the time to
+    progression or death, the share of PFS events that are deaths, and the hazard of
+    death after progression (per month). ``response_prob``: per arm, P(confirmed
+    objective response) among patients without a CR to induction who stay on study
+    long enough; ``cr_share``: share of responses that are CR. ``aes``: per arm, the
+    AE terms; ``dose``: per arm, reducible drugs. ``ae_onset_median``: months.
+    """
+
+    pfs: Mapping[str, PiecewiseExponential]
+    death_first: Mapping[str, float]
+    post_progression_death: Mapping[str, float]
+    response_prob: Mapping[str, float]
+    cr_share: float = 0.1
+    responder_hazard_ratio: float = 0.6
+    dropout_per_month: float = 0.004
+    new_therapy_prob: float = 0.03
+    missed_visit_prob: float = 0.03
+    ne_prob: float = 0.01
+    untreated_prob: Mapping[str, float] = field(default_factory=dict)
+    aes: Mapping[str, tuple[AEModel, ...]] = field(default_factory=dict)
+    dose: Mapping[str, tuple[DoseModel, ...]] = field(default_factory=dict)
+    ae_onset_median: float = 3.2
+
+    def __post_init__(self) -> None:
+        for name in ("pfs", "death_first", "post_progression_death", "response_prob", "untreated_prob", "aes", "dose"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        for arm, p in self.response_prob.items():
+            if not 0 <= p <= 1:
+                raise ValueError(f"response_prob[{arm!r}]: expected a probability in [0, 1], got {p}")
+
+    def with_(self, **changes) -> SimParams:
+        return replace(self, **changes)
+
+
+def months_to_days(m: np.ndarray | float) -> np.ndarray:
+    return np.asarray(m, dtype=float) * DAYS_PER_MONTH
+
+
+def pct(x: float | None) -> float | None:
+    return None if x is None else float(x) / 100.0
+
+
+def _pfs_points(protocol: Protocol, arm: str) -> list[tuple[float, float]]:
+    """(time in months, survival) points the published PFS results pin for one arm."""
+    pub = protocol.published
+    pts: list[tuple[float, float]] = []
+    if pub is not None and pub.pfs is not None:
+        if arm in pub.pfs.median and np.isfinite(pub.pfs.median[arm]):
+            pts.append((pub.pfs.median[arm], 0.5))
+        for lm in pub.pfs.landmarks:
+            if arm in lm.rate and np.isfinite(lm.rate[arm]):
+                pts.append((lm.time, lm.rate[arm] / 100.0))
+    if pub is not None and pub.cbr is not None and arm in pub.cbr.rate:
+        # Everyone still free of progression at the SD landmark has clinical benefit.
+        t = protocol.schedule.cbr_min_sd_weeks * 7 / DAYS_PER_MONTH
+        pts.append((t, min(pub.cbr.rate[arm] / 100.0, 0.999)))
+    # keep a monotone subset: drop points that contradict earlier ones
+    pts.sort()
+    out: list[tuple[float, float]] = []
+    for t, s in pts:
+        if not out or (t > out[-1][0] and s < out[-1][1]):
+            out.append((t, s))
+    return out
+
+
+def default_params(protocol: Protocol) -> SimParams:
+    """First-guess parameters from the protocol's design and its published results.
+
+    Without published results: exponential PFS with the design's control median
+    (``analysis.control_median_months``, else 12 months) and the target HR for the
+    experimental arms.
+    """
+    from oncotrial.sim.safety_model import ae_models, dose_models
+
+    arms = protocol.arm_codes
+    pub = protocol.published
+    control = next((a.code for a in protocol.arms if not a.experimental), arms[-1])
+    base_median = protocol.analysis.control_median_months or 12.0
+    pfs: dict[str, PiecewiseExponential] = {}
+    for a in arms:
+        pts = _pfs_points(protocol, a)
+        if not pts:
+            med = base_median
+            if a != control and protocol.analysis.target_hr:
+                med = base_median / protocol.analysis.target_hr
+            if pub is not None and pub.pfs is not None and pub.pfs.hr and a != control and control in pub.pfs.median:
+                med = pub.pfs.median[control] / pub.pfs.hr
+            pts = [(med, 0.5)]
+        pfs[a] = PiecewiseExponential.through(pts)
+    response = {}
+    for a in arms:
+        if pub is not None and pub.orr is not None and a in pub.orr.rate:
+            response[a] = min(pub.orr.rate[a] / 100.0, 1.0)
+        else:
+            response[a] = 0.3
+    untreated = {a: 0.0 for a in arms}
+    return SimParams(
+        pfs=pfs,
+        death_first={a: 0.15 for a in arms},
+        post_progression_death={a: 0.02 for a in arms},
+        response_prob=response,
+        untreated_prob=untreated,
+        aes=ae_models(protocol),
+        dose=dose_models(protocol),
+    )

@@ -1,0 +1,22 @@
+"""Survival and response statistics, validated against R ``survival``.
+
+Public API (see each function's docstring): ``km``, ``median_followup``,
+``logrank``, ``cox`` (with ``cox_zph``), ``rmst``, ``rmst_diff``,
+``clopper_pearson``, ``wilson``, ``prop_diff`` (Miettinen-Nurminen, optionally
+stratified), ``odds_ratio``. Results are frozen dataclasses with
+``to_frame()``/``to_dict()``; what cannot be estimated is NaN.
+"""
+
+from .binomial import ComparisonResult, ProportionCI, clopper_pearson, odds_ratio, prop_diff, wilson
+from .cox import ChisqTest, CoxResult, ZphResult, cox, cox_zph
+from .followup import FollowupResult, median_followup
+from .km import KMResult, km
+from .logrank import LogrankResult, logrank
+from .rmst import RMSTDiffResult, RMSTResult, rmst, rmst_diff
+
+__all__ = [
+    "ChisqTest", "ComparisonResult", "CoxResult", "FollowupResult", "KMResult", "LogrankResult",
+    "ProportionCI", "RMSTDiffResult", "RMSTResult", "ZphResult",
+    "clopper_pearson", "cox", "cox_zph", "km", "logrank", "median_followup", "odds_ratio",
+    "prop_diff", "rmst", "rmst_diff", "wilson",
+]

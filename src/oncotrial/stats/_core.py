@@ -1,0 +1,234 @@
+"""Numeric core for Kaplan-Meier and log-rank: plain numpy on validated arrays.
+
+Nothing here checks arguments or builds DataFrames; the public wrappers in
+km.py, logrank.py, rmst.py and followup.py do that. Every function works on
+whole arrays at once (sums over tied times by ``np.add.reduceat``/``bincount``,
+risk sets by reverse cumulative sums), so the cost is one sort plus a few
+linear passes, with no Python loop over rows or event times.
+
+The formulas follow R survival 3.x so that results agree to rounding:
+Greenwood variance and the confidence bands of ``survfit_confint``; medians
+and their confidence limits as ``quantile.survfit`` (its ``findq`` helper);
+log-rank and Fleming-Harrington G(rho) as ``survdiff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+# quantile.survfit treats survival values within sqrt(eps) of the target as equal
+QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
+
+
+@dataclass(frozen=True)
+class KMArrays:
+    """Kaplan-Meier step function at every distinct observed time."""
+
+    time: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    surv: np.ndarray
+    greenwood: np.ndarray  # variance of log S (R survfit's std.err squared)
+
+
+def km_arrays(time: np.ndarray, event: np.ndarray) -> KMArrays:
+    """Kaplan-Meier estimate with Greenwood's variance of log S, as R survfit (right censoring)."""
+    utime, inv = np.unique(time, return_inverse=True)
+    n_event = np.bincount(inv, weights=event, minlength=utime.size)
+    n_all = np.bincount(inv, minlength=utime.size).astype(float)
+    n_risk = np.cumsum(n_all[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - n_event / n_risk)
+        # d/(n(n-d)) is infinite when everyone at risk dies, as in R (std.err Inf)
+        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+    greenwood = np.cumsum(term)
+    return KMArrays(utime, n_risk, n_event, n_all - n_event, surv, greenwood)
+
+
+def z_value(conf_level: float) -> float:
+    return float(_st.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+
+
+def km_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise limits for S(t) from the standard error of log S(t), as R ``survfit_confint``."""
+    z = z_value(conf_level)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            se2 = se_log * surv * z
+            lower = np.maximum(surv - se2, 0.0)
+            upper = np.minimum(surv + se2, 1.0)
+            # R: max(NaN, 0) is NaN where S = 0 and the variance is infinite
+            bad = np.isnan(se2)
+            lower = np.where(bad, np.nan, lower)
+            upper = np.where(bad, np.nan, upper)
+        elif conf_type == "log":
+            xx = np.where(surv == 0, np.nan, surv)
+            se2 = z * se_log
+            lower = np.exp(np.log(xx) - se2)
+            upper = np.minimum(np.exp(np.log(xx) + se2), 1.0)
+            upper = np.where(np.isnan(xx) | np.isnan(se2), np.nan, upper)
+        elif conf_type == "log-log":
+            xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            se2 = z * se_log / np.log(xx)
+            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+        else:  # pragma: no cover - the public wrapper checks the option
+            raise ValueError(f"conf_type: {conf_type!r}")
+    return lower, upper
+
+
+def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = QUANTILE_TOL) -> np.ndarray:
+    """Time at which the non-decreasing step function ``y`` (1 - S) first reaches each ``p``.
+
+    A re-statement of R survival's ``findq`` (used by ``quantile.survfit``):
+    ``x`` starts with the origin and ``y`` with 0. Where the curve is flat at
+    exactly ``p`` the answer is the midpoint of that flat stretch, and NaN where
+    it never gets there.
+    """
+    p = np.atleast_1d(np.asarray(p, dtype=float))
+    out = np.full(p.shape, np.nan)
+    if np.all(np.isnan(y)) or np.nanmax(y) < p.min():
+        return out
+    xmax = x[-1]
+    # drop repeats (censoring rows), keeping the first time each level is reached;
+    # NaNs count as equal to each other, like R's duplicated()
+    ykey = np.where(np.isnan(y), np.inf, y)
+    keep = np.ones(y.size, dtype=bool)
+    keep[1:] = ykey[1:] != ykey[:-1]
+    # y is monotone apart from NaN runs; a NaN run that reappears is also a duplicate
+    nan_pos = np.flatnonzero(np.isnan(y) & keep)
+    if nan_pos.size > 1:
+        keep[nan_pos[1:]] = False
+    x, y = x[keep], y[keep]
+    n = y.size
+    ok = ~np.isnan(y)
+    knots = y[ok]
+    pos = np.flatnonzero(ok)
+
+    def constant_f1(shift: float) -> np.ndarray:
+        # approx(y + shift, 1:n, p, method = "constant", f = 1): smallest knot >= p, NaN outside
+        k = knots + shift
+        j = np.searchsorted(k, p, side="left")
+        inside = (p >= k[0]) & (p <= k[-1])
+        idx = np.where(inside, pos[np.minimum(j, k.size - 1)], -1)
+        return idx
+
+    i1 = constant_f1(tol)
+    i2 = constant_f1(-tol)
+    good = (i1 >= 0) & (i2 >= 0)
+    out[good] = (x[i1[good]] + x[i2[good]]) / 2.0
+    out[p == 0] = x[0]
+    if not np.isnan(y[-1]):
+        last = (np.abs(p - y[-1]) < tol) & (i1 >= 0)
+        out[last] = (x[i1[last]] + xmax) / 2.0
+    del n
+    return out
+
+
+def km_quantiles(km: KMArrays, lower: np.ndarray, upper: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantiles of the survival time and their confidence limits, as R ``quantile.survfit``.
+
+    ``probs`` are failure probabilities (0.5 gives the median).
+    """
+    x = np.concatenate(([0.0], km.time))
+    q = findq(x, np.concatenate(([0.0], 1.0 - km.surv)), probs)
+    ql = findq(x, np.concatenate(([0.0], 1.0 - lower)), probs)
+    qu = findq(x, np.concatenate(([0.0], 1.0 - upper)), probs)
+    return q, ql, qu
+
+
+def step_index(grid: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Index of the last grid time <= each requested time (-1 when before the first)."""
+    return np.searchsorted(grid, at, side="right") - 1
+
+
+def rmst_arrays(km: KMArrays, tau: float) -> tuple[float, float]:
+    """Area under the KM curve on [0, tau] and its variance, as survRM2 / R ``survmean``.
+
+    The variance sums, over event times t_j <= tau, the squared area from t_j to
+    tau times d_j / (n_j (n_j - d_j)), with 0 where n_j = d_j.
+    """
+    keep = km.time <= tau
+    t = np.concatenate((km.time[keep], [tau]))
+    s = km.surv[keep]
+    d, nr = km.n_event[keep], km.n_risk[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hh = np.where(nr - d == 0, 0.0, d / (nr * (nr - d)))
+    areas = np.diff(np.concatenate(([0.0], t))) * np.concatenate(([1.0], s))
+    # area from each time point to tau
+    tail = np.cumsum(areas[::-1])[::-1][1:]
+    var = float(np.sum(tail**2 * hh))
+    return float(areas.sum()), var
+
+
+@dataclass(frozen=True)
+class LogrankArrays:
+    observed: np.ndarray
+    expected: np.ndarray
+    var: np.ndarray
+    n: np.ndarray
+
+
+def logrank_arrays(time: np.ndarray, event: np.ndarray, group: np.ndarray, ngroup: int,
+                   strata: np.ndarray, nstrata: int, rho: float) -> LogrankArrays:
+    """Observed, expected and variance of the G(rho) statistic, summed over strata, as R ``survdiff``.
+
+    ``group`` and ``strata`` are integer codes 0..ngroup-1 and 0..nstrata-1.
+    Rows are reduced to a (tied set x group) table of counts, tied sets being the
+    distinct (stratum, time) pairs in sorted order; numbers at risk are reverse
+    cumulative sums of those counts within each stratum (exact: integers).
+    """
+    from ._cox_core import tied_sets
+
+    ts = tied_sets(time, strata)
+    uid, set_stratum = ts.uid, ts.stratum
+    nu = set_stratum.size
+    cell = uid * ngroup + group
+    at = np.bincount(cell, minlength=nu * ngroup).reshape(nu, ngroup).astype(float)
+    dk = np.bincount(cell, weights=event, minlength=nu * ngroup).reshape(nu, ngroup)
+    # reverse cumulative sums within strata: total from the set to the end, less the
+    # total after the stratum's last set
+    rc = np.vstack((np.cumsum(at[::-1], axis=0)[::-1], np.zeros((1, ngroup))))
+    new_block = np.ones(nu, dtype=bool)
+    new_block[1:] = set_stratum[1:] != set_stratum[:-1]
+    starts = np.flatnonzero(new_block)
+    ends = np.concatenate((starts[1:], [nu]))
+    block_end = np.repeat(ends, np.diff(np.concatenate((starts, [nu]))))
+    nk = rc[:-1] - rc[block_end]
+    n = nk.sum(axis=1)
+    d = dk.sum(axis=1)
+    if rho != 0.0:
+        # left-continuous pooled KM within each stratum (loop over strata only)
+        wt = np.empty(nu)
+        for a, b in zip(starts, ends):
+            km_after = np.cumprod((n[a:b] - d[a:b]) / n[a:b])
+            wt[a:b] = np.concatenate(([1.0], km_after[:-1])) ** rho
+    else:
+        wt = np.ones(nu)
+    obs = (wt[:, None] * dk).sum(axis=0)
+    exp = (wt * d / n) @ nk
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where((d > 0) & (n > 1), wt**2 * d * (n - d) / (n * (n - 1.0)), 0.0)
+    # sum_t c_t [diag(n_k) - n_j n_k / n]
+    var = np.diag(c @ nk) - (nk * (c / n)[:, None]).T @ nk
+    n_per = np.bincount(group, minlength=ngroup).astype(float)
+    return LogrankArrays(obs, exp, var, n_per)
+
+
+def logrank_chisq(la: LogrankArrays) -> tuple[float, int]:
+    """Chi-square on groups with expected > 0, dropping the first of them, as survdiff."""
+    use = la.expected > 0
+    df = int(use.sum()) - 1
+    if df < 1:
+        return float("nan"), max(df, 0)
+    diff = (la.observed - la.expected)[use][1:]
+    vv = la.var[np.ix_(use, use)][1:, 1:]
+    try:
+        sol = np.linalg.solve(vv, diff)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.lstsq(vv, diff, rcond=None)[0]
+    return float(sol @ diff), df

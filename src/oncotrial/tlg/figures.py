@@ -1,0 +1,186 @@
+"""Figures of the report as matplotlib Figures (Agg backend): KM curves, forest plot, CONSORT flow."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter  # noqa: E402
+
+from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults  # noqa: E402
+from oncotrial.tlg.format import interval, num, p_text  # noqa: E402
+
+COLORS = ("#1f5aa6", "#c0392b", "#2e8b57", "#8e44ad")
+
+
+def at_risk(table: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """Numbers at risk at each time from a Kaplan-Meier table.
+
+    Nobody leaves the risk set between observed times, so the count at t is
+    n_risk of the first observed time >= t (0 after the last).
+    """
+    t = table["time"].to_numpy()
+    n = table["n_risk"].to_numpy()
+    idx = np.searchsorted(t, times, side="left")
+    return np.where(idx < len(t), n[np.minimum(idx, len(t) - 1)], 0).astype(int)
+
+
+def _tick_step(tmax: float, unit: str) -> float:
+    if unit == "months":
+        return 6.0 if tmax <= 48 else 12.0
+    return float(np.ceil(tmax / 8.0)) if tmax > 0 else 1.0
+
+
+def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "") -> Figure:
+    """Kaplan-Meier curves per arm with censoring marks, HR and p, and numbers at risk beneath."""
+    codes = [results.experimental, results.control]
+    tmax = max((float(res.curves[c]["time"].max()) for c in codes if c in res.curves), default=1.0)
+    step = _tick_step(tmax, res.unit)
+    ticks = np.arange(0.0, tmax + step * 0.999, step)
+    fig = Figure(figsize=(8.0, 5.6), dpi=110)
+    ax = fig.add_axes([0.1, 0.34, 0.86, 0.58])
+    for k, c in enumerate(codes):
+        tab = res.curves.get(c)
+        if tab is None or tab.empty:
+            continue
+        t = np.concatenate([[0.0], tab["time"].to_numpy()])
+        s = np.concatenate([[1.0], tab["surv"].to_numpy()])
+        a = res.arm(c)
+        ax.step(t, 100 * s, where="post", color=COLORS[k], lw=1.8,
+                label=f"{results.arms[c]}: median {num(a.median)} ({interval(a.median_lower, a.median_upper)})")
+        cens = tab[tab["n_censor"] > 0]
+        ax.plot(cens["time"], 100 * cens["surv"], "|", color=COLORS[k], ms=6, mew=1)
+    ax.set_xlim(0, ticks[-1])
+    ax.set_ylim(0, 102)
+    ax.set_xticks(ticks)
+    ax.set_ylabel(f"{res.label} (%)")
+    ax.set_xlabel(f"Time since randomization ({res.unit})")
+    ax.grid(alpha=0.25)
+    strat = "stratified " if res.hr_stratified else ""
+    ax.text(0.98, 0.97, f"HR ({strat}Cox) {num(res.hr, 2)} ({interval(res.hr_lower, res.hr_upper, 2)})\n"
+                        f"two-sided {'stratified ' if res.logrank_stratified else ''}log-rank {p_text(res.logrank_p)}",
+            transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    ax.legend(loc="lower left", fontsize=8.5, frameon=False)
+    ax.set_title(title or res.label, fontsize=11)
+    rk = fig.add_axes([0.1, 0.02, 0.86, 0.2])
+    rk.set_xlim(ax.get_xlim())
+    rows = 2 * len(codes) + 1
+    rk.set_ylim(0, rows)
+    rk.axis("off")
+    rk.text(0, rows - 0.5, "Number at risk", fontsize=8.5, fontweight="bold", va="center")
+    for k, c in enumerate(codes):
+        if c not in res.curves:
+            continue
+        y = rows - 1.5 - 2 * k
+        rk.text(0, y, results.arms[c], ha="left", va="center", fontsize=8, color=COLORS[k])
+        for tt, n in zip(ticks, at_risk(res.curves[c], ticks)):
+            rk.text(tt, y - 1, str(n), ha="center", va="center", fontsize=8, color=COLORS[k])
+    return fig
+
+
+def forest_figure(results: TrialResults) -> Figure:
+    """Forest plot: HR with CI overall and within each subgroup level, on a log scale."""
+    sg = results.subgroups
+    rows = [sg.overall, *sg.rows]
+    # A header line before each subgroup's levels.
+    display = []
+    last = None
+    for r in rows:
+        if r.subgroup != "overall" and r.subgroup != last:
+            display.append((r.label, None))
+            last = r.subgroup
+        display.append((("All patients" if r.subgroup == "overall" else f"   {r.level}"), r))
+    h = 0.28 * len(display) + 1.2
+    fig = Figure(figsize=(9.0, h), dpi=110)
+    ax = fig.add_axes([0.38, 0.9 / h, 0.34, 1 - 1.3 / h])
+    y = np.arange(len(display))[::-1]
+    finite = [v for _, r in display if r is not None for v in (r.hr_lower, r.hr_upper) if np.isfinite(v) and v > 0]
+    lo = min(finite + [0.25]) * 0.9
+    hi = max(finite + [2.0]) * 1.1
+    for yy, (lab, r) in zip(y, display):
+        ax.text(-0.02, yy, lab, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8.5,
+                fontweight="bold" if r is None or r.subgroup == "overall" else "normal")
+        if r is None:
+            continue
+        cols = [results.experimental, results.control]
+        ax.text(1.03, yy, f"{num(r.hr, 2)} ({interval(r.hr_lower, r.hr_upper, 2)})", transform=ax.get_yaxis_transform(),
+                ha="left", va="center", fontsize=8)
+        ax.text(1.45, yy, " / ".join(f"{r.events[c]}/{r.n[c]}" for c in cols), transform=ax.get_yaxis_transform(),
+                ha="left", va="center", fontsize=8)
+        if np.isfinite(r.hr) and r.hr > 0:
+            ax.plot([max(r.hr_lower, lo) if np.isfinite(r.hr_lower) else lo,
+                     min(r.hr_upper, hi) if np.isfinite(r.hr_upper) else hi], [yy, yy], color="black", lw=1)
+            ax.plot([r.hr], [yy], "D" if r.subgroup == "overall" else "s", color=COLORS[0], ms=5)
+    ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(-0.7, len(display) - 0.3)
+    ax.set_yticks([])
+    ticks = [t for t in (0.25, 0.5, 1, 2, 4) if lo <= t <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"Hazard ratio ({100 * sg.conf_level:g}% CI)\n"
+                  f"← favours {results.arms[results.experimental]}   favours {results.arms[results.control]} →",
+                  fontsize=8.5)
+    ax.text(1.03, len(display) - 0.2, "HR (95% CI)", transform=ax.get_yaxis_transform(), fontsize=8.5,
+            fontweight="bold", va="bottom")
+    ax.text(1.45, len(display) - 0.2, "Events/N (" + " / ".join(results.arms[c] for c in
+                                                               (results.experimental, results.control)) + ")",
+            transform=ax.get_yaxis_transform(), fontsize=8.5, fontweight="bold", va="bottom")
+    ax.set_title(f"{sg.paramcd} by subgroup", fontsize=10, loc="left")
+    return fig
+
+
+def consort_figure(results: TrialResults) -> Figure:
+    """CONSORT-style flow: a box per stage and arm, stages top to bottom."""
+    codes = [results.experimental, results.control]
+    steps = list(results.flow)
+    fig = Figure(figsize=(8.0, 1.0 + 0.9 * (len(steps) + 1)), dpi=110)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.axis("off")
+    n = len(steps) + 1
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, n)
+    total = sum(results.n_randomized.values())
+    box = dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#1f5aa6")
+    ax.text(0.5, n - 0.5, f"Randomized (N={total})", ha="center", va="center", fontsize=10, bbox=box)
+    xs = (0.27, 0.73)
+    for x in xs:
+        ax.annotate("", xy=(x, n - 1.25), xytext=(0.5, n - 0.75), arrowprops=dict(arrowstyle="->", color="#555"))
+    for i, s in enumerate(steps):
+        y = n - 1.5 - i
+        for x, c in zip(xs, codes):
+            label = f"{results.arms[c]}\n{s.stage}: {s.count.get(c, 0)}" if i == 0 else f"{s.stage}: {s.count.get(c, 0)}"
+            ax.text(x, y, label, ha="center", va="center", fontsize=9, bbox=box)
+            if i + 1 < len(steps):
+                ax.annotate("", xy=(x, y - 0.68), xytext=(x, y - 0.3), arrowprops=dict(arrowstyle="->", color="#555"))
+    return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def png_base64(fig: Figure) -> str:
+    """The figure as a base64 data URI, for embedding in a self-contained page."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(fig)).decode("ascii")
+
+
+def save_png(fig: Figure, path: str | Path) -> Path:
+    """Write the figure as PNG; returns the path."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(png_bytes(fig))
+    return p

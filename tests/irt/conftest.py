@@ -1,0 +1,62 @@
+"""Fixtures for the randomization service: real SQLite files and, where
+ONCOTRIAL_TEST_PG_URL is set, real fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from oncotrial.irt.app import create_app
+from oncotrial.irt.config import Settings, normalize_db_url
+from oncotrial.irt.loadgen import Fixture, fresh_postgres_database, prepare_trial
+
+PG_ENV = "ONCOTRIAL_TEST_PG_URL"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return normalize_db_url(tmp_path / "irt.sqlite")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    admin = os.environ.get(PG_ENV)
+    if not admin:
+        pytest.skip(f"{PG_ENV} is not set (CI sets it; see TEAM.md)")
+    with fresh_postgres_database(admin) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def trial(sqlite_url: str) -> Fixture:
+    """PATINA initialized in SQLite with sites S01-S03, a coordinator each and a statistician."""
+    return prepare_trial(sqlite_url, n_sites=3, per_stratum=40)
+
+
+@pytest.fixture
+def client(trial: Fixture) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(db_url=trial.db_url))) as c:
+        yield c
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+STRATA = {"induction_response": "CR_PR", "prior_antiher2": "NO", "endocrine_therapy": "AI", "her2_blockade": "DUAL"}
+
+
+def body(subject_id: str = "P001", site: str = "S01", **over: object) -> dict[str, object]:
+    b: dict[str, object] = {"subject_id": subject_id, "site": site, "strata": dict(STRATA),
+                            "eligibility_confirmed": True}
+    b.update(over)
+    return b

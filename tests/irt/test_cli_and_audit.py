@@ -1,0 +1,155 @@
+"""The bootstrap CLI exactly as the acceptance tests use it, the schema migration,
+the append-only guards, and tamper detection by `oncotrial audit verify`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from typer.testing import CliRunner
+
+from oncotrial.cli import app
+from oncotrial.irt.db.engine import make_engine
+from oncotrial.irt.db.migrate import current_revision, head_revision
+from oncotrial.irt.db.models import Base
+
+
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def oncotrial(*args: str) -> Result:
+    """Run the real `oncotrial` command in-process (a subprocess costs seconds of imports)."""
+    r = CliRunner().invoke(app, list(args))
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return Result(r.exit_code, r.stdout, r.stderr)
+
+
+def test_the_installed_command_runs_as_a_process(tmp_path):
+    db = str(tmp_path / "p.db")
+    cmd = [sys.executable, "-m", "oncotrial"]
+    assert subprocess.run([*cmd, "irt", "init", "--protocol", "patina", "--db", db, "--per-stratum", "4"],
+                          capture_output=True, timeout=120).returncode == 0
+    r = subprocess.run([*cmd, "audit", "verify", "--db", db], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "intact" in r.stdout
+
+
+def test_bootstrap_cli_with_plain_sqlite_path(tmp_path):
+    db = str(tmp_path / "trial.db")
+    r = oncotrial("irt", "init", "--protocol", "patina", "--db", db, "--seed", "7")
+    assert r.returncode == 0, r.stderr
+    assert "16 strata" in r.stdout and "checksum" in r.stdout
+    assert "A," not in r.stdout  # the list itself is never printed
+    assert oncotrial("irt", "add-site", "--db", db, "--site", "S01", "--country", "US").returncode == 0
+    r = oncotrial("irt", "add-user", "--db", db, "--name", "alice", "--role", "site_coordinator", "--site", "S01",
+                  "--password", "s3cret-pass")
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip().splitlines()[-1]
+    assert token.startswith("ot_") and len(token) > 40
+    # The token is stored only hashed.
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT token_hash FROM api_tokens")).scalars().all()
+        pw = conn.execute(text("SELECT password_hash FROM users WHERE name='alice'")).scalar_one()
+    engine.dispose()
+    assert token not in stored and all(len(h) == 64 for h in stored)
+    assert pw.startswith("scrypt$") and "s3cret-pass" not in pw
+    r = oncotrial("audit", "verify", "--db", db)
+    assert r.returncode == 0 and "intact" in r.stdout
+    assert current_revision(make_engine(f"sqlite:///{db}")) == head_revision()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["irt", "add-user", "--name", "bob", "--role", "superuser"], ["role", "superuser", "site_coordinator"]),
+    (["irt", "add-user", "--name", "bob", "--role", "site_coordinator"], ["site", "site_coordinator"]),
+    (["irt", "add-user", "--name", "bob", "--role", "site_coordinator", "--site", "S77"], ["site", "S77"]),
+    (["irt", "add-site", "--site", "S02", "--country", "usa"], ["country", "usa"]),
+    (["irt", "add-site", "--site", "S01", "--country", "US"], ["S01", "already exists"]),
+    (["irt", "init", "--protocol", "patina"], ["already holds a trial"]),
+])
+def test_cli_errors_name_the_problem(tmp_path, args, words):
+    db = str(tmp_path / "t.db")
+    assert oncotrial("irt", "init", "--protocol", "patina", "--db", db, "--per-stratum", "4").returncode == 0
+    assert oncotrial("irt", "add-site", "--db", db, "--site", "S01", "--country", "US").returncode == 0
+    r = oncotrial(*args, "--db", db)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    for w in words:
+        assert w in r.stderr, r.stderr
+
+
+def test_cli_refuses_an_uninitialized_database(tmp_path):
+    r = oncotrial("audit", "verify", "--db", str(tmp_path / "empty.db"))
+    assert r.returncode == 2 and "irt init" in r.stderr
+
+
+def test_migration_matches_models_and_guards_hold(db_url):
+    from oncotrial.irt.loadgen import prepare_trial
+
+    prepare_trial(db_url, n_sites=1, per_stratum=4)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO randomizations (randomization_number, subject_id, site_id, arm, stratum, "
+                          "strata_randomized, strata_verified, allocation_id, eligibility_confirmed, randomized_at, "
+                          "randomized_by) VALUES (1, 'X1', 1, 'A', 's', '{}', '{}', 1, true, 't', 1)"))
+    for sql in ["DELETE FROM audit_log", "UPDATE audit_log SET reason = 'x'", "DELETE FROM randomizations",
+                "UPDATE randomizations SET arm = 'B'", "UPDATE allocation_list SET arm = 'B'",
+                "DELETE FROM allocation_list"]:
+        with pytest.raises(DatabaseError):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+    with engine.begin() as conn:  # the verified strata are the one thing a correction changes
+        conn.execute(text("UPDATE randomizations SET strata_verified = '{\"a\": 1}'"))
+    engine.dispose()
+
+
+def test_audit_verify_detects_tampering(trial):
+    from fastapi.testclient import TestClient
+
+    from oncotrial.irt.app import create_app
+    from oncotrial.irt.config import Settings
+
+    from .conftest import auth, body
+
+    with TestClient(create_app(Settings(db_url=trial.db_url))) as client:
+        for i in range(3):
+            assert client.post("/api/v1/randomizations", json=body(f"P{i}"),
+                               headers=auth(trial.tokens["S01"])).status_code == 201
+    db = trial.db_url
+    assert oncotrial("audit", "verify", "--db", db).returncode == 0
+    engine = make_engine(db)
+    # An insider with raw database access drops the guard and edits a past link.
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER irt_guard_audit_log_update"))
+        conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE seq = 3"))
+    r = oncotrial("audit", "verify", "--db", db)
+    assert r.returncode == 1 and "seq 3" in r.stdout and "altered" in r.stdout
+    with engine.begin() as conn:  # put it back: intact again
+        conn.execute(text("UPDATE audit_log SET actor = 'loadgen' WHERE seq = 3"))
+    assert oncotrial("audit", "verify", "--db", db).returncode == 0
+    # Editing a randomization around the API is caught against its audit record.
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER irt_guard_randomizations_update"))
+        conn.execute(text("UPDATE randomizations SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END "
+                          "WHERE subject_id = 'P1'"))
+    r = oncotrial("audit", "verify", "--db", db)
+    assert r.returncode == 1 and "P1" in r.stdout
+    # Dropping the newest link is caught by the head.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE randomizations SET arm = CASE arm WHEN 'A' THEN 'B' ELSE 'A' END "
+                          "WHERE subject_id = 'P1'"))
+        conn.execute(text("DROP TRIGGER irt_guard_audit_log_delete"))
+        conn.execute(text("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)"))
+    r = oncotrial("audit", "verify", "--db", db)
+    assert r.returncode == 1 and "head" in r.stdout
+    engine.dispose()

@@ -1,0 +1,93 @@
+"""Kaplan-Meier against R survfit / quantile.survfit / summary.survfit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oncotrial.stats import km, median_followup
+
+from ._ref import close, reference
+
+
+@pytest.mark.parametrize("conf_type", ["log-log", "log", "plain"])
+def test_km_matches_r(case: tuple[str, pd.DataFrame], conf_type: str) -> None:
+    name, d = case
+    ref = reference(name)["km"][conf_type]
+    for g, r in ref.items():
+        sub = d if g == "ALL" else d[d["group"] == g]
+        fit = km(sub["time"], sub["event"], conf_type=conf_type)
+        tab = fit.table
+        for col in ["time", "n_risk", "n_event", "n_censor", "surv", "std_err", "lower", "upper"]:
+            close(tab[col], r["table"][col], f"{name}/{g}/{conf_type}: {col}")
+        q = fit.quantile(r["quantile"]["p"])
+        for col in ["time", "lower", "upper"]:
+            close(q[col], r["quantile"][col], f"{name}/{g}/{conf_type}: quantile {col}")
+        close(fit.median, r["quantile"]["time"][1], f"{name}/{g}: median")
+        close(fit.median_ci, [r["quantile"]["lower"][1], r["quantile"]["upper"][1]], f"{name}/{g}: median CI")
+        at = fit.survival_at(r["survival_at"]["time"])
+        for col in ["surv", "lower", "upper", "n_risk"]:
+            close(at[col], r["survival_at"][col], f"{name}/{g}/{conf_type}: survival_at {col}")
+
+
+def test_median_followup_matches_r(case: tuple[str, pd.DataFrame]) -> None:
+    name, d = case
+    ref = reference(name)["followup"]
+    res = median_followup(d["time"], d["event"])
+    close([res.median, res.lower, res.upper], [ref["median"], ref["lower"], ref["upper"]], name)
+
+
+def test_median_not_reached_is_nan() -> None:
+    fit = km([1, 2, 3, 4, 5, 6], [1, 0, 0, 0, 0, 0])
+    assert np.isnan(fit.median) and np.isnan(fit.median_ci[1])
+    assert fit.to_dict()["median"] != fit.to_dict()["median"]
+
+
+def test_all_censored_curve_is_flat() -> None:
+    fit = km([3.0, 1.0, 2.0], [0, 0, 0])
+    assert list(fit.table["surv"]) == [1.0, 1.0, 1.0]
+    assert np.isnan(fit.median)
+    assert fit.n_events == 0
+
+
+def test_median_on_a_flat_half_is_the_midpoint() -> None:
+    # S drops to exactly 0.5 at t=2 and stays there until t=4: R reports (2 + 4) / 2
+    fit = km([1, 2, 3, 4, 5, 6], [0, 1, 0, 1, 0, 0][:6])
+    s = fit.table.set_index("time")["surv"]
+    assert s.loc[2.0] == pytest.approx(0.8)
+    fit = km([2, 2, 4, 4], [1, 1, 1, 1])
+    assert fit.median == 3.0
+
+
+def test_survival_at_steps_and_beyond_last_time() -> None:
+    fit = km([1, 2, 3, 4], [1, 0, 1, 0])
+    at = fit.survival_at([0.5, 1.0, 3.5, 10.0])
+    assert list(at["n_risk"]) == [4, 4, 1, 0]
+    assert at["surv"].iloc[0] == 1.0 and at["surv"].iloc[1] == 0.75
+    assert np.isnan(at["surv"].iloc[3])
+
+
+@pytest.mark.parametrize(
+    ("time", "event", "kwargs", "message"),
+    [
+        ([1, -2, 3], [1, 0, 1], {}, "time: row 1"),
+        ([1, float("nan"), 3], [1, 0, 1], {}, "time: row 1"),
+        ([1, 2, 3], [1, 2, 1], {}, "event: row 1"),
+        ([1, 2, 3], [1, 0], {}, "event: length 2"),
+        ([1, 2, 3], [1, 0, 1], {"conf_type": "logit"}, "conf_type"),
+        ([1, 2, 3], [1, 0, 1], {"conf_level": 1.5}, "conf_level"),
+        ([], [], {}, "no rows"),
+    ],
+)
+def test_bad_input_names_the_problem(time, event, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        km(time, event, **kwargs)
+
+
+def test_result_is_frozen_and_exports_frames() -> None:
+    fit = km([1, 2, 3], [1, 1, 0])
+    with pytest.raises(AttributeError):
+        fit.median = 1.0  # type: ignore[misc]
+    assert list(fit.to_frame().columns) == ["time", "n_risk", "n_event", "n_censor", "surv", "std_err",
+                                           "lower", "upper"]
