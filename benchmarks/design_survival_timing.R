@@ -18,9 +18,9 @@ analyse <- function(x) {
     log_hr = unname(coef(fit)), median_control = unname(med[1]), median_experimental = unname(med[2]))
 }
 invisible(analyse(reps[[1]]))  # warm-up (byte compilation, method dispatch)
-t0 <- proc.time()[["elapsed"]]
+t0 <- proc.time()
 res <- lapply(reps, analyse)
-elapsed <- proc.time()[["elapsed"]] - t0
-out <- list(n = length(reps), seconds = elapsed, survival = as.character(packageVersion("survival")),
+t1 <- proc.time() - t0
+out <- list(n = length(reps), seconds = t1[["elapsed"]], cpu_seconds = t1[["user.self"]] + t1[["sys.self"]], survival = as.character(packageVersion("survival")),
             r = R.version.string, results = as.data.frame(do.call(rbind, res)))
 write_json(out, args[2], digits = NA, auto_unbox = TRUE)

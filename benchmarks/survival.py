@@ -15,7 +15,9 @@ Two workloads on the same data for every tool (written to benchmarks/.data/):
     stratified Efron Cox, and KM with the median and its CI.
 
 Each task is timed in-process (R via Rscript with its own timer, so R's
-start-up and CSV reading are not counted) and the median time is reported.
+start-up and CSV reading are not counted) and the median time is reported;
+the Python tools run in turn, repetition by repetition (round robin), so that
+load from other processes on a shared machine falls on all of them alike.
 The numbers each tool produces are compared with R's: oncotrial must agree to
 1e-6 (relative) or the script exits non-zero; the others' differences are
 reported. The survival section of benchmarks/RESULTS.md (between the
@@ -134,15 +136,6 @@ def make_big(seed: int = 10**6, n: int = 1_000_000) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- timing
-
-def timeit(f: Callable[[], Any], reps: int) -> tuple[list[float], Any]:
-    times, val = [], None
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        val = f()
-        times.append(time.perf_counter() - t0)
-    return times, val
-
 
 def run_r(workload: str, csv: Path, reps: int) -> dict[str, Any] | None:
     if shutil.which("Rscript") is None:
@@ -355,27 +348,42 @@ def main() -> int:
     trial = pd.read_csv(trial_csv)
     big = pd.read_csv(big_csv)
 
-    reps_small = 5 if args.quick else 30
+    reps_small = 5 if args.quick else 40
     reps_big = 1 if args.quick else 3
     times: dict[tuple[str, str, str], float] = {}
     values: dict[tuple[str, str, str], Any] = {}
 
-    def record(tool: str, workload: str, fns: dict[str, Callable[[], Any]], reps: int, only: list[str] | None = None):
-        for task, fn in fns.items():
-            if only is not None and task not in only:
-                continue
-            print(f"  {tool:11s} {workload:5s} {task:8s}", end="", flush=True)
-            ts, val = timeit(fn, reps)
-            times[(tool, workload, task)] = statistics.median(ts)
-            values[(tool, workload, task)] = val
-            print(f" {statistics.median(ts):9.4f} s")
-
-    print("oncotrial")
+    py_tools: dict[str, dict[str, dict[str, Callable[[], Any]]]] = {
+        "oncotrial": {"trial": oncotrial_trial(trial), "big": oncotrial_big(big)}}
+    if "statsmodels" not in args.skip:
+        py_tools["statsmodels"] = {"trial": statsmodels_trial(trial), "big": statsmodels_big(big)}
+    if "lifelines" not in args.skip:
+        py_tools["lifelines"] = {"trial": lifelines_trial(trial), "big": lifelines_big(big)}
     # warm-up (imports, first-call costs) is not timed, for any Python tool
-    for f in oncotrial_trial(trial).values():
-        f()
-    record("oncotrial", "trial", oncotrial_trial(trial), reps_small)
-    record("oncotrial", "big", oncotrial_big(big), max(reps_big, 3))
+    for tool in py_tools.values():
+        for f in tool["trial"].values():
+            f()
+
+    def round_robin(workload: str, reps: dict[str, int]) -> None:
+        """Time the Python tools in turn, repetition by repetition, so that load from other
+        processes on a shared machine falls on all of them alike."""
+        samples: dict[tuple[str, str], list[float]] = {}
+        for rep in range(max(reps.values())):
+            for tool, fns in py_tools.items():
+                if rep >= reps[tool]:
+                    continue
+                for task, fn in fns[workload].items():
+                    t0 = time.perf_counter()
+                    val = fn()
+                    samples.setdefault((tool, task), []).append(time.perf_counter() - t0)
+                    values[(tool, workload, task)] = val
+        for (tool, task), ts in samples.items():
+            times[(tool, workload, task)] = statistics.median(ts)
+            print(f"  {tool:11s} {workload:5s} {task:8s} {statistics.median(ts):9.4f} s  ({len(ts)} runs)")
+
+    print("Python tools, round robin")
+    round_robin("trial", {"oncotrial": reps_small, "statsmodels": reps_small, "lifelines": max(reps_small // 8, 3)})
+    round_robin("big", {"oncotrial": reps_big, "statsmodels": reps_big, "lifelines": reps_big})
 
     r_versions = ""
     if "r" not in args.skip:
@@ -393,21 +401,6 @@ def main() -> int:
                     if res[task].get("value") is not None:
                         values[("R", workload, task)] = res[task]["value"]
                     print(f"  {'R':11s} {workload:5s} {task:8s} {times[('R', workload, task)]:9.4f} s")
-
-    if "statsmodels" not in args.skip:
-        print("statsmodels")
-        fns = statsmodels_trial(trial)
-        for f in fns.values():
-            f()
-        record("statsmodels", "trial", fns, reps_small)
-        record("statsmodels", "big", statsmodels_big(big), reps_big)
-    if "lifelines" not in args.skip:
-        print("lifelines")
-        fns = lifelines_trial(trial)
-        for f in fns.values():
-            f()
-        record("lifelines", "trial", fns, max(reps_small // 3, 3))
-        record("lifelines", "big", lifelines_big(big), reps_big)
 
     tools = [t for t in ("oncotrial", "R", "statsmodels", "lifelines") if any(k[0] == t for k in times)]
     # agreement with R on the numbers each task produces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from oncotrial.protocol.cli import protocol_app
+from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
 from oncotrial.report.cli import analyze, reproduce
 from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
@@ -16,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(protocol_app, name="protocol")
+app.command("simulate")(simulate_cmd)
+app.command("reconstruct")(reconstruct_cmd)
 app.command("analyze")(analyze)
 app.command("reproduce")(reproduce)
 app.add_typer(irt_app, name="irt")

@@ -26,8 +26,11 @@ def patina():
 
 
 def test_settings_come_from_the_protocol(patina):
-    assert patina["settings"] == {"adrs": {"confirmation_min_days": 28, "cbr_min_days": 168},
-                                  "adtte": {"assessment_interval_days": 84.0, "window_days": 7.0}}
+    p = patina["p"]
+    s = patina["settings"]
+    assert s["adrs"]["confirmation_min_days"] == 28 and s["adrs"]["cbr_min_days"] == 168
+    assert s["adtte"] == {"assessment_interval_days": 84.0, "window_days": 7.0}
+    assert s["adrs"].get("sd_min_days", 42) == int(round(7 * getattr(p.schedule, "sd_min_weeks", 6)))
 
 
 def test_adsl_has_one_row_per_randomized_patient_with_strata(patina):

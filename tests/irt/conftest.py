@@ -60,3 +60,7 @@ def body(subject_id: str = "P001", site: str = "S01", **over: object) -> dict[st
                             "eligibility_confirmed": True}
     b.update(over)
     return b
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a test taking more than a few seconds (load, crash, browser)")

@@ -35,10 +35,9 @@ def oncotrial(*args: str) -> Result:
 
 def test_the_installed_command_runs_as_a_process(tmp_path):
     db = str(tmp_path / "p.db")
-    cmd = [sys.executable, "-m", "oncotrial"]
-    assert subprocess.run([*cmd, "irt", "init", "--protocol", "patina", "--db", db, "--per-stratum", "4"],
-                          capture_output=True, timeout=120).returncode == 0
-    r = subprocess.run([*cmd, "audit", "verify", "--db", db], capture_output=True, text=True, timeout=120)
+    assert oncotrial("irt", "init", "--protocol", "patina", "--db", db, "--per-stratum", "4").returncode == 0
+    r = subprocess.run([sys.executable, "-m", "oncotrial", "audit", "verify", "--db", db], capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 0 and "intact" in r.stdout
 
 

@@ -21,9 +21,11 @@ from tests.conftest import REFERENCE
 
 ROOT = REFERENCE.parents[1]
 SEEDED = REFERENCE / "report" / "seeded"
+README = REFERENCE / "report" / "readme"
 
 
-def assert_matches_r(results: TrialResults, ref: dict, rel: float = 1e-6) -> None:
+def assert_matches_r(results: TrialResults, ref: dict, rel: float = 1e-6, skip: set[str] = frozenset()) -> None:
+    """Every PFS/OS figure R computed equals ours; ``skip`` names checks ("PFS A median_upper") left out."""
     def same(ours, theirs, what):
         if theirs is None:
             assert math.isnan(ours), what
@@ -39,7 +41,8 @@ def assert_matches_r(results: TrialResults, ref: dict, rel: float = 1e-6) -> Non
             a = res.arm(code)
             assert (a.n, a.events) == (ra["n"], ra["events"])
             for fld in ("median", "median_lower", "median_upper"):
-                same(getattr(a, fld), ra[fld], f"{endpoint} {code} {fld}")
+                if f"{endpoint} {code} {fld}" not in skip:
+                    same(getattr(a, fld), ra[fld], f"{endpoint} {code} {fld}")
             for lm, rl in zip(a.landmarks, ra["landmarks"], strict=True):
                 for fld in ("surv", "lower", "upper"):
                     same(getattr(lm, fld), rl[fld], f"{endpoint} {code} {lm.time} {fld}")
@@ -55,6 +58,29 @@ def test_seeded_reference_matches_r(patina):
     ref = json.loads((REFERENCE / "report" / "seeded_r.json").read_text())
     assert ref["strata"] == ["STRAT1R", "STRAT2R", "STRAT3R", "STRAT4R"]
     assert_matches_r(results, ref)
+
+
+def readme_results(patina):
+    adam = {"adsl": pd.read_csv(README / "adsl.csv"), "adtte": pd.read_csv(README / "adtte.csv")}
+    return run_analysis(adam, patina), json.loads((REFERENCE / "report" / "readme_r.json").read_text())
+
+
+# The README's run (`oncotrial reproduce patina`, seed 0) has a PFS arm A whose log-log
+# upper confidence limit dips below 0.5 at 56.8 months and rises above it again at 74.5
+# (it is not monotone); R's quantile.survfit gives the median's upper limit 56.80,
+# oncotrial.stats gives NaN. That one value is checked on its own below.
+KNOWN = {"PFS A median_upper"}
+
+
+def test_readme_run_matches_r(patina):
+    results, ref = readme_results(patina)
+    assert_matches_r(results, ref, skip=KNOWN)
+
+
+@pytest.mark.xfail(strict=True, reason="oncotrial.stats km median CI: a non-monotone upper limit gives NaN, R 56.80")
+def test_readme_run_pfs_median_upper_limit(patina):
+    results, ref = readme_results(patina)
+    assert results.pfs.arm("A").median_upper == pytest.approx(ref["PFS"]["arms"]["A"]["median_upper"], rel=1e-6)
 
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed (CI reads the committed reference)")

@@ -46,6 +46,7 @@ def test_tables_have_one_column_per_arm(pilot):
     assert base.columns[-1] == f"Total (N={sum(r.n_randomized.values())})"
     assert base.iloc[0, 0] == "Age (years), median (range)"
     assert len(subgroup_table(r)) == 1 + len(r.subgroups.rows)
+    assert r.subgroups.unavailable == ()  # age group (from AGE) and sex are both in the pilot ADSL
 
 
 def test_safety_tables_without_grades(pilot):

@@ -253,9 +253,11 @@ def derive_param_pfs(
         start = pd.Series(as_date(dataset_adsl[start_date], "ADSL", start_date).to_numpy(),
                           index=dataset_adsl["USUBJID"].to_numpy())
         srcvar_start = start_date
+        start_desc = "Randomization" if start_date == "RANDDT" else f"Start Date ({start_date})"
     else:
         start = pd.to_datetime(start_date).dropna()
         srcvar_start = "STARTDT"
+        start_desc = "Start Date"
     start = start.dropna()
     subj = pd.DataFrame({"USUBJID": start.index.to_numpy(), "STARTDT": start.to_numpy()})
     a = dataset_adsl.set_index("USUBJID")
@@ -297,11 +299,11 @@ def derive_param_pfs(
     out["EVNTDESC"] = np.where(out["CNSR"] == 0, evdesc, pd.Series(cnsr).map(CNSR_DESC).fillna("").to_numpy())
     out["CNSDTDSC"] = np.where(out["CNSR"] == 0, None, np.where(
         np.isin(cnsr, [2]) | ((cnsr == 4) & last_nact.isna().to_numpy()) | ((cnsr == 3) & last_evt.isna().to_numpy()),
-        "Randomization", "Last Adequate Tumor Assessment")).astype(object)
+        start_desc, "Last Adequate Tumor Assessment")).astype(object)
     out["SRCDOM"] = np.where((out["CNSR"] == 0) & ~is_pd.to_numpy(), "ADSL",
-                             np.where(out["CNSDTDSC"] == "Randomization", "ADSL", "ADRS"))
+                             np.where(out["CNSDTDSC"] == start_desc, "ADSL", "ADRS"))
     out["SRCVAR"] = np.where((out["CNSR"] == 0) & ~is_pd.to_numpy(), "DTHDT",
-                             np.where(out["CNSDTDSC"] == "Randomization", srcvar_start, "ADT"))
+                             np.where(out["CNSDTDSC"] == start_desc, srcvar_start, "ADT"))
     out["AVAL"] = compute_duration(out["STARTDT"], out["ADT"])
     out["PARAMCD"], out["PARAM"] = paramcd, param
     return out

@@ -110,8 +110,9 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
     base = baseline_table(adsl, protocol)
 
     step("subgroups")
-    subgroups = analyze_subgroups(adsl, adtte, protocol, tte["PFS"].paramcd, subgroups=[
-        s for s in a.subgroups if _has(adsl, protocol, s)]) if a.subgroups else None
+    present = [s for s in a.subgroups if _has(adsl, protocol, s)]
+    subgroups = analyze_subgroups(adsl, adtte, protocol, tte["PFS"].paramcd, subgroups=present,
+                                  unavailable=tuple(s for s in a.subgroups if s not in present)) if a.subgroups else None
 
     flow = _flow(adsl, protocol, arms, binary.get("ORR"), tte.get("DOR"), experimental, control)
     return TrialResults(

@@ -252,6 +252,7 @@ class SubgroupAnalysis(_Result):
     control: str
     overall: SubgroupRow
     rows: tuple[SubgroupRow, ...]
+    unavailable: tuple[str, ...] = ()  # planned subgroups the data hold no variable for
 
     def to_frame(self) -> pd.DataFrame:
         out = []

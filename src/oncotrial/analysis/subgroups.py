@@ -20,11 +20,12 @@ def _row(frame: pd.DataFrame, subgroup: str, label: str, level: str, experimenta
 
 
 def analyze_subgroups(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protocol, paramcd: str = "PFS", *,
-                      subgroups: list[str] | None = None) -> SubgroupAnalysis:
+                      subgroups: list[str] | None = None, unavailable: tuple[str, ...] = ()) -> SubgroupAnalysis:
     """Unstratified Cox HR (experimental vs control) overall and per level of each subgroup.
 
-    Subgroups default to ``analysis.subgroups``; those ADSL holds no column for
-    are an error, so a forest plot never silently loses a row.
+    Subgroups default to ``analysis.subgroups``; one ADSL holds no column for is
+    an error, so a forest plot never silently loses a row (a caller that drops
+    some names them in ``unavailable``, which the report prints).
 
     Example
     -------
@@ -47,4 +48,4 @@ def analyze_subgroups(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protoco
         for lev in levels:
             rows.append(_row(frame[v == lev], name, label, str(lev), experimental, control, a.conf_level, a.ties))
     return SubgroupAnalysis(paramcd=paramcd, conf_level=a.conf_level, experimental=experimental, control=control,
-                            overall=overall, rows=tuple(rows))
+                            overall=overall, rows=tuple(rows), unavailable=tuple(unavailable))

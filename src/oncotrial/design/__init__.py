@@ -1,42 +1,36 @@
 """Trial design: sample size and events (Schoenfeld, Freedman), expected event timelines
-(Lachin-Foulkes), Lan-DeMets group-sequential boundaries, and batched simulation of whole trials."""
+(Lachin-Foulkes), Lan-DeMets group-sequential boundaries, and batched simulation of whole
+trials (``oncotrial.design.simulate``).
 
-from oncotrial.design.events import (
-    Accrual,
-    EventTimeline,
-    PiecewiseExponential,
-    dropout_hazard,
-    event_probability,
-    expected_events_by_arm,
-)
-from oncotrial.design.group_sequential import (
-    Characteristics,
-    GroupSequentialDesign,
-    characteristics,
-    group_sequential_design,
-)
-from oncotrial.design.recursion import crossing_probabilities
-from oncotrial.design.sample_size import SurvivalDesign, events_freedman, events_schoenfeld, sample_size_survival
-from oncotrial.design.spending import spending, spending_hsd, spending_obf, spending_pocock
+Names are loaded on first use (PEP 562) so that the ``oncotrial`` command, which registers
+the design sub-commands, does not pay for scipy at start-up.
+"""
 
-__all__ = [
-    "Accrual",
-    "Characteristics",
-    "EventTimeline",
-    "GroupSequentialDesign",
-    "PiecewiseExponential",
-    "SurvivalDesign",
-    "characteristics",
-    "crossing_probabilities",
-    "dropout_hazard",
-    "event_probability",
-    "events_freedman",
-    "events_schoenfeld",
-    "expected_events_by_arm",
-    "group_sequential_design",
-    "sample_size_survival",
-    "spending",
-    "spending_hsd",
-    "spending_obf",
-    "spending_pocock",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "events": ["Accrual", "EventTimeline", "PiecewiseExponential", "dropout_hazard", "event_probability",
+               "expected_events_by_arm"],
+    "group_sequential": ["Characteristics", "GroupSequentialDesign", "characteristics", "group_sequential_design"],
+    "recursion": ["crossing_probabilities"],
+    "sample_size": ["SurvivalDesign", "events_freedman", "events_schoenfeld", "sample_size_survival"],
+    "spending_functions": ["spending", "spending_hsd", "spending_obf", "spending_pocock"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"oncotrial.design.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'oncotrial.design' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

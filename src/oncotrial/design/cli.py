@@ -1,4 +1,8 @@
-"""`oncotrial design PROTOCOL` and `oncotrial simulate-design PROTOCOL`."""
+"""`oncotrial design PROTOCOL` and `oncotrial simulate-design PROTOCOL`.
+
+The numerical modules (scipy, numba) are imported inside the commands, so registering these
+commands does not slow down every other ``oncotrial`` command.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from oncotrial.design.from_protocol import DAYS_PER_MONTH, design_from_protocol, settings_from_protocol
-from oncotrial.design.sample_size import SurvivalDesign
+DAYS_PER_MONTH = 30.4375  # as oncotrial.design.from_protocol
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -34,7 +37,9 @@ def _load(name: str):
 
 
 def _design(protocol, looks: str, spending: str, futility: str | None, beta_spending: str | None,
-            subjects: int | None, method: str) -> SurvivalDesign:
+            subjects: int | None, method: str):
+    from oncotrial.design.from_protocol import design_from_protocol
+
     try:
         return design_from_protocol(
             protocol, information_rates=_floats(looks, "--looks"), alpha_spending=spending,
@@ -84,7 +89,7 @@ def design(
         typer.echo(f"expected event curve written to {plot}")
 
 
-def _print_design(p, sd: SurvivalDesign) -> None:
+def _print_design(p, sd) -> None:
     c = Console()
     g = sd.design
     c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; one-sided alpha {g.alpha:g}, power {1 - g.beta:.0%})")
@@ -135,6 +140,7 @@ def simulate_design_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Simulate whole trials of the design (stratified blocks, event-driven looks) and report power."""
+    from oncotrial.design.from_protocol import settings_from_protocol
     from oncotrial.design.simulate import analytic_power, power_curve, simulate_design
 
     if replicates < 1:

@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from oncotrial.design.recursion import DEFAULT_R, _stage_grid, _step, crossing_probabilities, stage_probability
-from oncotrial.design.spending import SPENDING_KINDS, spending
+from oncotrial.design.spending_functions import SPENDING_KINDS, spending
 
 _ZMAX = 8.0  # bounds beyond this are treated as "never crossed" (P < 1e-15)
 

@@ -146,7 +146,8 @@ class SurvivalDesign:
         df["events"] = self.events_per_stage
         df["analysis_time"] = self.analysis_times
         df["critical_value_hr"] = self.critical_values_hr
-        df["futility_bound_hr"] = self.futility_bounds_hr
+        k = len(self.events_per_stage)
+        df["futility_bound_hr"] = list(self.futility_bounds_hr) + [np.nan] * (k - len(self.futility_bounds_hr))
         return df
 
 

@@ -173,11 +173,8 @@ class TrialBatch:
 
         A replicate that never reaches d_k events is analysed at its last event.
         """
-        ce = self.calendar_events()
-        ev = np.asarray(self.settings.events_per_look)
-        srt = np.partition(ce, ev - 1, axis=1)[:, ev - 1]
-        finite = np.where(np.isfinite(ce), ce, -np.inf).max(axis=1)
-        return np.where(np.isfinite(srt), srt, finite[:, None])
+        ev = np.asarray(self.settings.events_per_look, np.int64)
+        return _kernels.cut_times(self.entry, self.pfs, self.dropout, ev)
 
     def replicate(self, i: int, look: int | None = None) -> pd.DataFrame:
         """Replicate ``i`` (global index) as a patient-level DataFrame.
@@ -244,35 +241,23 @@ def _piecewise_inverse_params(breaks_x: np.ndarray, rates: np.ndarray, scale: fl
     return y, breaks_x.astype(float), s_inv
 
 
-def _generate_block(settings: SimulationSettings, seed: int, block: int) -> TrialBatch:
-    """All ``SEED_BLOCK`` replicates of seed block ``block``."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+def _draw(settings: SimulationSettings, seed: int, b0: int, b1: int):
+    """Random numbers of seed blocks b0..b1, each block from its own spawned stream."""
     n, m = settings.n_subjects, SEED_BLOCK
-    gaps = rng.standard_exponential((m, n + 1))
+    total = (b1 - b0 + 1) * m
+    gaps = np.empty((total, n + 1))
     # decisions only (stratum cell, block size, slot): single precision is plenty
-    u_strat = rng.random((m, n), dtype=np.float32)
-    u_block = rng.random((m, n), dtype=np.float32)
-    u_assign = rng.random((m, n), dtype=np.float32)
-    e_pfs = rng.standard_exponential((m, n))
-    e_drop = rng.standard_exponential((m, n))
-
-    acc = settings.accrual
-    acc_rates = np.asarray(acc.intensity, float) / acc.n
-    ay, ax, as_ = _piecewise_inverse_params(np.asarray(acc.time[:-1], float), acc_rates)
-    cells = np.cumsum(settings.cell_probabilities())
-    sizes = np.asarray(settings.block_sizes, np.int64)
-    n_exp = sizes * settings.allocation[0] // sum(settings.allocation)
-    pieces = [settings.control, settings.experimental]
-    p_max = max(len(p.starts) for p in pieces)
-    hy, hx, hs = (np.full((2, p_max), np.inf) for _ in range(3))
-    for a, pe in enumerate(pieces):
-        y, x, s_inv = _piecewise_inverse_params(np.asarray(pe.starts, float), np.asarray(pe.hazards, float))
-        hy[a, : y.size], hx[a, : x.size], hs[a, : s_inv.size] = y, x, s_inv
-    eta = np.array([settings.dropout_hazards[1], settings.dropout_hazards[0]], float)
-    entry, stratum, arm, pfs, dropout = _kernels.generate(
-        gaps, u_strat, u_block, u_assign, e_pfs, e_drop, ay, ax, as_, cells, sizes, n_exp, hy, hx, hs, eta
-    )
-    return TrialBatch(settings, block * m, entry, pfs, dropout, arm, stratum.astype(np.int16))
+    u_strat, u_block, u_assign = (np.empty((total, n), np.float32) for _ in range(3))
+    e_pfs, e_drop = np.empty((total, n)), np.empty((total, n))
+    for k, block in enumerate(range(b0, b1 + 1)):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+        rows = slice(k * m, (k + 1) * m)
+        rng.standard_exponential(out=gaps[rows])
+        for u in (u_strat, u_block, u_assign):
+            rng.random(out=u[rows], dtype=np.float32)
+        rng.standard_exponential(out=e_pfs[rows])
+        rng.standard_exponential(out=e_drop[rows])
+    return gaps, u_strat, u_block, u_assign, e_pfs, e_drop
 
 
 def simulate_trials(settings: SimulationSettings, n_replicates: int, seed: int, first: int = 0) -> TrialBatch:
@@ -292,14 +277,26 @@ def simulate_trials(settings: SimulationSettings, n_replicates: int, seed: int, 
     if not isinstance(first, (int, np.integer)) or first < 0:
         raise ValueError(f"first: expected a non-negative integer, got {first!r}")
     b0, b1 = first // SEED_BLOCK, (first + n_replicates - 1) // SEED_BLOCK
-    parts = [_generate_block(settings, seed, b) for b in range(b0, b1 + 1)]
     lo = first - b0 * SEED_BLOCK
+    draws = [a[lo : lo + n_replicates] for a in _draw(settings, seed, b0, b1)]
 
-    def cat(name: str) -> np.ndarray:
-        a = np.concatenate([getattr(p, name) for p in parts]) if len(parts) > 1 else getattr(parts[0], name)
-        return a[lo : lo + n_replicates]
-
-    return TrialBatch(settings, first, cat("entry"), cat("pfs"), cat("dropout"), cat("arm"), cat("stratum"))
+    acc = settings.accrual
+    acc_rates = np.asarray(acc.intensity, float) / acc.n
+    ay, ax, as_ = _piecewise_inverse_params(np.asarray(acc.time[:-1], float), acc_rates)
+    cells = np.cumsum(settings.cell_probabilities())
+    sizes = np.asarray(settings.block_sizes, np.int64)
+    n_exp = sizes * settings.allocation[0] // sum(settings.allocation)
+    pieces = [settings.control, settings.experimental]
+    p_max = max(len(p.starts) for p in pieces)
+    hy, hx, hs = (np.full((2, p_max), np.inf) for _ in range(3))
+    for a, pe in enumerate(pieces):
+        y, x, s_inv = _piecewise_inverse_params(np.asarray(pe.starts, float), np.asarray(pe.hazards, float))
+        hy[a, : y.size], hx[a, : x.size], hs[a, : s_inv.size] = y, x, s_inv
+    eta = np.array([settings.dropout_hazards[1], settings.dropout_hazards[0]], float)
+    entry, stratum, arm, pfs, dropout = _kernels.generate(
+        *draws, ay, ax, as_, cells, sizes, n_exp, hy, hx, hs, eta
+    )
+    return TrialBatch(settings, first, entry, pfs, dropout, arm, stratum.astype(np.int16))
 
 
 @dataclass(frozen=True)
@@ -500,18 +497,8 @@ def _true_hr(settings: SimulationSettings) -> float:
 
 
 def run_blocks(settings: SimulationSettings, seed: int, first: int, n_replicates: int) -> BatchAnalysis:
-    """Simulate and analyse one contiguous range of replicates (the unit of work of a chunk).
-
-    Works seed block by seed block so the arrays of one block stay in cache.
-    """
-    n_replicates = _check_replicates(n_replicates)
-    parts = []
-    a, end = first, first + n_replicates
-    while a < end:
-        b = min(end, (a // SEED_BLOCK + 1) * SEED_BLOCK)
-        parts.append(analyse_trials(simulate_trials(settings, b - a, seed, a)))
-        a = b
-    return BatchAnalysis.concat(parts)
+    """Simulate and analyse one contiguous range of replicates (the unit of work of a chunk)."""
+    return analyse_trials(simulate_trials(settings, n_replicates, seed, first))
 
 
 def chunk_ranges(n_replicates: int, chunk_size: int) -> list[tuple[int, int]]:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine, read_tx
+from oncotrial.irt.dependencies import TokenCache
 from oncotrial.irt.routers import admin, audit, randomizations, reports, web
 from oncotrial.irt.services.errors import IrtError
 from oncotrial.irt.services.trial import load_trial
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         with read_tx(app.state.engine) as conn:
             app.state.trial = load_trial(conn)
         app.state.settings = settings
+        app.state.token_cache = TokenCache()
         yield
         app.state.engine.dispose()
 

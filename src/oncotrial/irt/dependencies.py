@@ -7,10 +7,12 @@ Role checks (:func:`require`) then refuse with 403, naming the roles allowed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Engine, bindparam, select
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import ApiToken, Site, User, WebSession
@@ -21,11 +23,13 @@ from oncotrial.irt.services.trial import Trial
 SESSION_COOKIE = "ot_session"
 
 
-def get_engine(request: Request) -> Engine:
+# Dependencies that do no I/O are ``async def`` so FastAPI calls them on the event loop
+# instead of handing each to the thread pool (a thread hop per dependency per request).
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_trial(request: Request) -> Trial:
+async def get_trial(request: Request) -> Trial:
     return request.app.state.trial
 
 
@@ -33,13 +37,21 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def actor_from_token(engine: Engine, token: str) -> Actor:
-    with read_tx(engine) as conn:
-        row = conn.execute(
-            select(User.id, User.name, User.role, User.site_id, User.active, Site.code,
-                   ApiToken.expires_at, ApiToken.revoked_at)
-            .join(User, User.id == ApiToken.user_id).join(Site, Site.id == User.site_id, isouter=True)
-            .where(ApiToken.token_hash == hash_secret(token))).one_or_none()
+_TOKENS, _USERS, _SITES = ApiToken.__table__, User.__table__, Site.__table__
+# Built once: constructing this join per request cost more than running it.
+_TOKEN_LOOKUP = (
+    select(_USERS.c.id, _USERS.c.name, _USERS.c.role, _USERS.c.site_id, _USERS.c.active, _SITES.c.code,
+           _TOKENS.c.expires_at, _TOKENS.c.revoked_at)
+    .select_from(_TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id)
+                 .outerjoin(_SITES, _SITES.c.id == _USERS.c.site_id))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash")))
+
+
+def actor_from_token(engine: Engine, token: str) -> tuple[Actor, str | None]:
+    """The actor a valid token belongs to, and the token's expiry; 401 otherwise."""
+    with engine.connect() as conn:
+        row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_secret(token)}).one_or_none()
+        conn.rollback()
     if row is None:
         raise _unauthorized("Authorization: unknown token")
     if row.revoked_at is not None:
@@ -65,20 +77,56 @@ def actor_from_session(engine: Engine, session_secret: str | None) -> Actor | No
     return Actor(row.id, row.name, row.role, row.site_id, row.code)
 
 
-def current_actor(request: Request) -> Actor:
+class TokenCache:
+    """Valid tokens seen in the last ``ttl`` seconds, so a busy client is not looked up on
+    every request. Expiry is still checked on every hit; revoking or deactivating through
+    this process clears the cache at once, through another process (the CLI) it takes
+    effect within ``ttl`` seconds. Unknown, expired or revoked tokens are never cached."""
+
+    def __init__(self, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.ttl, self.max_entries = ttl, max_entries
+        self._entries: dict[str, tuple[float, Actor, str | None]] = {}
+
+    def get(self, token_hash: str) -> tuple[Actor, str | None] | None:
+        hit = self._entries.get(token_hash)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1], hit[2]
+
+    def put(self, token_hash: str, actor: Actor, expires_at: str | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token_hash] = (time.monotonic() + self.ttl, actor, expires_at)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization")
     if not header:
         raise _unauthorized("Authorization: missing; send 'Authorization: Bearer TOKEN'")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise _unauthorized("Authorization: expected 'Bearer TOKEN'")
-    return actor_from_token(get_engine(request), token.strip())
+    cache: TokenCache = request.app.state.token_cache
+    token_hash = hash_secret(token)
+    hit = cache.get(token_hash)
+    if hit is not None:
+        actor, expires_at = hit
+        if expires_at is not None and expires_at <= ts():
+            raise _unauthorized(f"Authorization: token expired at {expires_at}")
+        return actor
+    actor, expires_at = await run_in_threadpool(actor_from_token, request.app.state.engine, token)
+    cache.put(token_hash, actor, expires_at)
+    return actor
 
 
 def require(*roles: str) -> Callable[..., Actor]:
     """A dependency that admits only ``roles``."""
 
-    def dependency(actor: Actor = Depends(current_actor)) -> Actor:
+    async def dependency(actor: Actor = Depends(current_actor)) -> Actor:
         if actor.role not in roles:
             raise HTTPException(status_code=403,
                                 detail=f"role {actor.role} may not do this; allowed: {', '.join(roles)}")

@@ -94,7 +94,9 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "oncotrial", "serve", "--db", self.db_url, "--host", "127.0.0.1",
+        # `python -m oncotrial.irt serve` is `oncotrial serve` without importing the rest of
+        # the package, so a restart after SIGKILL takes a fraction of a second.
+        cmd = [sys.executable, "-m", "oncotrial.irt", "serve", "--db", self.db_url, "--host", "127.0.0.1",
                "--port", str(self.port), "--workers", str(self.workers)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)

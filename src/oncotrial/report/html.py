@@ -90,7 +90,10 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                                   f"{T.interval(results.median_followup_lower, results.median_followup_upper)}).",
                          "content": eff})
     if results.subgroups is not None and results.subgroups.rows:
+        missing = results.subgroups.unavailable
         sections.append({"id": "subgroups", "title": "Subgroup analysis",
+                         "intro": ("Not shown, as the data hold no variable for them: " + ", ".join(missing) + ".")
+                         if missing else "",
                          "content": fig_item("forest_pfs") + [table(T.subgroup_table(results), "PFS hazard ratio by subgroup")]})
     resp = []
     for key, name in (("orr", "Confirmed objective response"), ("cbr", "Clinical benefit")):

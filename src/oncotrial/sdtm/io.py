@@ -197,6 +197,20 @@ def _cell(v, kind: str):
     return str(v)
 
 
+def _column_values(col: pd.Series, kind: str) -> list:
+    """A column as JSON-ready Python values (None for missing), converted column-wise."""
+    miss = col.isna().to_numpy()
+    if kind == "integer":
+        vals = [int(v) for v in col.fillna(0).to_numpy()]
+    elif kind == "double":
+        vals = [float(v) for v in col.to_numpy(dtype=float)]
+    elif kind in ("boolean", "datetime"):
+        return [_cell(v, kind) for v in col.to_numpy(dtype=object)]
+    else:
+        vals = [str(v) for v in col.to_numpy(dtype=object)]
+    return [None if m else v for v, m in zip(vals, miss)]
+
+
 def to_dataset_json(df: pd.DataFrame, domain: str, *, label: str | None = None,
                     study_oid: str | None = None) -> dict:
     """A CDISC Dataset-JSON v1.1 document (as a dict) holding one domain.
@@ -223,8 +237,8 @@ def to_dataset_json(df: pd.DataFrame, domain: str, *, label: str | None = None,
             item["keySequence"] = 1 if c == "USUBJID" else 2
         columns.append(item)
         kinds.append(kind)
-    values = df.to_numpy(dtype=object)
-    rows = [[_cell(v, k) for v, k in zip(row, kinds)] for row in values]
+    rows = [list(r) for r in zip(*(_column_values(df[c], k) for c, k in zip(df.columns, kinds)))] \
+        if len(df.columns) else [[] for _ in range(len(df))]
     if study_oid is None and "STUDYID" in df.columns and len(df):
         study_oid = str(df["STUDYID"].iloc[0])
     doc = {

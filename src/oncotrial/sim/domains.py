@@ -185,13 +185,22 @@ def build_rs(protocol: Protocol, pts: pd.DataFrame, rs: pd.DataFrame) -> pd.Data
     return _seq(out, "RSSEQ")
 
 
-def build_sv(protocol: Protocol, pts: pd.DataFrame, rs_sdtm: pd.DataFrame, ex_sdtm: pd.DataFrame) -> pd.DataFrame:
-    """Visits: treatment cycles (from EX) and tumour assessments (from RS)."""
+def build_sv(protocol: Protocol, pts: pd.DataFrame, rs_sdtm: pd.DataFrame, ex_sdtm: pd.DataFrame,
+             course: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Visits: treatment cycles (from EX), tumour assessments (from RS) and, for patients alive at
+    their last contact, a survival follow-up contact on that day (the last date known alive)."""
     tv = ex_sdtm[["USUBJID", "VISIT", "EXSTDTC", "EXSTDY"]].drop_duplicates(["USUBJID", "VISIT"])
     tv = tv.rename(columns={"EXSTDTC": "SVSTDTC", "EXSTDY": "SVSTDY"})
     tv["VISITNUM"] = tv["VISIT"].str.replace("CYCLE ", "", regex=False).astype(float)
     av = rs_sdtm[["USUBJID", "VISIT", "VISITNUM", "RSDTC", "RSDY"]].rename(columns={"RSDTC": "SVSTDTC", "RSDY": "SVSTDY"})
-    sv = pd.concat([tv, av], ignore_index=True)
+    parts = [tv, av]
+    if course is not None:
+        alive = ~np.isfinite(course["DTHDY"].to_numpy(dtype=float))
+        r = np.flatnonzero(alive)
+        day = course["LSTALVDY"].to_numpy(dtype=float)[r]
+        parts.append(pd.DataFrame({"USUBJID": pts["USUBJID"].to_numpy()[r], "VISIT": "SURVIVAL FOLLOW-UP",
+                                   "VISITNUM": 900.0, "SVSTDTC": dtc(pts["RANDDT"].to_numpy()[r], day), "SVSTDY": day}))
+    sv = pd.concat(parts, ignore_index=True)
     sv = sv.drop_duplicates(["USUBJID", "VISITNUM"])
     order = dict(zip(pts["USUBJID"], range(len(pts))))
     sv["_r"] = sv["USUBJID"].map(order)
@@ -222,6 +231,6 @@ def build_sdtm(protocol: Protocol, pts: pd.DataFrame, course: pd.DataFrame, rs: 
         "EX": ex_sdtm,
         "AE": build_ae(protocol, pts, ae),
         "RS": rs_sdtm,
-        "SV": build_sv(protocol, pts, rs_sdtm, ex_sdtm),
+        "SV": build_sv(protocol, pts, rs_sdtm, ex_sdtm, course),
         "CM": build_cm(protocol, pts, cm),
     }

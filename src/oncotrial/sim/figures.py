@@ -160,19 +160,25 @@ def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[
     arms = protocol.arm_codes
     strata_cols = [f"STRAT{w}R" for w, f in enumerate(protocol.stratification_factors, start=1)
                    if f.name in protocol.analysis.stratify_by]
-    rows: list[tuple[str, str, float]] = []
+    rows: list[tuple[str, str, float, float]] = []
 
-    def add(fig: str, arm: str, v) -> None:
-        rows.append((fig, arm, float(v)))
+    def add(fig: str, arm: str, v, check: float = np.nan) -> None:
+        rows.append((fig, arm, float(v), float(check)))
 
     for a in arms:
         add("randomized (n)", a, (sl["ARMCD"] == a).sum())
-    pfs = tte[tte["PARAMCD"] == "PFS"].copy()
     if pub.median_followup:
-        add("median follow-up (months)", "", median_followup(pfs["AVAL"] / DAYS_PER_MONTH, (pfs["CNSR"] == 0).astype(int)).median)
+        # reverse Kaplan-Meier of overall survival: follow-up for death, the trial's whole follow-up
+        os_ = tte[tte["PARAMCD"] == "OS"]
+        add("median follow-up (months)", "", median_followup(os_["AVAL"] / DAYS_PER_MONTH, (os_["CNSR"] == 0).astype(int)).median)
+
+    orr_pop = sl
+    if pub.orr is not None and "excluding" in pub.orr.population.lower() and "INDRESP" in sl.columns:
+        orr_pop = sl[sl["INDRESP"] != "CR"]
 
     def tte_block(ep: str, r) -> None:
         d = tte[tte["PARAMCD"] == ep].copy()
+
         d["T"] = d["AVAL"] / DAYS_PER_MONTH
         d["E"] = (d["CNSR"] == 0).astype(int)
         d["TRT"] = (d["ARMCD"] == exp).astype(float)
@@ -184,8 +190,11 @@ def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[
             if a in r.median:
                 add(f"{ep} median (months)", a, f.median)
             if a in r.median_ci:
-                add(f"{ep} median lower CI", a, f.median_ci[0])
-                add(f"{ep} median upper CI", a, f.median_ci[1])
+                # the same bounds by R survival's quantile rule, as a cross-check shown in the notes
+                from oncotrial.sim.km_target import km_stats
+                rr = km_stats(da["T"].to_numpy(), da["E"].to_numpy().astype(bool), protocol.analysis.conf_level)
+                add(f"{ep} median lower CI", a, f.median_ci[0], rr.lower)
+                add(f"{ep} median upper CI", a, f.median_ci[1], rr.upper)
             if a in r.events:
                 add(f"{ep} events (n)", a, da["E"].sum())
             for lm in r.landmarks:
@@ -215,22 +224,17 @@ def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[
             tte_block(ep.upper(), r)
 
     def binom(k: int, n: int) -> tuple[float, float]:
-        try:
-            from oncotrial.stats import clopper_pearson  # type: ignore[attr-defined]
-            res = clopper_pearson(k, n, conf_level=protocol.analysis.conf_level)
-            return float(res.lower), float(res.upper)
-        except ImportError:
-            from scipy.stats import binomtest
-            ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=protocol.analysis.conf_level, method="exact")
-            return ci.low, ci.high
+        from oncotrial.stats import clopper_pearson, wilson
+
+        f = clopper_pearson if protocol.analysis.binomial_ci == "clopper-pearson" else wilson
+        res = f(int(k), int(n), conf_level=protocol.analysis.conf_level)
+        return float(res.lower), float(res.upper)
 
     for ep, param in (("orr", "CRSP"), ("cbr", "CBR")):
         r = getattr(pub, ep)
         if r is None:
             continue
-        pop = sl.copy()
-        if ep == "orr" and "excluding" in r.population.lower() and "INDRESP" in pop.columns:
-            pop = pop[pop["INDRESP"] != "CR"]
+        pop = orr_pop if ep == "orr" else sl
         flag = rs[(rs["PARAMCD"] == param)].set_index("USUBJID")["AVALC"]
         for a in arms:
             ids = pop.loc[pop["ARMCD"] == a, "USUBJID"]
@@ -298,7 +302,7 @@ def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[
         else:
             col, val = what
             add(lab, "", _pct((sl[col].astype(str) == val).sum(), len(sl)) if col in sl.columns else np.nan)
-    return pd.DataFrame(rows, columns=["figure", "arm", "value"])
+    return pd.DataFrame(rows, columns=["figure", "arm", "value", "r_rule"])
 
 
 def _observed_minus_expected(d: pd.DataFrame) -> float:

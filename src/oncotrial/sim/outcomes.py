@@ -51,8 +51,8 @@ def assessment_rows(protocol: Protocol, days: np.ndarray, visit_k: np.ndarray, p
     """Long frame of overall responses (one row per assessment) from per-patient day matrices.
 
     ``days`` (n, K) holds assessment days (NaN = none) and ``visit_k`` their scheduled
-    visit number (0 = unscheduled). Results: PD on ``pd_day``; CR throughout for patients
-    in CR at baseline; from ``onset_day`` PR, or CR from ``cr_from_day``; otherwise SD;
+    visit number (0 = unscheduled). Results: PD on ``pd_day``; NON-CR/NON-PD throughout for
+    patients in CR at baseline (no disease to respond); from ``onset_day`` PR, or CR from ``cr_from_day``; otherwise SD;
     ``ne`` marks NE assessments.
     """
     i, j = np.nonzero(~np.isnan(days))
@@ -60,7 +60,8 @@ def assessment_rows(protocol: Protocol, days: np.ndarray, visit_k: np.ndarray, p
     res = np.full(d.shape, "SD", dtype=object)
     res[d >= onset_day[i]] = "PR"
     res[d >= cr_from_day[i]] = "CR"
-    res[baseline_cr[i]] = "CR"
+    # patients without disease after induction: neither a response nor progression
+    res[baseline_cr[i]] = "NON-CR/NON-PD"
     if ne is not None:
         res[ne[i, j]] = "NE"
     res[d == pd_day[i]] = "PD"

@@ -8,6 +8,7 @@ first guess); :func:`oncotrial.sim.calibrate` refines them by simulation.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -126,7 +127,7 @@ class SimParams:
 
     ``pfs`` / ``death_first`` / ``post_progression_death``: per arm, the time to
     progression or death, the share of PFS events that are deaths, and the hazard of
-    death after progression (per month). ``response_prob``: per arm, P(confirmed
+    death after progression (per month). ``data_cutoff`` overrides the protocol's. ``response_prob``: per arm, P(confirmed
     objective response) among patients without a CR to induction who stay on study
     long enough; ``cr_share``: share of responses that are CR. ``aes``: per arm, the
     AE terms; ``dose``: per arm, reducible drugs. ``ae_onset_median``: months.
@@ -146,6 +147,7 @@ class SimParams:
     aes: Mapping[str, tuple[AEModel, ...]] = field(default_factory=dict)
     dose: Mapping[str, tuple[DoseModel, ...]] = field(default_factory=dict)
     ae_onset_median: float = 3.2
+    data_cutoff: dt.date | None = None
 
     def __post_init__(self) -> None:
         for name in ("pfs", "death_first", "post_progression_death", "response_prob", "untreated_prob", "aes", "dose"):
@@ -220,7 +222,12 @@ def default_params(protocol: Protocol) -> SimParams:
         else:
             response[a] = 0.3
     untreated = {a: 0.0 for a in arms}
+    onset = 3.2
+    if pub is not None:
+        times = [m.median_time_to_first_reduction for m in pub.dose_modifications if m.median_time_to_first_reduction]
+        onset = times[0] if times else onset
     return SimParams(
+        ae_onset_median=onset,
         pfs=pfs,
         death_first={a: 0.15 for a in arms},
         post_progression_death={a: 0.02 for a in arms},

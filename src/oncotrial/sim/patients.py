@@ -79,7 +79,7 @@ def draw_baseline(protocol: Protocol, n: int, rng: np.random.Generator) -> pd.Da
     post = rng.random(n) < (b.postmenopausal if b and b.postmenopausal is not None else 0.5)
     df["MENOSTAT"] = np.where(post, "POST", "PRE")
     df["DENOVO"] = flag(b.de_novo if b else None)
-    df["VISCERAL"] = flag(b.visceral if b else None)
+    df["VISCMET"] = flag(b.visceral if b else None)
     df["CNSMET"] = flag(b.cns_metastases if b else None)
     for f in protocol.stratification_factors:
         prev = np.array([lv.prevalence if lv.prevalence is not None else np.nan for lv in f.levels])

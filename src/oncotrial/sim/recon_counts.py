@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import beta
-
 from oncotrial.sim.rounding import decimals_of, within_rounding
 
 
 def clopper_pearson(k: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
-    a = 1 - conf_level
-    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
-    return lo, hi
+    from oncotrial.stats import clopper_pearson as cp
+
+    r = cp(int(k), int(n), conf_level=conf_level)
+    return r.lower, r.upper
 
 
 def count_for(pct: float, n: int) -> int:

@@ -41,7 +41,13 @@ def _assign(cens: np.ndarray, n_e: int, maxd: dict[int, float], pool: list[int],
             n_r = n_at(t)
         ok = [i for i in free if maxd[i] >= t]
         if not ok:
-            return None
+            # no one can respond that long: the rest end as late as their progression allows
+            rest = sorted(free, key=lambda j: -maxd[j])[: n_e - len(out)]
+            if len(rest) < n_e - len(out):
+                return None
+            for j in rest:
+                out[j] = max(maxd[j], MIN_DOR)
+            return out
         i = ok[int(rng.integers(len(ok)))]
         free.remove(i)
         out[i] = max(t, MIN_DOR)
@@ -51,7 +57,7 @@ def _assign(cens: np.ndarray, n_e: int, maxd: dict[int, float], pool: list[int],
 
 
 def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k: int, tg: CurveTarget | None,
-                       rng: np.random.Generator, conf_level: float = 0.95, tries: int = 60) -> tuple[dict[int, float], bool]:
+                       rng: np.random.Generator, conf_level: float = 0.95, tries: int = 72) -> tuple[dict[int, float], bool]:
     """First-response day per responder (patient index -> day) for one arm, and whether the DoR pins hold."""
     cand_e = [int(i) for i in pop if event[i] and final[i] - S_MIN + 1 >= MIN_DOR + 1]
     cand_c = [int(i) for i in pop if not event[i] and final[i] >= CENSORED_START + 28]
@@ -62,7 +68,7 @@ def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k:
         pick = rng.choice(cand_e + cand_c, size=min(k, len(cand_e) + len(cand_c)), replace=False)
         return {int(i): float(CENSORED_START if (not event[i] or final[i] > CENSORED_START + 28) else S_MIN) for i in pick}, True
     best: tuple[float, dict[int, float]] | None = None
-    fracs = np.linspace(0.2, 0.8, 7)
+    fracs = np.linspace(0.2, 0.9, 8)
     for attempt in range(tries):
         frac = fracs[attempt % fracs.size]
         tail = (0.5, 1.0, 2.0)[(attempt // fracs.size) % 3]
@@ -71,7 +77,12 @@ def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k:
         if n_e > len(cand_e):
             continue
         chosen_c = rng.choice(cand_c, size=n_c, replace=False) if n_c else np.array([], int)
-        cens = final[chosen_c] - CENSORED_START + 1 if n_c else np.array([])
+        # censored responders respond at a scheduled visit; later first responses shorten their follow-up
+        lam = (0.0, 0.7, 1.5)[(attempt // (fracs.size * 3)) % 3]
+        nvis = np.maximum((final[chosen_c] - 28 - CENSORED_START) // 84 + 1, 1) if n_c else np.array([], int)
+        j = np.floor(-np.log(rng.random(n_c)) / lam).astype(int) if lam > 0 else np.zeros(n_c, int)
+        s_c = CENSORED_START + 84 * np.minimum(j, nvis - 1) if n_c else np.array([])
+        cens = final[chosen_c] - s_c + 1 if n_c else np.array([])
         shape = Shape(tail=tail)
         assigned = None
         for _ in range(2):

@@ -17,7 +17,7 @@ import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.sim.recon_counts import count_for
-from oncotrial.sim.terms import BACKGROUND_TERMS
+from oncotrial.sim.terms import background_terms
 
 
 @dataclass
@@ -44,6 +44,7 @@ def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: n
     rows: list[dict] = []
     notes: list[str] = []
     n = arm.size
+    bg_terms = background_terms([e.term for e in s.events] if s is not None else [])
     drug_end: dict = {}
     reductions: dict = {}
 
@@ -105,19 +106,19 @@ def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: n
         # background: worst grade where still missing, then low-grade extras
         for i in g4set:
             if has_g[int(i)] < 4:
-                add(i, rng.choice(BACKGROUND_TERMS), 4, related="N")
+                add(i, rng.choice(bg_terms), 4, related="N")
                 has_g[int(i)] = 4
         for i in g3set:
             if has_g[int(i)] < 3:
-                add(i, rng.choice(BACKGROUND_TERMS), 3, related="N")
+                add(i, rng.choice(bg_terms), 3, related="N")
                 has_g[int(i)] = 3
         for i in anyset:
             if has_g[int(i)] == 0:
-                add(i, rng.choice(BACKGROUND_TERMS), int(rng.integers(1, 3)), related="N")
+                add(i, rng.choice(bg_terms), int(rng.integers(1, 3)), related="N")
                 has_g[int(i)] = 1
         extra = rng.choice(anyset, size=len(anyset) // 2, replace=False) if len(anyset) else []
         for i in extra:
-            add(i, rng.choice(BACKGROUND_TERMS), 1, related="N")
+            add(i, rng.choice(bg_terms), 1, related="N")
     ae = pd.DataFrame(rows, columns=["row", "AETERM", "AETOXGR", "AESER", "AEREL", "AEACN", "STDY", "ENDY"])
 
     # serious AEs: exact numbers of patients, on their worst event
@@ -149,13 +150,18 @@ def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: n
             k_wd = count_for(m.discontinuation_for_ae, pts.size) if m is not None and m.discontinuation_for_ae is not None else 0
             med = (m.median_time_to_first_reduction if m is not None and m.median_time_to_first_reduction else 3.0) * DAYS_PER_MONTH
             target = float(np.round(med))
+            pos = (target - 1) % d.cycle_length_days
+            if pos >= d.days_on:
+                # a reduction shows in EX on a dosing day: move the median onto the nearest one
+                target = target - (pos - d.days_on + 1) if pos - d.days_on + 1 <= d.cycle_length_days - pos else target + d.cycle_length_days - pos
             # reduction days around the published median; the middle ones exactly on it
             days = np.sort(np.round(np.exp(rng.normal(np.log(med), 0.6, k_red))))
             days = np.clip(days, 8, None)
             if k_red:
                 mid = (k_red - 1) // 2, k_red // 2
+                days[: mid[0]] = np.minimum(days[: mid[0]], target)
+                days[mid[1]:] = np.maximum(days[mid[1]:], target)
                 days[mid[0]] = days[mid[1]] = target
-                days = np.sort(np.maximum.accumulate(days))
             sub = ae[ae["row"].isin(pts) & (ae["AETOXGR"] >= 3)].drop_duplicates("row")
             severe = sub["row"].to_numpy()
             order = _take(rng, pts, pts.size, prefer=severe)
@@ -178,7 +184,7 @@ def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: n
                 if len(idx):
                     ae.loc[idx[0], ["STDY", "AEACN"]] = [x, "DOSE REDUCED"]
                 else:
-                    j = add(i, rng.choice(BACKGROUND_TERMS), 2, start=x)
+                    j = add(i, rng.choice(bg_terms), 2, start=x)
                     ae = pd.concat([ae, pd.DataFrame([rows[j]])], ignore_index=True)
                     ae.loc[ae.index[-1], "AEACN"] = "DOSE REDUCED"
                 if levels_left >= 2 and rng.random() < 0.3 and x + 90 < end[i] - 1:

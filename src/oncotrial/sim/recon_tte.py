@@ -153,9 +153,9 @@ class HRTarget:
         d = 0.0
         for pub, v in ((self.hr, hr), (self.lower, lo), (self.upper, hi)):
             if pub is not None and not within_rounding(pub, v, decimals_of(pub)):
-                d += abs(np.log(v / pub))
+                d += 1 + abs(np.log(v / pub))
         if self.p is not None and p is not None and not within_rounding(self.p, p, decimals_of(self.p)):
-            d += abs(np.log(p / self.p)) * 0.2
+            d += 1 + abs(np.log(p / self.p)) * 0.2
         return d
 
 
@@ -195,12 +195,13 @@ class TTEResult:
     notes: list[str] = field(default_factory=list)
 
 
-def with_dropouts(limit: np.ndarray, omega: float, order: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """Limits with the first ``omega`` share of patients (in ``order``) censored early, at ``frac`` of their limit."""
+def with_dropouts(limit: np.ndarray, omega: float, order: np.ndarray, frac: np.ndarray, min_day: float = 2) -> np.ndarray:
+    """Limits with the first ``omega`` share of patients (in ``order``) censored early, at ``frac`` of their
+    limit but not before ``min_day``."""
     k = int(round(omega * limit.size))
     out = limit.astype(float).copy()
     idx = order[:k]
-    out[idx] = np.maximum(np.floor(limit[idx] * frac[idx]), 2)
+    out[idx] = np.minimum(np.maximum(np.floor(limit[idx] * frac[idx]), min_day), limit[idx])
     return out
 
 
@@ -211,7 +212,7 @@ def fu_shift(limit_fn, omega: float, order: np.ndarray, frac: np.ndarray, target
     lo, hi = -3000, 3000
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if np.median(with_dropouts(limit_fn(mid), omega, order, frac)) < target_day:
+        if np.median(limit_fn(mid)) < target_day:
             lo = mid
         else:
             hi = mid
@@ -220,7 +221,7 @@ def fu_shift(limit_fn, omega: float, order: np.ndarray, frac: np.ndarray, target
 
 def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[str, CurveTarget],
                    hr: HRTarget, strata: np.ndarray | None, seed: int, conf_level: float = 0.95,
-                   tries: int = 30, fu_target_day: float | None = None) -> TTEResult:
+                   tries: int = 30, fu_target_day: float | None = None, min_drop_day: float = 2) -> TTEResult:
     """Both arms' event times, with the control arm's early shape, the tail hazard and the share of
     patients censored early (withdrawal) searched so that the stratified Cox HR and CI come out as published.
 
@@ -237,7 +238,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
 
     def limits(omega: float) -> tuple[np.ndarray, int]:
         sh = fu_shift(limit_fn, omega, drop_order, drop_frac, fu_target_day)
-        return with_dropouts(limit_fn(sh), omega, drop_order, drop_frac), sh
+        return with_dropouts(limit_fn(sh), omega, drop_order, drop_frac, min_drop_day), sh
 
     limit = limits(0.0)[0]
     trt = (arm == exp).astype(float)
@@ -315,11 +316,56 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
         for a in (exp, ctl):
             tt, ee = parts[a]
             st = km_stats(tt, ee, conf_level)
-            miss += sum(0.05 for w in ("median", "lower", "upper") if not targets[a].ok(w, getattr(st, w)))
-            miss += 0 if landmarks_ok(tt, ee, targets[a], conf_level) else 0.02
+            miss += sum(1 for w in ("median", "lower", "upper") if not targets[a].ok(w, getattr(st, w)))
+            miss += 0 if landmarks_ok(tt, ee, targets[a], conf_level) else 1
         if best_res is None or miss < best_res[0]:
-            best_res = (miss, t.copy(), e.copy())
+            best_res = (miss, t.copy(), e.copy(), lim.copy())
+        if hr.lower is not None and hr.upper is not None and miss > 0:
+            # steer the number of events: more withdrawals widen the CI, fewer narrow it
+            want = np.log(hr.upper / hr.lower)
+            have = np.log(h[2] / h[1])
+            omega = float(np.clip(omega + (0.01 if have < want else -0.01), 0.0, 0.6))
+            lim, shift = limits(omega)
         if miss == 0:
             break
     assert best_res is not None
-    return TTEResult(best_res[1], best_res[2], limit_used=lim, shift=shift)
+    t, e, lim = best_res[1], best_res[2], best_res[3]
+    if hr.hr is not None and hr.misses(*cox_hr(t, e, trt, strata, conf_level)) > 0:
+        t, e, lim = polish_tail(t, e, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level)
+    return TTEResult(t, e, limit_used=lim, shift=shift)
+
+
+def polish_tail(time, event, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level, steps: int = 10):
+    """Greedy last adjustment of the HR and its CI: turn events after every pinned time into censorings
+    (new anticancer therapy), or late censorings into events, one at a time. The KM curve up to the pinned
+    times -- hence medians, their CIs and landmark rates -- does not change."""
+    time, event, lim = time.copy(), event.copy(), lim.copy()
+    pin_day = {}
+    for a in (exp, ctl):
+        tg = targets[a]
+        pts_ = [x for x in (tg.median, tg.lower, tg.upper) if x is not None and np.isfinite(x)] + [lm[0] for lm in tg.landmarks]
+        pin_day[a] = (max(pts_) if pts_ else 0.0) * DAYS_PER_MONTH + 1
+    cur = hr.misses(*cox_hr(time, event, trt, strata, conf_level))
+    for _ in range(steps):
+        if cur == 0:
+            break
+        best = (cur, None)
+        for a in (exp, ctl):
+            late = np.flatnonzero((arm == a) & (time > pin_day[a]))
+            for i in late[:: max(1, late.size // 25)]:
+                t2, e2 = time.copy(), event.copy()
+                if event[i]:
+                    e2[i] = False
+                else:
+                    e2[i] = True
+                m = hr.misses(*cox_hr(t2, e2, trt, strata, conf_level))
+                if m < best[0]:
+                    best = (m, i)
+        if best[1] is None:
+            break
+        i = best[1]
+        event[i] = not event[i]
+        if not event[i]:
+            lim[i] = time[i]
+        cur = best[0]
+    return time, event, lim

@@ -238,7 +238,7 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) 
                    pr.hr_ci[1] if pr and pr.hr_ci else None, pr.p_value if pr else None, pr.p_sided if pr else 2)
     strata_pfs = _strata_key(protocol, pts, protocol.analysis.stratify_by) if (pr is None or pr.hr_stratified) else None
     res = build_two_arms(grid_limit, arm, exp, ctl, targets, hrt, strata_pfs, seed=int(rng.integers(2**31)),
-                         conf_level=conf)
+                         conf_level=conf, min_drop_day=cbr_day + interval + 1 if pub.cbr is not None else 2)
     pfs_t, pfs_e = res.time, res.event
     full_lim = grid_limit(0)
     nact = (~pfs_e) & (res.limit_used < full_lim)   # censored before the cut-off: new anticancer therapy
@@ -257,6 +257,17 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) 
     # ---- last contact; median follow-up (reverse KM of OS) snapped onto the published value
     last_alive = np.where(np.isfinite(death), death, F.astype(float))
     if pub.median_followup:
+        # move the cut-off (only the last contact of patients alive changes) until the reverse-KM median is right
+        from oncotrial.sim.km_target import km_stats
+        alive = ~np.isfinite(death)
+        for _ in range(4):
+            med = km_stats(last_alive, alive).median
+            delta = int(np.round(pub.median_followup * DAYS_PER_MONTH - med))
+            if delta == 0 or not np.isfinite(med):
+                break
+            F = F + delta
+            cutoff = cutoff + np.timedelta64(delta, "D")
+            last_alive = np.where(alive, np.maximum(F, np.where(pfs_e, pfs_t, res.limit_used)), death)
         _snap_followup(last_alive, death, pfs_t, pub.median_followup, notes)
 
     # ---- responses: ORR population, responders and their start days, clinical benefit
@@ -344,13 +355,20 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
                    os_.hr_ci[1] if os_ and os_.hr_ci else None)
     base = np.where(pfs_e & ~death_first, pfs_t, np.where(nact, lim + 30, np.nan))
     unit = rng.exponential(1.0, n)
-    orders = {a: rng.permutation(np.flatnonzero((arm == a) & np.isfinite(base))) for a in (exp, ctl)}
+    noise = rng.random(n)
+    cands = {a: np.flatnonzero((arm == a) & np.isfinite(base)) for a in (exp, ctl)}
 
-    def deaths_for(g: dict[str, float]) -> np.ndarray:
+    def order_for(a: str, tilt: float) -> np.ndarray:
+        # tilt > 0: later progressors die first; < 0: earlier ones
+        c = cands[a]
+        r = (np.argsort(np.argsort(base[c])) + 0.5) / max(c.size, 1)
+        return c[np.argsort(noise[c] - tilt * r, kind="stable")]
+
+    def deaths_for(g: dict[str, float], tilt: dict[str, float]) -> np.ndarray:
         d = np.where(death_first, pfs_t, np.nan)
         for a in (exp, ctl):
             need = (d_target[a] if d_target[a] is not None else int(0.3 * (arm == a).sum())) - int((death_first & (arm == a)).sum())
-            o = orders[a]
+            o = order_for(a, tilt[a])
             day = base[o] + np.ceil(g[a] * unit[o] * DAYS_PER_MONTH)
             ok = o[day <= F[o]]
             dd = base[ok] + np.ceil(g[a] * unit[ok] * DAYS_PER_MONTH)
@@ -361,20 +379,55 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
         t = np.where(np.isfinite(d), d, F)
         return cox_hr(t.astype(float), np.isfinite(d), (arm == exp).astype(float), strata, conf)
 
-    best = (np.inf, {exp: 18.0, ctl: 18.0})
-    grid = np.exp(np.linspace(np.log(2), np.log(80), 25))
-    for ge in (6.0, 18.0):
-        for gc in grid:
-            g = {exp: ge, ctl: float(gc)}
-            d = deaths_for(g)
-            m = hrt.misses(*os_hr(d)) if hrt.hr is not None else 0.0
+    best = (np.inf, {exp: 18.0, ctl: 18.0}, {exp: 0.0, ctl: 0.0})
+    if hrt.hr is not None:
+        grid = np.exp(np.linspace(np.log(2), np.log(60), 8))
+        done = False
+        for te in (0.0, -1.0, -2.0, 1.0):
+            for tc in (0.0, 1.0, 2.0, -1.0):
+                for ge in (4.0, 16.0):
+                    for gc in grid:
+                        g, tl = {exp: ge, ctl: float(gc)}, {exp: te, ctl: tc}
+                        m = hrt.misses(*os_hr(deaths_for(g, tl)))
+                        if m < best[0]:
+                            best = (m, g, tl)
+                        if m == 0:
+                            done = True
+                            break
+                    if done:
+                        break
+                if done:
+                    break
+            if done:
+                break
+    if hrt.hr is not None and best[0] > 0:
+        for it in range(150):
+            step = 0.25 if it < 75 else 0.08
+            g = {a: float(best[1][a] * np.exp(rng.normal(0, step))) for a in (exp, ctl)}
+            tl = {a: float(best[2][a] + rng.normal(0, step)) for a in (exp, ctl)}
+            m = hrt.misses(*os_hr(deaths_for(g, tl)))
             if m < best[0]:
-                best = (m, g)
+                best = (m, g, tl)
             if m == 0:
                 break
-        if best[0] == 0:
-            break
-    d = deaths_for(best[1])
+    if hrt.hr is not None and best[0] > 0:
+        # other draws of who dies and how long after progression, from the best settings found
+        for _ in range(6):
+            unit[:] = rng.exponential(1.0, n)
+            noise[:] = rng.random(n)
+            for it in range(30):
+                g = {a: float(best[1][a] * np.exp(rng.normal(0, 0.1 if it else 0.0))) for a in (exp, ctl)}
+                tl = {a: float(best[2][a] + rng.normal(0, 0.1 if it else 0.0)) for a in (exp, ctl)}
+                m = hrt.misses(*os_hr(deaths_for(g, tl)))
+                if m < best[0]:
+                    best = (m, g, tl, unit.copy(), noise.copy())
+                if m == 0:
+                    break
+            if best[0] == 0:
+                break
+        if len(best) == 5:
+            unit[:], noise[:] = best[3], best[4]
+    d = deaths_for(best[1], best[2])
     for a in (exp, ctl):
         if d_target[a] is not None and int(np.isfinite(d[arm == a]).sum()) != d_target[a]:
             notes.append(f"OS arm {a}: only {int(np.isfinite(d[arm == a]).sum())} of {d_target[a]} deaths fit before the cut-off")
@@ -423,7 +476,7 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
     responder[list(starts)] = True
     baseline_cr = indresp == "CR"
     has_late = final >= cbr_day
-    cb = responder | (baseline_cr & (final >= 1 + interval + conf_days)) | has_late
+    cb = responder | has_late
     drop_window = np.zeros(n, dtype=bool)
     note = ""
     if pub.cbr is not None:
@@ -449,7 +502,8 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
         f = final[i]
         days = list(np.arange(1 + interval, f, interval, dtype=float))
         jit = rng.integers(-w, w + 1, len(days))
-        days = [d + j if (d + j < f - 1) else d for d, j in zip(days, jit)]
+        # jitter within the window, but never across the clinical-benefit landmark or past the final day
+        days = [d + j if (d + j < f - 1 and (d < cbr_day or d + j >= cbr_day)) else d for d, j in zip(days, jit)]
         ks = list(range(1, len(days) + 1))
         if drop_window[i]:
             keep = [(d, k) for d, k in zip(days, ks) if d < cbr_day - w - 1]
@@ -479,7 +533,8 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
             if pfs_e[i] and not death_first[i] and d == f:
                 res = "PD"
             elif baseline_cr[i]:
-                res = "CR"
+                # no disease left after induction: neither a response nor progression (not counted in ORR/DoR)
+                res = "NON-CR/NON-PD"
             elif s is not None and d >= s:
                 res = "PR"
             else:
@@ -504,20 +559,39 @@ def compare(protocol: Protocol, sdtm: dict[str, pd.DataFrame], notes: list[str] 
     m["decimals"] = [decimals_of(p, f) for p, f in zip(m["published"], m["figure"])]
     m["reproduced"] = m["value"]
     m["within_rounding"] = [within_rounding(p, v, d) for p, v, d in zip(m["published"], m["reproduced"], m["decimals"])]
-    m["note"] = [_explain(r, protocol) for r in m.itertuples()]
+    m["note"] = [_explain(r, protocol, notes or []) for r in m.itertuples()]
     return m[["figure", "arm", "published", "reproduced", "decimals", "within_rounding", "note"]]
 
 
-def _explain(r, protocol: Protocol) -> str:
+def _explain(r, protocol: Protocol, notes: list[str]) -> str:
+    from oncotrial.sim.rounding import within_rounding
+
     if r.within_rounding:
         return ""
-    f = r.figure
+    f, arm, pub = r.figure, r.arm, r.published
+    pub = float(pub)
+    check = getattr(r, "r_rule", np.nan)
+    if "median" in f and "CI" in f and np.isfinite(check) and within_rounding(pub, check, r.decimals):
+        return (f"oncotrial.stats.km gives {r.reproduced}; R survival (quantile.survfit) gives {check:.2f} for the "
+                f"same data, which rounds to the published value")
     if f.startswith("baseline age"):
-        return "AGE is an integer: a median of an even number of integer ages is a whole or half year"
+        return "AGE is an integer: the median of an even number of integer ages is a whole or half year"
+    if f.endswith("lower CI") or f.endswith("upper CI"):
+        ep = f.split()[0].lower()
+        res = getattr(protocol.published, ep, None)
+        if ep in ("orr", "cbr") and res is not None and arm in res.rate:
+            return (f"no count that gives the published {res.rate[arm]:g}% in the analysed population has the exact "
+                    f"(Clopper-Pearson) interval {res.ci[arm][0]:g}-{res.ci[arm][1]:g}; the rate is kept")
     if "(%)" in f and not f.startswith(("PFS", "OS", "DOR")):
-        return "no integer count over the denominator rounds to the published percentage"
+        return ("the percentage fits no integer count of the safety population that every other safety "
+                "percentage of the arm fits; the nearest count is used")
     if f.startswith(("PFS HR", "OS HR", "PFS p", "OS p")):
-        return "HR, CI and p depend on the whole curves and the event count; the search got no closer"
+        return ("HR, CI and p follow from the whole curves, the strata and the number of events; the search "
+                "found no placement within rounding of all three")
+    if f.startswith("DOR"):
+        rel = [n for n in notes if n.startswith(f"DoR arm {arm}")]
+        return (rel[0] if rel else "the DoR curve could not be placed") + \
+            ": durations of response are bounded by the responders' progression times, fixed by the PFS figures"
     if "median" in f or "rate at" in f:
-        return "the KM curve has no step at the needed time/level with this many patients at risk"
+        return "the KM curve has no step at the needed time or level with this many patients at risk"
     return "not reached by the reconstruction"

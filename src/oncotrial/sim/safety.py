@@ -17,7 +17,7 @@ from oncotrial.protocol import DAYS_PER_MONTH, Arm, Drug, Protocol
 from oncotrial.sim.params import SimParams
 from oncotrial.sim.patients import strat_col
 from oncotrial.sim.safety_model import BACKGROUND
-from oncotrial.sim.terms import BACKGROUND_TERMS
+from oncotrial.sim.terms import background_terms
 
 STANDARD_DOSES = MappingProxyType({
     # agent: (dose, unit, route, frequency, cycle days) -- label doses of common options
@@ -160,6 +160,8 @@ def draw_safety(protocol: Protocol, params: SimParams, pts: pd.DataFrame, course
     eot = course["EOTDY"].to_numpy()
     cut = course["CUTDY"].to_numpy()
     onset_rate = np.log(2) / (params.ae_onset_median * DAYS_PER_MONTH)
+    named = [m.term for ms in params.aes.values() for m in ms if m.term != BACKGROUND]
+    bg_terms = background_terms(named)
     ae_parts = []
     for arm in protocol.arms:
         rows = np.flatnonzero((arms == arm.code) & treated)
@@ -176,7 +178,7 @@ def draw_safety(protocol: Protocol, params: SimParams, pts: pd.DataFrame, course
             st = np.maximum(np.ceil(-np.log1p(-q) / onset_rate), 1)
             en = st + np.ceil(rng.exponential(14, r.size))
             ser = rng.random(r.size) < np.asarray(model.serious_prob)[g - 1]
-            term = rng.choice(BACKGROUND_TERMS, size=r.size) if model.term == BACKGROUND else np.full(r.size, model.term)
+            term = rng.choice(bg_terms, size=r.size) if model.term == BACKGROUND else np.full(r.size, model.term)
             ae_parts.append(pd.DataFrame({"row": r, "AETERM": term, "AETOXGR": g, "AESER": np.where(ser, "Y", "N"),
                                           "AEREL": "Y" if model.related else "N", "AEACN": "DOSE NOT CHANGED",
                                           "STDY": st, "ENDY": np.where(en <= cut[r], en, np.nan)}))
@@ -215,7 +217,9 @@ def draw_safety(protocol: Protocol, params: SimParams, pts: pd.DataFrame, course
             red[:, n_allowed:] = np.nan
             red = np.where(red <= end[:, None], red, np.nan)
             # withdrawal for an AE, at the onset of one of the patient's AEs
-            any_ae = ae[in_arm[ae["row"].to_numpy(dtype=int)]].groupby("row").sample(1, random_state=rng) if len(ae) else ae
+            # the withdrawing AE is one whose action is still free (not the one that reduced the dose)
+            free_ae = ae[in_arm[ae["row"].to_numpy(dtype=int)] & (acn == "DOSE NOT CHANGED")]
+            any_ae = free_ae.groupby("row").sample(1, random_state=rng) if len(free_ae) else free_ae
             p_any = max(in_arm.sum(), 1) and len(any_ae) / max(in_arm.sum(), 1)
             wd = any_ae[rng.random(len(any_ae)) < min(dm.discontinue_ae_prob / max(p_any, 1e-9), 1.0)]
             wd = wd[wd["STDY"].to_numpy() < end[wd["row"].to_numpy()]]

@@ -71,6 +71,29 @@ def _background(named: dict[str, np.ndarray], any_: float | None, g3: float | No
     return np.append(np.diff(bg_le), 0.0)
 
 
+SERIOUS_BY_GRADE = (0.0, 0.02, 0.25, 0.6, 1.0)
+"""Baseline P(serious | worst grade 1..5) of an AE term; scaled per arm to the published SAE incidence."""
+
+
+def _serious_scale(probs: list[np.ndarray], target: float | None) -> float:
+    """Factor on SERIOUS_BY_GRADE giving P(any serious AE) = ``target`` when terms are independent."""
+    if target is None:
+        return 1.0
+    base = np.asarray(SERIOUS_BY_GRADE)
+
+    def p_any(c: float) -> float:
+        s = np.minimum(base * c, 1.0)
+        return 1 - float(np.prod([1 - np.dot(p, s) for p in probs]))
+
+    lo, hi = 0.0, 50.0
+    if p_any(hi) < target:
+        return hi
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if p_any(mid) < target else (lo, mid)
+    return (lo + hi) / 2
+
+
 def ae_models(protocol: Protocol) -> dict[str, tuple[AEModel, ...]]:
     """arm -> AE models: the published terms plus one background term."""
     named = published_term_grades(protocol)
@@ -83,8 +106,11 @@ def ae_models(protocol: Protocol) -> dict[str, tuple[AEModel, ...]]:
             v = getattr(safety, field)
             return v[a] / 100.0 if a in v else None
         bg = _background(named[a], get("any_grade"), get("grade3"), get("grade4"))
-        models = [AEModel(term=t, grade_probs=tuple(float(x) for x in p)) for t, p in named[a].items()]
-        models.append(AEModel(term=BACKGROUND, grade_probs=tuple(float(x) for x in bg), related=False))
+        probs = [*named[a].values(), bg]
+        scale = _serious_scale(probs, get("serious"))
+        ser = tuple(float(min(x * scale, 1.0)) for x in SERIOUS_BY_GRADE)
+        models = [AEModel(term=t, grade_probs=tuple(float(x) for x in p), serious_prob=ser) for t, p in named[a].items()]
+        models.append(AEModel(term=BACKGROUND, grade_probs=tuple(float(x) for x in bg), serious_prob=ser, related=False))
         out[a] = tuple(models)
     return out
 

@@ -53,3 +53,9 @@ BACKGROUND_TERMS = ("Nausea", "Arthralgia", "Headache", "Hot flush", "Anaemia", 
 
 def soc_for(term: str) -> str:
     return SOC.get(term, DEFAULT_SOC)
+
+
+def background_terms(exclude: list[str] | tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The background terms other than ``exclude`` (the terms a protocol's results name)."""
+    ex = {t.lower() for t in exclude}
+    return tuple(t for t in BACKGROUND_TERMS if t.lower() not in ex) or BACKGROUND_TERMS

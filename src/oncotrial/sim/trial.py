@@ -85,7 +85,7 @@ def simulate_trial(protocol: Protocol | str, seed: int = 0, params: SimParams | 
     missing = [a for a in protocol.arm_codes if a not in params.pfs]
     if missing:
         raise ValueError(f"params.pfs: no PFS model for arm(s) {missing}")
-    cut = cutoff or data_cutoff(protocol)
+    cut = cutoff or params.data_cutoff or data_cutoff(protocol)
     rng = np.random.default_rng([seed, 0x5EED])
     pts = enrol(protocol, rng, seed=int(rng.integers(2**31 - 1)))
     course, rs, cm = draw_course(protocol, params, pts, np.datetime64(cut.isoformat(), "D"), rng)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
+import pandas as pd
+from scipy import special as _sp
 
 # quantile.survfit treats survival values within sqrt(eps) of the target as equal
 QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
@@ -35,11 +36,40 @@ class KMArrays:
     greenwood: np.ndarray  # variance of log S (R survfit's std.err squared)
 
 
+def time_table(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct times (sorted), rows and events at each: the only O(n) step of a KM fit.
+
+    Two ways, the same result: with many ties (typical: days or 0.1 months) a
+    hash table (pandas.factorize) then a sort of the few distinct times; with
+    mostly distinct times, sorting all times and the event times.
+    """
+    time = time + 0.0  # -0.0 and 0.0 are one time
+    n = time.size
+    many_ties = False
+    if n > 50_000:
+        sample = time[:: n // 4096]
+        many_ties = np.unique(sample).size < 0.25 * sample.size
+    if many_ties:
+        codes, uniq = pd.factorize(time, sort=False)
+        o = np.argsort(uniq)
+        n_all = np.bincount(codes, minlength=uniq.size)[o].astype(float)
+        n_event = np.bincount(codes, weights=event, minlength=uniq.size)[o]
+        return uniq[o], n_all, n_event
+    ts = np.sort(time)
+    te = np.sort(time[event > 0])
+    new = np.ones(n, dtype=bool)
+    np.not_equal(ts[1:], ts[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    utime = ts[starts]
+    n_all = np.diff(np.append(starts, n)).astype(float)
+    first_event = np.searchsorted(te, utime, side="left")
+    n_event = np.diff(np.append(first_event, te.size)).astype(float)
+    return utime, n_all, n_event
+
+
 def km_arrays(time: np.ndarray, event: np.ndarray) -> KMArrays:
     """Kaplan-Meier estimate with Greenwood's variance of log S, as R survfit (right censoring)."""
-    utime, inv = np.unique(time, return_inverse=True)
-    n_event = np.bincount(inv, weights=event, minlength=utime.size)
-    n_all = np.bincount(inv, minlength=utime.size).astype(float)
+    utime, n_all, n_event = time_table(time, event)
     n_risk = np.cumsum(n_all[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - n_event / n_risk)
@@ -50,7 +80,17 @@ def km_arrays(time: np.ndarray, event: np.ndarray) -> KMArrays:
 
 
 def z_value(conf_level: float) -> float:
-    return float(_st.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    return float(_sp.ndtri(1.0 - (1.0 - conf_level) / 2.0))
+
+
+def chisq_sf(stat: float | np.ndarray, df: float | np.ndarray) -> np.ndarray | float:
+    """Upper tail of the chi-square distribution (scipy.special, without the scipy.stats overhead)."""
+    return _sp.chdtrc(df, stat)
+
+
+def norm_sf2(z: float | np.ndarray) -> np.ndarray | float:
+    """Two-sided normal p-value for z."""
+    return 2.0 * _sp.ndtr(-np.abs(z))
 
 
 def km_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -85,47 +125,37 @@ def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = QUANTILE_TOL
     """Time at which the non-decreasing step function ``y`` (1 - S) first reaches each ``p``.
 
     A re-statement of R survival's ``findq`` (used by ``quantile.survfit``):
-    ``x`` starts with the origin and ``y`` with 0. Where the curve is flat at
-    exactly ``p`` the answer is the midpoint of that flat stretch, and NaN where
-    it never gets there.
+    ``x`` starts with the origin and ``y`` with 0; NaN values of ``y`` (limits
+    that do not exist) are skipped. Where the curve is flat at exactly ``p`` the
+    answer is the midpoint of that flat stretch; NaN where it never gets there.
     """
     p = np.atleast_1d(np.asarray(p, dtype=float))
     out = np.full(p.shape, np.nan)
-    if np.all(np.isnan(y)) or np.nanmax(y) < p.min():
+    nan = np.isnan(y)
+    has_nan = bool(nan.any())
+    pos = np.flatnonzero(~nan) if has_nan else np.arange(y.size)
+    yk = y[pos]
+    if yk.size == 0 or yk[-1] < p.min():  # y is non-decreasing where defined
         return out
-    xmax = x[-1]
-    # drop repeats (censoring rows), keeping the first time each level is reached;
-    # NaNs count as equal to each other, like R's duplicated()
-    ykey = np.where(np.isnan(y), np.inf, y)
-    keep = np.ones(y.size, dtype=bool)
-    keep[1:] = ykey[1:] != ykey[:-1]
-    # y is monotone apart from NaN runs; a NaN run that reappears is also a duplicate
-    nan_pos = np.flatnonzero(np.isnan(y) & keep)
-    if nan_pos.size > 1:
-        keep[nan_pos[1:]] = False
-    x, y = x[keep], y[keep]
-    n = y.size
-    ok = ~np.isnan(y)
-    knots = y[ok]
-    pos = np.flatnonzero(ok)
-
-    def constant_f1(shift: float) -> np.ndarray:
-        # approx(y + shift, 1:n, p, method = "constant", f = 1): smallest knot >= p, NaN outside
-        k = knots + shift
-        j = np.searchsorted(k, p, side="left")
-        inside = (p >= k[0]) & (p <= k[-1])
-        idx = np.where(inside, pos[np.minimum(j, k.size - 1)], -1)
-        return idx
-
-    i1 = constant_f1(tol)
-    i2 = constant_f1(-tol)
-    good = (i1 >= 0) & (i2 >= 0)
-    out[good] = (x[i1[good]] + x[i2[good]]) / 2.0
+    # R drops repeated levels (censoring rows), keeping the first time each is reached
+    first = np.empty(yk.size, dtype=bool)
+    first[0] = True
+    np.not_equal(yk[1:], yk[:-1], out=first[1:])
+    pos, yk = pos[first], yk[first]
+    xk = x[pos]
+    # approx(y +/- tol, ., p, "constant", f = 1): the first knot >= p, NaN outside the knots
+    lo_ok = p >= yk[0] + tol
+    i1 = np.searchsorted(yk + tol, p, side="left")
+    i2 = np.searchsorted(yk - tol, p, side="left")
+    good = lo_ok & (i1 < yk.size) & (i2 < yk.size)
+    out[good] = (xk[i1[good]] + xk[i2[good]]) / 2.0
     out[p == 0] = x[0]
-    if not np.isnan(y[-1]):
-        last = (np.abs(p - y[-1]) < tol) & (i1 >= 0)
-        out[last] = (x[i1[last]] + xmax) / 2.0
-    del n
+    # R's last-point rule applies unless its de-duplicated y ends in NaN, i.e. unless
+    # the first NaN comes after the last new level
+    last_nan = has_nan and int(np.argmax(nan)) > pos[-1]
+    if not last_nan:
+        last = (np.abs(p - yk[-1]) < tol) & (i1 < yk.size) & lo_ok
+        out[last] = (xk[i1[last]] + x[-1]) / 2.0
     return out
 
 

@@ -1,11 +1,10 @@
 """Numeric core of the Cox model: partial likelihood, Newton-Raphson, residuals, PH test.
 
-Rows are never reordered (gathering an n x p matrix in sorted order costs more
-than the whole fit). Instead every row gets the index ``uid`` of its tied set
--- the distinct (stratum, time) pairs, in sorted order -- and all risk-set sums
-are made in three steps: per tied set by one sparse indicator product, reverse cumulative sums
-over tied sets within a stratum, and a gather back to the rows. The only
-Python loops are over strata and covariates.
+Rows are put once in (stratum, time) order, so that each tied set -- a
+distinct (stratum, time) pair -- is a contiguous run of rows. All risk-set sums
+are then made in three sequential steps: per tied set by ``np.add.reduceat``,
+reverse cumulative sums over tied sets within a stratum, and a ``repeat`` back
+to the rows. The only Python loops are over strata and covariates.
 
 Efron's approximation splits a tied set of d deaths into d sub-steps with
 denominators den_k = S0 - (k/d) S0_deaths, k = 0..d-1. Every sum over
@@ -29,16 +28,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
 class CoxDesign:
-    """Centred covariates (original row order) and the tied-set structure; built once per fit."""
+    """Centred covariates in (stratum, time) order and the tied-set structure; built once per fit."""
 
-    x: np.ndarray          # n x p, centred
-    event: np.ndarray      # n float 0/1
-    uid: np.ndarray        # n tied-set index of each row
+    x: np.ndarray          # n x p, centred, sorted
+    event: np.ndarray      # n float 0/1, sorted
+    uid: np.ndarray        # n tied-set index of each sorted row (non-decreasing)
+    starts: np.ndarray     # U first sorted row of each tied set
+    counts: np.ndarray     # U rows per tied set
     n_sets: int            # U
     set_blocks: np.ndarray  # stratum boundaries over tied sets: sets blocks[j]:blocks[j+1]
     set_time: np.ndarray   # U time of each tied set
@@ -47,8 +47,6 @@ class CoxDesign:
     sub_grp: np.ndarray    # D death-set index (0..G-1) of each Efron sub-step
     sub_w: np.ndarray      # D Efron down-weight k/d (0 for Breslow)
     sub_first: np.ndarray  # G offset of each set's first sub-step
-    members: sp.csr_matrix  # U x n indicator of the rows in each tied set
-    deaths: sp.csr_matrix   # U x n indicator of the deaths in each tied set
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,19 @@ def tied_sets(time: np.ndarray, strata: np.ndarray) -> TiedSets:
 
 def design(time: np.ndarray, event: np.ndarray, x: np.ndarray, strata: np.ndarray, efron: bool) -> CoxDesign:
     ts = tied_sets(time, strata)
-    uid, set_stratum, set_time = ts.uid, ts.stratum, ts.time
+    set_stratum, set_time = ts.stratum, ts.time
     nsets = set_time.size
-    xs = np.asarray(x, dtype=float)
-    xs = xs - xs.mean(axis=0) if xs.shape[0] else xs.copy()
-    e = np.asarray(event, dtype=float)
+    xs = np.asarray(x, dtype=float)[ts.order]
+    if xs.shape[0]:
+        xs -= xs.mean(axis=0)
+    e = np.asarray(event, dtype=float)[ts.order]
+    starts = ts.bounds[:-1]
+    counts = np.diff(ts.bounds)
+    uid = np.repeat(np.arange(nsets), counts)
     new_block = np.ones(nsets, dtype=bool)
     new_block[1:] = set_stratum[1:] != set_stratum[:-1]
     blocks = np.concatenate((np.flatnonzero(new_block), [nsets]))
-    e_sorted = e[ts.order]
-    deaths = np.add.reduceat(e_sorted, ts.bounds[:-1]) if nsets else np.zeros(0)
+    deaths = np.add.reduceat(e, starts) if nsets else np.zeros(0)
     dset = np.flatnonzero(deaths > 0)
     d_count = deaths[dset].astype(np.int64)
     sub_first = np.concatenate(([0], np.cumsum(d_count)[:-1])).astype(np.int64)
@@ -103,14 +104,8 @@ def design(time: np.ndarray, event: np.ndarray, x: np.ndarray, strata: np.ndarra
         sub_w = rank / d_count[sub_grp]
     else:
         sub_w = np.zeros(total)
-    n = e.size
-    # rows are already grouped by set in ``order``: build the indicator matrices directly
-    members = sp.csr_matrix((np.ones(n), ts.order, ts.bounds), shape=(nsets, n))
-    dead_rows = ts.order[e_sorted > 0]
-    dptr = np.concatenate(([0], np.cumsum(deaths))).astype(np.int64)
-    death_m = sp.csr_matrix((np.ones(dead_rows.size), dead_rows, dptr), shape=(nsets, n))
-    return CoxDesign(xs, e, uid, nsets, blocks, set_time, dset, d_count, sub_grp, sub_w, sub_first,
-                     members, death_m)
+    return CoxDesign(xs, e, uid, starts, counts, nsets, blocks, set_time, dset, d_count, sub_grp, sub_w,
+                     sub_first)
 
 
 def _rev_cumsum_blocks(a: np.ndarray, blocks: np.ndarray) -> np.ndarray:
@@ -146,12 +141,13 @@ class SetSums:
 def set_sums(d: CoxDesign, beta: np.ndarray) -> SetSums:
     eta = d.x @ beta
     r = np.exp(eta)
-    # columns [r, r x]; one sparse product sums them per tied set (all rows, and deaths only)
+    # columns [r, r x], summed per tied set over all rows and over the deaths
     rx = np.empty((r.size, d.x.shape[1] + 1))
     rx[:, 0] = r
     np.multiply(r[:, None], d.x, out=rx[:, 1:])
-    tot = _rev_cumsum_blocks(d.members @ rx, d.set_blocks)[d.dset]
-    dead = (d.deaths @ rx)[d.dset]
+    tot = _rev_cumsum_blocks(np.add.reduceat(rx, d.starts, axis=0), d.set_blocks)[d.dset]
+    rx *= d.event[:, None]
+    dead = np.add.reduceat(rx, d.starts, axis=0)[d.dset]
     s0, s1 = tot[:, 0], tot[:, 1:]
     s0d, s1d = dead[:, 0], dead[:, 1:]
     g, w = d.sub_grp, d.sub_w
@@ -174,7 +170,7 @@ def _info(d: CoxDesign, ss: SetSums, weight: np.ndarray | None = None) -> np.nda
     cu = _cumsum_blocks(place, d.set_blocks)
     own = np.zeros(d.n_sets)
     own[d.dset] = wg * ss.aw
-    c = cu[d.uid] - d.event * own[d.uid]
+    c = np.repeat(cu, d.counts) - d.event * np.repeat(own, d.counts)
     first = (d.x * (ss.risk * c)[:, None]).T @ d.x
     s1, s1d = ss.s1, ss.s1d
     cross = (s1 * (wg * ss.bw)[:, None]).T @ s1d
@@ -255,7 +251,7 @@ def newton(d: CoxDesign, max_iter: int = 30, step_tol: float = 1e-10) -> NewtonR
 
 
 def score_residuals(d: CoxDesign, beta: np.ndarray) -> np.ndarray:
-    """Score residuals per row (original order), as R coxscore2.c (Efron or Breslow)."""
+    """Score residuals per row (in the design's sorted order), as R coxscore2.c (Efron or Breslow)."""
     n, p = d.x.shape
     if d.dset.size == 0:
         return np.zeros((n, p))
@@ -269,8 +265,8 @@ def score_residuals(d: CoxDesign, beta: np.ndarray) -> np.ndarray:
     place_h[d.dset] = ss.a1
     place_m = np.zeros((d.n_sets, p))
     place_m[d.dset] = m_g
-    hcum = _cumsum_blocks(place_h, d.set_blocks)[d.uid]
-    mcum = _cumsum_blocks(place_m, d.set_blocks)[d.uid]
+    hcum = np.repeat(_cumsum_blocks(place_h, d.set_blocks), d.counts)
+    mcum = np.repeat(_cumsum_blocks(place_m, d.set_blocks), d.counts, axis=0)
     r = ss.risk[:, None]
     resid = -r * (d.x * hcum[:, None] - mcum)
     rows = np.flatnonzero(d.event > 0)
@@ -295,6 +291,6 @@ def zph_score(d: CoxDesign, beta: np.ndarray, g_set: np.ndarray) -> tuple[np.nda
     i22 = _info(d, ss, g_set**2)
     gd = np.zeros(d.n_sets)
     gd[d.dset] = g_set
-    u2 = d.x.T @ (d.event * gd[d.uid]) - ((ss.s1 * ss.a1[:, None] - ss.s1d * ss.aw[:, None]) * g_set[:, None]).sum(axis=0)
+    u2 = d.x.T @ (d.event * np.repeat(gd, d.counts)) - ((ss.s1 * ss.a1[:, None] - ss.s1d * ss.aw[:, None]) * g_set[:, None]).sum(axis=0)
     imat = np.block([[i11, i12], [i12.T, i22]])
     return np.concatenate((np.zeros(p), u2)), imat

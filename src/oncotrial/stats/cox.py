@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from . import _checks
-from ._core import km_arrays, z_value
+from ._core import chisq_sf, km_arrays, norm_sf2, z_value
 from ._cox_core import CoxDesign, design, loglik_only, newton, score_residuals, zph_score
 from ._labels import encode
 
@@ -39,7 +38,7 @@ class ChisqTest:
 
 
 def _chisq(stat: float, df: int) -> ChisqTest:
-    p = float(_st.chi2.sf(stat, df)) if df > 0 and np.isfinite(stat) else float("nan")
+    p = float(chisq_sf(stat, df)) if df > 0 and np.isfinite(stat) else float("nan")
     return ChisqTest(float(stat), int(df), p)
 
 
@@ -310,7 +309,7 @@ def _fit(t: np.ndarray, e: np.ndarray, x_all: np.ndarray, names: list[str], term
     coef_s = pd.Series(full(beta), index=idx, name="coef")
     se_s = pd.Series(full(se), index=idx, name="se")
     with np.errstate(invalid="ignore", over="ignore"):
-        pv = 2.0 * _st.norm.sf(np.abs(full(beta) / full(se)))
+        pv = norm_sf2(full(beta) / full(se))
         lower = np.exp(full(beta) - z * full(se))
         upper = np.exp(full(beta) + z * full(se))
     var_full = np.full((p_all, p_all), np.nan)
@@ -363,7 +362,7 @@ def cox_zph(fit: CoxResult, *, terms: bool = True) -> ZphResult:
         rows.append((term, _quad(u[kk], imat[np.ix_(kk, kk)]), len(jj)))
     rows.append(("GLOBAL", _quad(u, imat), p))
     tab = pd.DataFrame(rows, columns=["term", "chisq", "df"]).set_index("term")
-    tab["p"] = [float(_st.chi2.sf(c, k)) if k > 0 and np.isfinite(c) else float("nan")
+    tab["p"] = [float(chisq_sf(c, k)) if k > 0 and np.isfinite(c) else float("nan")
                 for c, k in zip(tab["chisq"], tab["df"])]
     return ZphResult(tab, "km")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,6 @@ class KMResult:
     are NaN where the curve (or a confidence limit) never drops to 0.5.
     """
 
-    table: pd.DataFrame
     median: float
     median_ci: tuple[float, float]
     n: int
@@ -34,6 +34,20 @@ class KMResult:
     conf_level: float
     conf_type: str
     _arrays: KMArrays = field(repr=False, compare=False)
+    _lower: np.ndarray = field(repr=False, compare=False)
+    _upper: np.ndarray = field(repr=False, compare=False)
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The KM table (built on first use: most callers want the median or a few rates)."""
+        a = self._arrays
+        with np.errstate(invalid="ignore"):
+            std_err = a.surv * np.sqrt(a.greenwood)  # 0 * inf is NaN where S reaches 0, as R
+        return pd.DataFrame({
+            "time": a.time, "n_risk": a.n_risk.astype(np.int64), "n_event": a.n_event.astype(np.int64),
+            "n_censor": a.n_censor.astype(np.int64), "surv": a.surv, "std_err": std_err,
+            "lower": self._lower, "upper": self._upper,
+        })
 
     def quantile(self, p: float | Sequence[float]) -> pd.DataFrame:
         """Quantiles of the survival time, one row per ``p`` (0.5 is the median).
@@ -44,9 +58,7 @@ class KMResult:
         probs = np.atleast_1d(np.asarray(p, dtype=float))
         if probs.ndim != 1 or np.any(np.isnan(probs)) or np.any((probs < 0) | (probs > 1)):
             raise ValueError(f"p: expected probabilities between 0 and 1, got {p!r}")
-        lower = self.table["lower"].to_numpy()
-        upper = self.table["upper"].to_numpy()
-        q, ql, qu = km_quantiles(self._arrays, lower, upper, probs)
+        q, ql, qu = km_quantiles(self._arrays, self._lower, self._upper, probs)
         return pd.DataFrame({"p": probs, "time": q, "lower": ql, "upper": qu})
 
     def survival_at(self, times: float | Sequence[float]) -> pd.DataFrame:
@@ -61,8 +73,7 @@ class KMResult:
         a = self._arrays
         idx = step_index(a.time, at)
         surv = np.where(idx >= 0, a.surv[np.maximum(idx, 0)], 1.0)
-        lo_tab = self.table["lower"].to_numpy()
-        up_tab = self.table["upper"].to_numpy()
+        lo_tab, up_tab = self._lower, self._upper
         # before the first observed time the curve is known to be 1 (R summary.survfit gives [1, 1])
         lower = np.where(idx >= 0, lo_tab[np.maximum(idx, 0)], 1.0)
         upper = np.where(idx >= 0, up_tab[np.maximum(idx, 0)], 1.0)
@@ -117,16 +128,8 @@ def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log
 def km_from_arrays(t: np.ndarray, e: np.ndarray, conf_level: float, conf_type: str) -> KMResult:
     """Build the result from checked arrays (used by ``km`` and ``median_followup``)."""
     a = km_arrays(t, e)
-    se_log = np.sqrt(a.greenwood)
-    lower, upper = km_confint(a.surv, se_log, conf_type, conf_level)
-    with np.errstate(invalid="ignore"):
-        std_err = a.surv * se_log  # 0 * inf is NaN where S reaches 0, as R
-    table = pd.DataFrame({
-        "time": a.time, "n_risk": a.n_risk.astype(np.int64), "n_event": a.n_event.astype(np.int64),
-        "n_censor": a.n_censor.astype(np.int64), "surv": a.surv, "std_err": std_err,
-        "lower": lower, "upper": upper,
-    })
+    lower, upper = km_confint(a.surv, np.sqrt(a.greenwood), conf_type, conf_level)
     q, ql, qu = km_quantiles(a, lower, upper, np.array([0.5]))
-    return KMResult(table=table, median=float(q[0]), median_ci=(float(ql[0]), float(qu[0])),
-                    n=int(t.size), n_events=int(e.sum()), conf_level=conf_level, conf_type=conf_type,
-                    _arrays=a)
+    return KMResult(median=float(q[0]), median_ci=(float(ql[0]), float(qu[0])), n=int(t.size),
+                    n_events=int(e.sum()), conf_level=conf_level, conf_type=conf_type,
+                    _arrays=a, _lower=lower, _upper=upper)

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from . import _checks
-from ._core import logrank_arrays, logrank_chisq
+from ._core import chisq_sf, logrank_arrays, logrank_chisq
 from ._labels import encode
 
 
@@ -81,7 +80,7 @@ def logrank(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float
     levels, codes = encode(g)
     la = logrank_arrays(t, e, codes, levels.size, s_codes, ns, r)
     chisq, df = logrank_chisq(la)
-    p = float(_st.chi2.sf(chisq, df)) if df >= 1 else float("nan")
+    p = float(chisq_sf(chisq, df)) if df >= 1 else float("nan")
     idx = pd.Index(levels, name="group")
     return LogrankResult(chisq=chisq, df=df, p_value=p,
                          observed=pd.Series(la.observed, index=idx, name="observed"),

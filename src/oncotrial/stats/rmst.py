@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from . import _checks
-from ._core import km_arrays, rmst_arrays, z_value
+from ._core import km_arrays, norm_sf2, rmst_arrays, z_value
 from ._labels import encode
 
 
@@ -133,10 +132,10 @@ def rmst_diff(time: Any, event: Any, group: Any, *, tau: float, conf_level: floa
     est = b.estimate - a.estimate
     se = float(np.hypot(a.se, b.se))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = float(2.0 * _st.norm.sf(abs(est / se))) if se > 0 else float("nan")
+        p = float(norm_sf2(est / se)) if se > 0 else float("nan")
         log_ratio = np.log(b.estimate / a.estimate)
         se_log = float(np.sqrt((a.se / a.estimate) ** 2 + (b.se / b.estimate) ** 2))
-        rp = float(2.0 * _st.norm.sf(abs(log_ratio / se_log))) if se_log > 0 else float("nan")
+        rp = float(norm_sf2(log_ratio / se_log)) if se_log > 0 else float("nan")
     return RMSTDiffResult(
         estimate=est, se=se, lower=est - z * se, upper=est + z * se, p_value=p,
         ratio=float(np.exp(log_ratio)), ratio_lower=float(np.exp(log_ratio - z * se_log)),

@@ -9,7 +9,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -61,7 +60,7 @@ def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "
     ax.set_xlim(0, ticks[-1])
     ax.set_ylim(0, 102)
     ax.set_xticks(ticks)
-    ax.set_ylabel(f"{res.label} (%)")
+    ax.set_ylabel(f"{res.label} (%)" if len(res.label) <= 30 else "Probability (%)")
     ax.set_xlabel(f"Time since randomization ({res.unit})")
     ax.grid(alpha=0.25)
     strat = "stratified " if res.hr_stratified else ""

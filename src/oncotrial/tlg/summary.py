@@ -23,6 +23,11 @@ def _ci(lo: float, hi: float, digits: int = 1, pct: bool = False) -> str:
     return f"95% CI, {lo_s}-{hi_s}".replace("-NE", "-nonevaluable [NE]")
 
 
+def _median(x: float, unit: str) -> str:
+    """"44.3 months", or "not reached" for a median the curve never falls to."""
+    return "not reached" if num(x) == NE else f"{num(x)} {unit}"
+
+
 def _group(results: TrialResults, code: str) -> str:
     return f"the {results.arms[code].lower()} group"
 
@@ -36,8 +41,8 @@ def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol
     direction = "reduction" if pfs.hr < 1 else "increase"
     qualifier = "significant " if significant else "non-significant "
     text = (f"At a median follow-up of {num(r.median_followup)} {unit}, patients in {_group(r, e)} experienced a "
-            f"median PFS of {num(ae.median)} {unit} ({_ci(ae.median_lower, ae.median_upper)}) compared with "
-            f"{num(ac.median)} {unit} ({_ci(ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
+            f"median PFS of {_median(ae.median, unit)} ({_ci(ae.median_lower, ae.median_upper)}) compared with "
+            f"{_median(ac.median, unit)} ({_ci(ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
             f"This represented a {qualifier}{direction} in the hazard for disease progression or death "
             f"(HR, {num(pfs.hr, 2)}; {_ci(pfs.hr_lower, pfs.hr_upper, 2)}; 2-sided {p_text(pfs.logrank_p)}).")
     lms = ae.landmarks
@@ -59,9 +64,9 @@ def _secondary_paragraph(r: TrialResults) -> str:
                      f"({_ci(100 * oc.lower, 100 * oc.upper, pct=True)}) in {_group(r, c)}.")
     if r.dor is not None:
         de, dc = r.dor.arm(e), r.dor.arm(c)
-        parts.append(f"The median duration of confirmed response was {num(de.median)} {r.unit} "
-                     f"({_ci(de.median_lower, de.median_upper)}) with {r.arms[e].lower()} and {num(dc.median)} "
-                     f"{r.unit} ({_ci(dc.median_lower, dc.median_upper)}) with {r.arms[c].lower()}.")
+        parts.append(f"The median duration of confirmed response was {_median(de.median, r.unit)} "
+                     f"({_ci(de.median_lower, de.median_upper)}) with {r.arms[e].lower()} and "
+                     f"{_median(dc.median, r.unit)} ({_ci(dc.median_lower, dc.median_upper)}) with {r.arms[c].lower()}.")
     if r.cbr is not None:
         ce, cc = r.cbr.arm(e), r.cbr.arm(c)
         parts.append(f"The clinical benefit rate was {num(100 * ce.rate)}% ({_ci(100 * ce.lower, 100 * ce.upper, pct=True)}) "

@@ -8,7 +8,7 @@ import pandas as pd
 
 from oncotrial.analysis.compare import Comparison
 from oncotrial.analysis.results import BaselineTable, BinaryAnalysis, SafetyAnalysis, TimeToEventAnalysis, TrialResults
-from oncotrial.tlg.format import count_pct, interval, num, pct, pvalue, value
+from oncotrial.tlg.format import count_pct, interval, num, pvalue, value
 
 GRADE_LABELS = {"any": "Any grade", "3": "Grade 3", "4": "Grade 4", ">=3": "Grade ≥3", ">=2": "Grade ≥2", "2": "Grade 2"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
@@ -76,7 +76,10 @@ def post_token(name: str, body: TokenIn, actor: Annotated[Actor, Depends(require
 
 
 @router.post("/users/{name}/deactivate")
-def deactivate_user(name: str, body: DeactivateIn, actor: Annotated[Actor, Depends(require("admin"))],
+def deactivate_user(name: str, body: DeactivateIn, request: Request,
+                    actor: Annotated[Actor, Depends(require("admin"))],
                     engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
     """Deactivate a user and revoke their tokens (users are never deleted: the trail names them)."""
-    return setup.set_user_active(engine, name, False, reason=body.reason, actor=actor.label)
+    result = setup.set_user_active(engine, name, False, reason=body.reason, actor=actor.label)
+    request.app.state.token_cache.clear()
+    return result

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
@@ -24,21 +25,19 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 @router.post("", status_code=201)
 def create_randomization(
     body: RandomizationIn,
-    response: Response,
     actor: Annotated[Actor, Depends(require("site_coordinator"))],
     engine: Annotated[Engine, Depends(get_engine)],
     trial: Annotated[Trial, Depends(get_trial)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Randomize a subject at the caller's site. Retrying with the same ``Idempotency-Key``
     returns the same randomization (header ``Idempotent-Replayed: true``), never a second one."""
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Invalid("Idempotency-Key: expected 1-200 printable ASCII characters without spaces")
     req = RandomizationRequest(body.subject_id, body.site, body.strata, body.eligibility_confirmed)
     record, replayed = allocation.randomize(engine, trial, actor, req, idempotency_key)
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return record
+    # A JSONResponse skips FastAPI's generic re-encoding of the record: it is plain JSON already.
+    return JSONResponse(record, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 @router.get("")
