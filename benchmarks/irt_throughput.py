@@ -37,10 +37,26 @@ BEGIN, END = "<!-- BEGIN irt -->", "<!-- END irt -->"
 
 
 def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (and its reaped children) from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU seconds of a process and its live child processes (uvicorn workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(x) for x in fields[11:15]) / ticks
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out + [g for c in out for g in _children(c)]
 
 
 def self_cpu() -> float:
@@ -101,7 +117,7 @@ def run_one(db_url: str, backend: str, client: str, n: int, warmup: int, clients
         else:
             lat, done, errors = asyncio.run(_raw_load(server.port, fixture, patients[warmup:], clients))
         wall = time.perf_counter() - t0
-        server_cpu = proc_cpu(server.proc.pid) - s0 if workers == 1 else float("nan")
+        server_cpu = proc_cpu(server.proc.pid) - s0
         client_cpu = self_cpu() - c0
         load1 = os.getloadavg()[0]
     if errors:
@@ -144,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=3000, help="timed randomizations per run")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", default="1,2", help="uvicorn worker processes, comma-separated list")
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--clients-kind", default="httpx,raw")
     ap.add_argument("--pg-url", default=os.environ.get("ONCOTRIAL_TEST_PG_URL"))
@@ -155,14 +171,14 @@ def main(argv: list[str] | None = None) -> None:
         if backend == "postgresql" and not args.pg_url:
             print("skipping postgresql: set ONCOTRIAL_TEST_PG_URL or --pg-url", file=sys.stderr)
             continue
-        for client in args.clients_kind.split(","):
+        for workers, client in [(int(w), c) for w in args.workers.split(",") for c in args.clients_kind.split(",")]:
             with ExitStack() as stack:
                 if backend == "sqlite":
                     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="irt-bench-"))
                     url = f"sqlite:///{folder}/bench.sqlite"
                 else:
                     url = stack.enter_context(fresh_postgres_database(args.pg_url, prefix="irt_bench"))
-                row = run_one(url, backend, client, args.n, args.warmup, args.clients, args.workers)
+                row = run_one(url, backend, client, args.n, args.warmup, args.clients, workers)
             rows.append(row)
             print(table([row]).splitlines()[-1], flush=True)
     text = table(rows)

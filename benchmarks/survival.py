@@ -464,7 +464,8 @@ def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: b
             cells.append("n/a" if v is None else ("0" if v == 0 else f"{v:.1e}"))
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out.append("")
-    out.append("Notes: lifelines has no stratified log-rank test (n/a). The median CIs of statsmodels "
+    out.append("Notes: lifelines has no stratified log-rank test (n/a); its \"all three\" is KM and Cox only. "
+               "inf: the tool gave NaN where R gives a number. The median CIs of statsmodels "
                "(`quantile_ci`, Brookmeyer-Crowley type) and lifelines (crossing of the pointwise band, no "
                "midpoint rule) are different methods from R's `quantile.survfit`, so their CI limits may "
                "differ from R's; oncotrial follows R. Coefficients: R stops Newton-Raphson at a relative "

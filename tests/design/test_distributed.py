@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -44,10 +45,14 @@ def test_scenario_grid_on_cluster(client):
 
     s = reference_settings()
     scenarios = [s.with_hazard_ratio(h) for h in (0.667, 1.0)]
-    res = simulate_scenarios(client, scenarios, 500, seed=3, chunk_size=250)
+    seen = []
+    res = simulate_scenarios(client, scenarios, 500, seed=3, chunk_size=250, progress=seen.append)
+    assert sum(seen) == 1000
     local = power_curve(s, [0.667, 1.0], n_replicates=500, seed=3)
     assert tuple(r.power for r in res) == local.simulated
     assert res[0].power > res[1].power
+    remote = power_curve(s, [0.667, 1.0], n_replicates=500, seed=3, client=client)
+    assert remote == local
 
 
 def test_client_argument_is_checked():
@@ -55,3 +60,24 @@ def test_client_argument_is_checked():
 
     with pytest.raises(ValueError, match="client"):
         simulate_scenarios(object(), [reference_settings()], 10)
+
+
+def test_cli_runs_on_the_cluster(client):
+    from typer.testing import CliRunner
+
+    from oncotrial.cli import app
+
+    res = CliRunner().invoke(app, ["simulate-design", "patina", "--replicates", "250", "--no-type1", "--json",
+                                   "--scheduler", client.scheduler.address])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output[res.output.index("{"): res.output.rindex("}") + 1])
+    local = simulate_design(_patina_settings(), 250, seed=1)
+    assert out["alternative"]["power"] == local.power
+
+
+def _patina_settings():
+    from oncotrial.design.from_protocol import design_from_protocol, settings_from_protocol
+    from oncotrial.protocol import load_protocol
+
+    p = load_protocol("patina")
+    return settings_from_protocol(p, design_from_protocol(p))

@@ -147,6 +147,18 @@ def test_chunking_and_ranges_do_not_change_replicates():
     assert a.to_dict() == b.to_dict()
 
 
+def test_replicate_frame_is_the_analysed_replicate():
+    from oncotrial.design.simulate import replicate_frame
+
+    s = reference_settings()
+    res = simulate_design(s, 300, seed=8)
+    df = replicate_frame(s, 8, 271, look=2)
+    assert df["EVENT"].sum() == res.analysis.n_events[271, 1]
+    assert df["ENTRY"].max() <= res.analysis.cut_time[271, 1]
+    assert len(df) == res.analysis.n_enrolled[271, 1]
+    assert set(df.columns) >= {"USUBJID", "ARM", "TRT01PN", "STRATUM", "STRAT1", "AVAL", "CNSR"}
+
+
 def test_stratified_blocks_keep_every_stratum_balanced():
     s = reference_settings()
     b = simulate_trials(s, 200, seed=3)
@@ -181,6 +193,8 @@ def test_simulated_power_and_type_one_error_match_analytic():
     assert abs(alt.reject_by_look[0] - ch.rejection_probabilities[0]) < 4 * np.sqrt(0.25 / n)
     assert abs(alt.futility_by_look[0] - ch.futility_probabilities[0]) < 4 * np.sqrt(0.05 / n)
     assert np.exp(alt.hr_mean_log) == pytest.approx(0.667, rel=0.05)
+    # the Lachin-Foulkes expected timeline against the simulated calendar times of the looks
+    np.testing.assert_allclose(alt.analysis.cut_time.mean(axis=0), sd.analysis_times, rtol=0.015)
 
 
 def test_power_curve_is_monotone_and_near_analytic():
@@ -200,6 +214,9 @@ def test_results_are_frozen_with_frames():
     assert set(res.to_frame().columns) >= {"look", "reject", "futility", "stop"}
     assert res.to_dict()["n_replicates"] == 250
     assert len(res.analysis.to_frame()) == 250 * s.n_looks
+    batch = simulate_trials(s, 3, seed=1)
+    assert len(batch.to_frame()) == 3 * s.n_subjects
+    assert len(batch.to_dict()["pfs"]) == 3
 
 
 @pytest.mark.parametrize(

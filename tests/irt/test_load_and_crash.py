@@ -67,10 +67,13 @@ def _check_database(db_url: str, created: dict[str, dict]) -> None:
 
 
 @pytest.mark.slow
-def test_2000_patients_32_clients_survive_sigkill(db_url):
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_2000_patients_32_clients_survive_sigkill(db_url, workers):
+    """With 2 uvicorn worker processes, two group committers compete for the database:
+    the database's own locks (SQLite BEGIN IMMEDIATE, PostgreSQL row locks) keep it right."""
     fixture = prepare_trial(db_url, n_sites=CLIENTS, per_stratum=300)
     patients = make_patients(fixture, N_PATIENTS, seed=11)
-    server = ServerProcess(db_url).start()
+    server = ServerProcess(db_url, workers=workers).start()
     current = {"url": server.base_url}
     reached = threading.Event()
     restarts = []
@@ -99,3 +102,39 @@ def test_2000_patients_32_clients_survive_sigkill(db_url):
         assert {k: replay[k] for k in original} == original
     assert len(result.replays) >= N_PATIENTS // 40 - 5
     _check_database(db_url, result.created)
+
+
+def test_simultaneous_duplicates_randomize_once(db_url):
+    """32 simultaneous copies of one request (same key), then 32 of one subject with
+    different keys: one randomization each time, every same-key answer identical, the
+    different-key copies refused with 409 (these land in one group commit together)."""
+    import httpx
+    from concurrent.futures import ThreadPoolExecutor
+
+    fixture = prepare_trial(db_url, n_sites=2, per_stratum=20)
+    p = make_patients(fixture, 2, seed=5)
+    barrier = threading.Barrier(32)
+
+    def send(args: tuple[int, str]) -> tuple[int, dict]:
+        i, key = args
+        with httpx.Client(base_url=server.base_url, timeout=30) as c:
+            barrier.wait()
+            r = c.post("/api/v1/randomizations", json=p[0].body() if key != "varies" else p[1].body(),
+                       headers={"Authorization": f"Bearer {fixture.tokens[p[0].site if key != 'varies' else p[1].site]}",
+                                "Idempotency-Key": key if key != "varies" else f"k{i}"})
+            return r.status_code, r.json()
+
+    with ServerProcess(db_url) as server, ThreadPoolExecutor(32) as pool:
+        same = list(pool.map(send, [(i, "one-key") for i in range(32)]))
+        barrier.reset()
+        varied = list(pool.map(send, [(i, "varies") for i in range(32)]))
+    assert {s for s, _ in same} == {201}
+    assert len({json.dumps(b, sort_keys=True) for _, b in same}) == 1
+    assert sorted(s for s, _ in varied) == [201] + [409] * 31
+    assert all("already randomized" in b["detail"] for s, b in varied if s == 409)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        numbers = sorted(r.randomization_number for r in conn.execute(select(Randomization.__table__)))
+    engine.dispose()
+    assert numbers == [1, 2]
+    _check_database(db_url, {})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oncotrial.protocol import DAYS_PER_MONTH, ProtocolError, load_protocol, protocol_from_dict
+from oncotrial.protocol import ProtocolError, protocol_from_dict
 from oncotrial.randomization import generate_permuted_blocks
 from oncotrial.sdtm import read_sdtm, validate_domain
 from oncotrial.sim import simulate_trial, write_trial
@@ -176,3 +176,31 @@ def test_protocol_without_published_block(patina):
         reconstruct(p)
     with pytest.raises(ValueError, match="published"):
         calibrate(p)
+
+
+def test_calibration_moves_the_simulation_to_the_published_figures(mini):
+    """Calibrated parameters put the pooled simulated PFS medians and ORR nearer the published values."""
+    from oncotrial.sim import calibrate
+    from oncotrial.sim.calibrate import _km_median, _observed_pfs, _pooled_courses
+    from oncotrial.sim.params import default_params
+
+    pub = mini.published
+
+    def pooled(params):
+        sims = _pooled_courses(mini, params, 12, seed=77)
+        out = {}
+        for a in mini.arm_codes:
+            t, e = [], []
+            for pts, course, rs in sims:
+                m = (pts["ARMCD"] == a).to_numpy()
+                tt, ee = _observed_pfs(course, rs)
+                t.append(tt[m])
+                e.append(ee[m])
+            out[a] = _km_median(np.concatenate(t), np.concatenate(e)) / 30.4375
+        return out
+
+    before, after = pooled(default_params(mini)), pooled(calibrate(mini))
+    for a in mini.arm_codes:
+        target = pub.pfs.median[a]
+        assert abs(after[a] - target) <= max(abs(before[a] - target), 0.6), (a, before[a], after[a], target)
+        assert abs(after[a] - target) < 1.5

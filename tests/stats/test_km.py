@@ -91,3 +91,19 @@ def test_result_is_frozen_and_exports_frames() -> None:
         fit.median = 1.0  # type: ignore[misc]
     assert list(fit.to_frame().columns) == ["time", "n_risk", "n_event", "n_censor", "surv", "std_err",
                                            "lower", "upper"]
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_time_table_paths_agree_with_unique(tied: bool) -> None:
+    # above 50,000 rows the tally switches to hashing when times are heavily tied
+    from oncotrial.stats._core import time_table
+
+    rng = np.random.default_rng(7)
+    t = rng.exponential(10, 60_000)
+    t = np.round(t, 1) if tied else t
+    e = (rng.random(t.size) < 0.6).astype(float)
+    ut, n_all, n_event = time_table(t, e)
+    ref_t, inv = np.unique(t, return_inverse=True)
+    np.testing.assert_array_equal(ut, ref_t)
+    np.testing.assert_array_equal(n_all, np.bincount(inv))
+    np.testing.assert_array_equal(n_event, np.bincount(inv, weights=e))

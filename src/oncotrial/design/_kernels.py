@@ -58,10 +58,16 @@ def generate(gaps, u_strat, u_block, u_assign, e_pfs, e_drop, acc_y, acc_x, acc_
                 c += 1
             stratum[r, j] = c
     arm = assign_arms(stratum, n_cells, u_block, u_assign, block_sizes, n_exp_per_block)
+    n_piece = haz_y.shape[1]
     for r in prange(n_rep):
         for j in range(n):
             a = arm[r, j]
-            pfs[r, j] = _inverse(e_pfs[r, j], haz_y[a], haz_x[a], haz_s[a])
+            y = e_pfs[r, j]
+            # inverse cumulative hazard, indexing the 2-d tables directly (no row views)
+            p = 0
+            while p + 1 < n_piece and haz_y[a, p + 1] <= y:
+                p += 1
+            pfs[r, j] = haz_x[a, p] if y == haz_y[a, p] else haz_x[a, p] + (y - haz_y[a, p]) * haz_s[a, p]
             dropout[r, j] = e_drop[r, j] / eta[a] if eta[a] > 0 else np.inf
     return entry, stratum, arm, pfs, dropout
 
@@ -376,10 +382,10 @@ def cut_times(entry, pfs, dropout, events):
             if pfs[r, j] <= dropout[r, j]:
                 ce[m] = entry[r, j] + pfs[r, j]
                 m += 1
-        ce = np.sort(ce[:m])
+        order = _argsort_by_time(ce, np.arange(m))
         for k in range(k_max):
             if m == 0:
                 out[r, k] = -np.inf
             else:
-                out[r, k] = ce[min(events[k], m) - 1]
+                out[r, k] = ce[order[min(events[k], m) - 1]]
     return out

@@ -158,8 +158,9 @@ def simulate_design_cmd(
     scenarios = [("alternative", true_hr)] + ([("null", 1.0)] if type1 else [])
     total = replicates * (len(scenarios) + len(grid))
     results = {}
+    # the bar goes to stderr so that --json output on stdout stays machine-readable
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=as_json) as bar:
+                  console=Console(stderr=True), transient=as_json) as bar:
         task = bar.add_task("simulating trials", total=total)
         step = lambda n: bar.advance(task, n)  # noqa: E731
         for name, h in scenarios:

@@ -56,6 +56,7 @@ def simulate_scenarios(
     n_replicates: int,
     seed: int = 1,
     chunk_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
 ) -> list[SimulationResult]:
     """Simulate a grid of scenarios on the cluster at once; one result per scenario, in order.
 
@@ -68,6 +69,12 @@ def simulate_scenarios(
         raise ValueError("scenarios: expected a non-empty sequence of SimulationSettings")
     ranges = chunk_ranges(n_replicates, chunk_size)
     futures = [[client.submit(run_blocks, s, seed, a, n, pure=False) for a, n in ranges] for s in scenarios]
+    if progress is not None:
+        from distributed import as_completed
+
+        sizes = {f.key: n for fs in futures for f, (_, n) in zip(fs, ranges)}
+        for f in as_completed([f for fs in futures for f in fs]):
+            progress(sizes[f.key])
     return [
         _summarise(BatchAnalysis.concat(client.gather(fs)), _true_hr(s), seed) for s, fs in zip(scenarios, futures)
     ]

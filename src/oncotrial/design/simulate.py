@@ -164,6 +164,25 @@ class TrialBatch:
     def n_replicates(self) -> int:
         return int(self.entry.shape[0])
 
+    def to_frame(self) -> pd.DataFrame:
+        """Latent data of every replicate, one row per patient (long format)."""
+        r, n = self.entry.shape
+        return pd.DataFrame(
+            {
+                "replicate": np.repeat(np.arange(self.first, self.first + r), n),
+                "patient": np.tile(np.arange(1, n + 1), r),
+                "ENTRY": self.entry.ravel(),
+                "PFS": self.pfs.ravel(),
+                "DROPOUT": self.dropout.ravel(),
+                "TRT01PN": self.arm.ravel().astype(int),
+                "STRATUM": self.stratum.ravel().astype(int),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        return {"settings": self.settings.to_dict(), "first": self.first,
+                **{k: getattr(self, k).tolist() for k in ("entry", "pfs", "dropout", "arm", "stratum")}}
+
     def calendar_events(self) -> np.ndarray:
         """Calendar time of each patient's observable event (inf if dropout comes first)."""
         return np.where(self.pfs <= self.dropout, self.entry + self.pfs, np.inf)
@@ -297,6 +316,17 @@ def simulate_trials(settings: SimulationSettings, n_replicates: int, seed: int, 
         *draws, ay, ax, as_, cells, sizes, n_exp, hy, hx, hs, eta
     )
     return TrialBatch(settings, first, entry, pfs, dropout, arm, stratum.astype(np.int16))
+
+
+def replicate_frame(settings: SimulationSettings, seed: int, i: int, look: int | None = None) -> pd.DataFrame:
+    """Replicate ``i`` of a run with ``seed`` as a patient-level DataFrame (see ``TrialBatch.replicate``).
+
+    It is the very trial that ``simulate_design(settings, n, seed)`` analysed as replicate ``i``,
+    for re-analysis with the one-trial code path (``oncotrial.stats``) or R.
+    """
+    if not isinstance(i, (int, np.integer)) or i < 0:
+        raise ValueError(f"i: expected a non-negative replicate index, got {i!r}")
+    return simulate_trials(settings, 1, seed, first=int(i)).replicate(int(i), look)
 
 
 @dataclass(frozen=True)
@@ -594,9 +624,14 @@ def power_curve(
     hrs = [float(h) for h in hazard_ratios]
     if not hrs or any(not (h > 0 and np.isfinite(h)) for h in hrs):
         raise ValueError(f"hazard_ratios: expected positive numbers, got {hazard_ratios!r}")
-    results = [
-        simulate_design(settings.with_hazard_ratio(h), n_replicates, seed, chunk_size, client, progress) for h in hrs
-    ]
+    scenarios = [settings.with_hazard_ratio(h) for h in hrs]
+    if client is None:
+        results = [simulate_design(s, n_replicates, seed, chunk_size, None, progress) for s in scenarios]
+    else:
+        from oncotrial.design.distributed import simulate_scenarios
+
+        # all scenarios at once, so the cluster is not idle between hazard ratios
+        results = simulate_scenarios(client, scenarios, n_replicates, seed, chunk_size, progress)
     return PowerCurve(
         hazard_ratios=tuple(hrs),
         simulated=tuple(r.power for r in results),
@@ -620,6 +655,7 @@ __all__ = [
     "analytic_power",
     "chunk_ranges",
     "power_curve",
+    "replicate_frame",
     "run_blocks",
     "settings_from_design",
     "simulate_design",

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oncotrial.irt.config import Settings
+from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine, read_tx
 from oncotrial.irt.dependencies import TokenCache
 from oncotrial.irt.routers import admin, audit, randomizations, reports, web
@@ -118,7 +119,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.trial = load_trial(conn)
         app.state.settings = settings
         app.state.token_cache = TokenCache()
+        app.state.committer = GroupCommitter(app.state.engine)
         yield
+        app.state.committer.close()
         app.state.engine.dispose()
 
     app = FastAPI(title="oncotrial IRT", version="1", lifespan=lifespan, docs_url="/api/docs",

@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from oncotrial.irt.db.models import AuditEntry, AuditHead
+from oncotrial.irt.db.raw import Raw
 from oncotrial.irt.security import ts
 
 GENESIS = "0" * 64
@@ -37,25 +38,24 @@ def init_chain(conn: Connection) -> None:
     conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
 
 
-_HEAD = AuditHead.__table__
-_LOG = AuditEntry.__table__
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_INSERT_LINK = insert(_LOG)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1)
-
-
-def append(conn: Connection, *, actor: str, action: str, entity: str, entity_id: str | int,
+def append(conn: Connection | Raw, *, actor: str, action: str, entity: str, entity_id: str | int,
            old: Any = None, new: Any = None, reason: str = "", when: str | None = None) -> str:
-    """Append one link in the caller's transaction and return its hash."""
-    head = conn.execute(_LOCK_HEAD).one()
-    seq = head.seq + 1
+    """Append one link in the caller's transaction and return its hash.
+
+    Locks the chain head row first (PostgreSQL: ``FOR UPDATE``; SQLite: the writer
+    already holds the database lock), so concurrent writers append one at a time."""
+    raw = conn if isinstance(conn, Raw) else Raw(conn)
+    head_seq, head_hash = raw.one("SELECT seq, hash FROM audit_head WHERE id = 1" + raw.for_update())
+    seq = head_seq + 1
     when = when or ts()
     old_text, new_text = canonical(old), canonical(new)
-    digest = link_hash(head.hash, seq, when, actor, action, entity, str(entity_id), old_text, new_text, reason)
-    conn.execute(_INSERT_LINK, {"seq": seq, "ts": when, "actor": actor, "action": action, "entity": entity,
-                                "entity_id": str(entity_id), "old": old_text, "new": new_text, "reason": reason,
-                                "prev_hash": head.hash, "hash": digest})
-    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
+    entity_id = str(entity_id)
+    digest = link_hash(head_hash, seq, when, actor, action, entity, entity_id, old_text, new_text, reason)
+    raw.execute("INSERT INTO audit_log (seq, ts, actor, action, entity, entity_id, old, new, reason, prev_hash, hash) "
+                "VALUES (:seq, :ts, :actor, :action, :entity, :entity_id, :old, :new, :reason, :prev_hash, :hash)",
+                {"seq": seq, "ts": when, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
+                 "old": old_text, "new": new_text, "reason": reason, "prev_hash": head_hash, "hash": digest})
+    raw.execute("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
     return digest
 
 

@@ -147,8 +147,6 @@ def serve(
     url = normalize_db_url(db)
     with _engine(url) as engine:
         _require_initialized(engine)
-    import sys
-    sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
     if workers == 1:
         from oncotrial.irt.app import create_app
 

@@ -60,7 +60,7 @@ def actor_from_token(engine: Engine, token: str) -> tuple[Actor, str | None]:
         raise _unauthorized(f"Authorization: token expired at {row.expires_at}")
     if not row.active:
         raise _unauthorized("Authorization: user is deactivated")
-    return Actor(row.id, row.name, row.role, row.site_id, row.code)
+    return Actor(row.id, row.name, row.role, row.site_id, row.code), row.expires_at
 
 
 def actor_from_session(engine: Engine, session_secret: str | None) -> Actor | None:

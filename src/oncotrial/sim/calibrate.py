@@ -55,7 +55,7 @@ def _km_at(t: np.ndarray, e: np.ndarray, at: float) -> float:
     return 1.0 if k < 0 else float(s[k])
 
 
-def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 3, seed: int = 2024) -> SimParams:
+def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5, seed: int = 2024) -> SimParams:
     """Parameters for :func:`oncotrial.sim.simulate_trial` calibrated to ``protocol.published``.
 
     Example
@@ -122,14 +122,34 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 3
         changes = dict(pfs=new_pfs, response_prob=new_resp, post_progression_death=new_pp)
         # duration of response: responders' hazard relative to the arm, from their median time to progression
         if pub.dor is not None and pub.dor.median:
-            ratios = []
+            rhr = dict(params.responder_hazard_ratio)
             for a, target in pub.dor.median.items():
                 tr = np.concatenate([c["PFS_TRUE"].to_numpy()[(p_["ARMCD"] == a).to_numpy() & c["RESPONDER"].to_numpy()]
                                      for p_, c, _ in sims])
+                # responders whose response can be confirmed (two assessments before progression)
+                tr = tr[tr * DAYS_PER_MONTH > 2 * protocol.schedule.interval_weeks * 7]
                 if tr.size and np.isfinite(target):
-                    ratios.append(np.median(tr) / (target + 3.0))
-            if ratios:
-                changes["responder_hazard_ratio"] = float(np.clip(params.responder_hazard_ratio * np.mean(ratios), 0.2, 1.0))
+                    # a response starts about one assessment interval after randomization
+                    start = protocol.schedule.interval_weeks * 7 / DAYS_PER_MONTH
+                    rhr[a] = float(np.clip(rhr[a] * np.median(tr) / (target + start), 0.2, 1.0))
+            changes["responder_hazard_ratio"] = rhr
+        # hazard ratios: the control arm's early PFS shape; who dies first (before progression) for OS
+        exp_arm = next((x.code for x in protocol.arms if x.experimental), arms[0])
+        ctl_arm = next(x for x in arms if x != exp_arm)
+        if pub.pfs is not None and pub.pfs.hr and len(arms) == 2:
+            hr_obs = _pooled_hr(sims, exp_arm, "pfs")
+            if np.isfinite(hr_obs):
+                alpha = float(np.clip(params.pfs_shape.get(ctl_arm, 0.5) + 0.7 * np.log(hr_obs / pub.pfs.hr), 0.02, 0.98))
+                changes["pfs_shape"] = {**dict(params.pfs_shape), ctl_arm: alpha}
+                new_pfs[ctl_arm] = _bent(new_pfs[ctl_arm], alpha)
+        if pub.os is not None and pub.os.hr and len(arms) == 2:
+            hr_obs = _pooled_hr(sims, exp_arm, "os")
+            if np.isfinite(hr_obs):
+                df = dict(changes.get("death_first", params.death_first))
+                step = float(np.log(hr_obs / pub.os.hr))
+                df[ctl_arm] = float(np.clip(df[ctl_arm] * np.exp(1.5 * step), 0.01, 0.9))
+                df[exp_arm] = float(np.clip(df[exp_arm] * np.exp(-1.5 * step), 0.01, 0.9))
+                changes["death_first"] = df
         # time to first dose reduction: AE onsets drive reductions
         times = [m.median_time_to_first_reduction for m in pub.dose_modifications if m.median_time_to_first_reduction]
         if times:
@@ -153,6 +173,44 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 3
             changes["data_cutoff"] = cur + dt.timedelta(days=delta)
         params = params.with_(**changes)
     return params
+
+
+def _pooled_hr(sims, exp_arm: str, endpoint: str) -> float:
+    """Mean log HR (experimental vs the other arm, Cox, unstratified) over simulated trials, exponentiated."""
+    from oncotrial.sim.recon_tte import cox_hr
+
+    logs = []
+    for pts, course, rs in sims:
+        trt = (pts["ARMCD"] == exp_arm).to_numpy().astype(float)
+        if endpoint == "pfs":
+            t, e = _observed_pfs(course, rs)
+        else:
+            d = course["DTHDY"].to_numpy()
+            e = np.isfinite(d)
+            t = np.where(e, d, course["LSTALVDY"].to_numpy())
+        try:
+            logs.append(np.log(cox_hr(t.astype(float), e, trt, None)[0]))
+        except (ValueError, FloatingPointError):
+            continue
+    return float(np.exp(np.mean(logs))) if logs else np.nan
+
+
+def _bent(pe: PiecewiseExponential, alpha: float) -> PiecewiseExponential:
+    """``pe`` with a knot halfway between its first two points, its level set by ``alpha``
+    (log-survival interpolation weight; 0.5 = no bend). Survival at the other points is unchanged."""
+    b = list(pe.breaks)
+    if len(b) < 3:
+        return pe
+    t0, t1 = b[1], b[2]
+    s0, s1 = float(pe.survival(t0)), float(pe.survival(t1))
+    pts = [(t, float(pe.survival(t))) for t in b[1:]]
+    tm = (t0 + t1) / 2
+    sm = float(np.exp((1 - alpha) * np.log(s0) + alpha * np.log(s1)))
+    pts = [p for p in pts if abs(p[0] - tm) > 1e-9] + [(tm, sm)]
+    try:
+        return PiecewiseExponential.through(sorted(pts), tail_hazard=pe.hazards[-1])
+    except ValueError:
+        return pe
 
 
 def _benefit_rows(protocol: Protocol, rs, n: int) -> np.ndarray:

@@ -254,7 +254,6 @@ def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[
         ae["ARM_"] = ae["USUBJID"].map(arm_of)
         ae["G"] = pd.to_numeric(ae["AETOXGR"], errors="coerce")
         worst = ae.groupby("USUBJID")["G"].max()
-        nsaf = saf["ACTARMCD"].value_counts()
         s = pub.safety
         if s is not None:
             for a in arms:

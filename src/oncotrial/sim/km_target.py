@@ -194,3 +194,14 @@ def snap_statistic(time: np.ndarray, event: np.ndarray, limit: np.ndarray, which
             continue
         time[i] = new
     return ok(getattr(km_stats(time, event, conf_level), which))
+
+
+def km_stats_exact(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> KMStats:
+    """As :func:`km_stats`, computed by :func:`oncotrial.stats.km` (what the analysis will report)."""
+    from oncotrial.stats import km
+
+    f = km(np.asarray(time, dtype=float), np.asarray(event).astype(int), conf_level=conf_level)
+    t = f.table
+    table = {"time": t["time"].to_numpy(), "surv": t["surv"].to_numpy(), "lower": t["lower"].to_numpy(),
+             "upper": t["upper"].to_numpy(), "n_event": t["n_event"].to_numpy()}
+    return KMStats(f.median, f.median_ci[0], f.median_ci[1], table)

@@ -88,7 +88,7 @@ def draw_course(protocol: Protocol, params: SimParams, pts: pd.DataFrame, cutoff
     responder = (rng.random(n) < p_resp) & ~baseline_cr
     # responders do better; the others' hazard balances so the arm's hazard stays about the same
     p_eff = np.where(baseline_cr, 0.0, p_resp)
-    hr_r = params.responder_hazard_ratio
+    hr_r = _per_arm(arms, params.responder_hazard_ratio, 0.6)
     other = np.clip((1 - p_eff * hr_r) / np.maximum(1 - p_eff, 1e-9), 0.05, 20)
     scale = np.where(responder, hr_r, other)
     t_true = np.empty(n)

@@ -129,7 +129,8 @@ class SimParams:
     progression or death, the share of PFS events that are deaths, and the hazard of
     death after progression (per month). ``data_cutoff`` overrides the protocol's. ``response_prob``: per arm, P(confirmed
     objective response) among patients without a CR to induction who stay on study
-    long enough; ``cr_share``: share of responses that are CR. ``aes``: per arm, the
+    long enough; ``cr_share``: share of responses that are CR; ``responder_hazard_ratio``: per arm,
+    responders' hazard of progression relative to the arm's (the others' balances it). ``aes``: per arm, the
     AE terms; ``dose``: per arm, reducible drugs. ``ae_onset_median``: months.
     """
 
@@ -138,7 +139,7 @@ class SimParams:
     post_progression_death: Mapping[str, float]
     response_prob: Mapping[str, float]
     cr_share: float = 0.1
-    responder_hazard_ratio: float = 0.6
+    responder_hazard_ratio: Mapping[str, float] | float = 0.6
     dropout_per_month: float = 0.004
     new_therapy_prob: float = 0.03
     missed_visit_prob: float = 0.03
@@ -148,9 +149,13 @@ class SimParams:
     dose: Mapping[str, tuple[DoseModel, ...]] = field(default_factory=dict)
     ae_onset_median: float = 3.2
     data_cutoff: dt.date | None = None
+    pfs_shape: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("pfs", "death_first", "post_progression_death", "response_prob", "untreated_prob", "aes", "dose"):
+        if not isinstance(self.responder_hazard_ratio, Mapping):
+            object.__setattr__(self, "responder_hazard_ratio", {a: float(self.responder_hazard_ratio) for a in self.pfs})
+        for name in ("pfs", "death_first", "post_progression_death", "response_prob", "untreated_prob", "aes", "dose",
+                     "responder_hazard_ratio", "pfs_shape"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         for arm, p in self.response_prob.items():
             if not 0 <= p <= 1:

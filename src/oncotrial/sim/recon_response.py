@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from oncotrial.sim.km_target import _inverse, km_stats
+from oncotrial.sim.km_target import _inverse, km_stats_exact
 from oncotrial.sim.recon_tte import CurveTarget, Shape, band_levels, curve_for, pin_arm
 
 S_MIN = 57            # earliest first-response day (8 weeks)
@@ -57,7 +57,7 @@ def _assign(cens: np.ndarray, n_e: int, maxd: dict[int, float], pool: list[int],
 
 
 def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k: int, tg: CurveTarget | None,
-                       rng: np.random.Generator, conf_level: float = 0.95, tries: int = 72) -> tuple[dict[int, float], bool]:
+                       rng: np.random.Generator, conf_level: float = 0.95, tries: int = 108) -> tuple[dict[int, float], bool]:
     """First-response day per responder (patient index -> day) for one arm, and whether the DoR pins hold."""
     cand_e = [int(i) for i in pop if event[i] and final[i] - S_MIN + 1 >= MIN_DOR + 1]
     cand_c = [int(i) for i in pop if not event[i] and final[i] >= CENSORED_START + 28]
@@ -68,17 +68,20 @@ def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k:
         pick = rng.choice(cand_e + cand_c, size=min(k, len(cand_e) + len(cand_c)), replace=False)
         return {int(i): float(CENSORED_START if (not event[i] or final[i] > CENSORED_START + 28) else S_MIN) for i in pick}, True
     best: tuple[float, dict[int, float]] | None = None
-    fracs = np.linspace(0.2, 0.9, 8)
-    for attempt in range(tries):
-        frac = fracs[attempt % fracs.size]
-        tail = (0.5, 1.0, 2.0)[(attempt // fracs.size) % 3]
+    fracs = np.linspace(0.3, 0.9, 6)
+    combos = [(f, t, lam, kap) for kap in (0.0, 3.0, 6.0) for lam in (0.0, 0.7, 1.5) for t in (0.5, 1.5) for f in fracs]
+    fin_c = final[cand_c] if cand_c else np.array([])
+    rank_c = (np.argsort(np.argsort(fin_c)) + 0.5) / max(len(cand_c), 1) if cand_c else np.array([])
+    for attempt in range(min(tries, len(combos))):
+        frac, tail, lam, kap = combos[attempt]
         n_c = min(int(round(frac * k)), len(cand_c))
         n_e = k - n_c
         if n_e > len(cand_e):
             continue
-        chosen_c = rng.choice(cand_c, size=n_c, replace=False) if n_c else np.array([], int)
+        # kap > 0 prefers censored responders with short follow-up (few left at risk late)
+        w = np.exp(-kap * rank_c) if n_c else None
+        chosen_c = rng.choice(cand_c, size=n_c, replace=False, p=w / w.sum()) if n_c else np.array([], int)
         # censored responders respond at a scheduled visit; later first responses shorten their follow-up
-        lam = (0.0, 0.7, 1.5)[(attempt // (fracs.size * 3)) % 3]
         nvis = np.maximum((final[chosen_c] - 28 - CENSORED_START) // 84 + 1, 1) if n_c else np.array([], int)
         j = np.floor(-np.log(rng.random(n_c)) / lam).astype(int) if lam > 0 else np.zeros(n_c, int)
         s_c = CENSORED_START + 84 * np.minimum(j, nvis - 1) if n_c else np.array([])
@@ -102,7 +105,7 @@ def plan_arm_responses(final: np.ndarray, event: np.ndarray, pop: np.ndarray, k:
         e = np.r_[np.ones(len(assigned), bool), np.zeros(n_c, bool)]
         limit = np.array([maxd[i] for i in assigned] + list(cens), dtype=float)
         good = pin_arm(t, e, limit, tg, conf_level, lower_bound=np.full(t.size, float(MIN_DOR)))
-        st = km_stats(t, e, conf_level)
+        st = km_stats_exact(t, e, conf_level)
         miss = sum(not tg.ok(w, getattr(st, w)) for w in ("median", "lower", "upper"))
         starts = {i: float(final[i] - t[j] + 1) for j, i in enumerate(idx)}
         if best is None or miss < best[0]:

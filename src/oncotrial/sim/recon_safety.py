@@ -36,6 +36,11 @@ def _take(rng: np.random.Generator, pool: np.ndarray, k: int, prefer: np.ndarray
     return pool[:k]
 
 
+def _next_dosing_day(x: float, cycle: int, days_on: int) -> float:
+    pos = (x - 1) % cycle
+    return x if pos < days_on else x + (cycle - pos)
+
+
 def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: np.ndarray, cut: np.ndarray,
                 rng: np.random.Generator) -> SafetyPlan:
     """AEs, dose reductions and withdrawals of each treated patient (analysis days)."""
@@ -170,7 +175,8 @@ def plan_safety(protocol: Protocol, arm: np.ndarray, treated: np.ndarray, eot: n
             for i in order:
                 if not need:
                     break
-                fit = [x for x in need if x < end[i] - 1]
+                # the reduction shows in EX on the next dosing day, which must come before the drug ends
+                fit = [x for x in need if _next_dosing_day(x, d.cycle_length_days, d.days_on) < end[i] - 1]
                 if fit:
                     x = fit[0]
                     need.remove(x)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH
-from oncotrial.sim.km_target import follow_curve, km_stats, snap_statistic
+from oncotrial.sim.km_target import follow_curve, km_stats, km_stats_exact, snap_statistic
 from oncotrial.sim.params import PiecewiseExponential
 from oncotrial.sim.rounding import decimals_of, within_rounding
 
@@ -191,7 +191,6 @@ class TTEResult:
     time: np.ndarray
     event: np.ndarray
     limit_used: np.ndarray | None = None
-    shift: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -205,23 +204,9 @@ def with_dropouts(limit: np.ndarray, omega: float, order: np.ndarray, frac: np.n
     return out
 
 
-def fu_shift(limit_fn, omega: float, order: np.ndarray, frac: np.ndarray, target_day: float | None) -> int:
-    """Days to move the cut-off so that the median censoring limit equals the target follow-up."""
-    if target_day is None:
-        return 0
-    lo, hi = -3000, 3000
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if np.median(limit_fn(mid)) < target_day:
-            lo = mid
-        else:
-            hi = mid
-    return hi
-
-
 def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[str, CurveTarget],
                    hr: HRTarget, strata: np.ndarray | None, seed: int, conf_level: float = 0.95,
-                   tries: int = 30, fu_target_day: float | None = None, min_drop_day: float = 2) -> TTEResult:
+                   tries: int = 30, min_drop_day: float = 2) -> TTEResult:
     """Both arms' event times, with the control arm's early shape, the tail hazard and the share of
     patients censored early (withdrawal) searched so that the stratified Cox HR and CI come out as published.
 
@@ -236,11 +221,10 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
     drop_order = rng.permutation(n)
     drop_frac = rng.uniform(0.1, 0.95, n)
 
-    def limits(omega: float) -> tuple[np.ndarray, int]:
-        sh = fu_shift(limit_fn, omega, drop_order, drop_frac, fu_target_day)
-        return with_dropouts(limit_fn(sh), omega, drop_order, drop_frac, min_drop_day), sh
+    def limits(omega: float) -> np.ndarray:
+        return with_dropouts(limit_fn(0), omega, drop_order, drop_frac, min_drop_day)
 
-    limit = limits(0.0)[0]
+    limit = limits(0.0)
     trt = (arm == exp).astype(float)
 
     def assemble(parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -255,7 +239,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
         build_arm(limit[masks[a]], targets[a], shapes[a], base_seeds[a], conf_level)
 
     def evaluate(alpha_c: float, tail: float, omega: float) -> float:
-        lim = limits(omega)[0]
+        lim = limits(omega)
         sh = {a: Shape(shapes[a].alpha, tail, shapes[a].s_lo, shapes[a].s_hi) for a in (exp, ctl)}
         sh[ctl].alpha = alpha_c
         parts = {a: build_arm(lim[masks[a]], targets[a], sh[a], base_seeds[a], conf_level, fit_bands=0)
@@ -291,7 +275,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
     for a in (exp, ctl):
         shapes[a].tail = tail
     shapes[ctl].alpha = alpha_c
-    lim, shift = limits(omega)
+    lim = limits(omega)
 
     best_res: tuple[float, np.ndarray, np.ndarray] | None = None
     for k in range(tries):
@@ -315,7 +299,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
         miss = hr.misses(*h, p)
         for a in (exp, ctl):
             tt, ee = parts[a]
-            st = km_stats(tt, ee, conf_level)
+            st = km_stats_exact(tt, ee, conf_level)
             miss += sum(1 for w in ("median", "lower", "upper") if not targets[a].ok(w, getattr(st, w)))
             miss += 0 if landmarks_ok(tt, ee, targets[a], conf_level) else 1
         if best_res is None or miss < best_res[0]:
@@ -325,14 +309,14 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
             want = np.log(hr.upper / hr.lower)
             have = np.log(h[2] / h[1])
             omega = float(np.clip(omega + (0.01 if have < want else -0.01), 0.0, 0.6))
-            lim, shift = limits(omega)
+            lim = limits(omega)
         if miss == 0:
             break
     assert best_res is not None
     t, e, lim = best_res[1], best_res[2], best_res[3]
     if hr.hr is not None and hr.misses(*cox_hr(t, e, trt, strata, conf_level)) > 0:
         t, e, lim = polish_tail(t, e, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level)
-    return TTEResult(t, e, limit_used=lim, shift=shift)
+    return TTEResult(t, e, limit_used=lim)
 
 
 def polish_tail(time, event, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level, steps: int = 10):

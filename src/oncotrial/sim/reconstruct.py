@@ -12,14 +12,14 @@ The comparison table is computed from the SDTM written, through
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.sim.domains import build_sdtm
-from oncotrial.sim.figures import _experimental, baseline_targets
+from oncotrial.sim.figures import _experimental
 from oncotrial.sim.patients import RACE_PROBS, RACES, allocation_lists, response_level, site_table, strat_col
 from oncotrial.sim.recon_counts import best_denominator, binomial_design, count_for
 from oncotrial.sim.recon_response import plan_arm_responses
@@ -183,27 +183,12 @@ def _strata_key(protocol: Protocol, pts: pd.DataFrame, names: list[str]) -> np.n
     return pts[[strat_col(f) for f in names]].astype(str).agg("|".join, axis=1).to_numpy()
 
 
-def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) -> Reconstruction:
-    """Reconstruct one patient-level trial whose analysis reproduces ``protocol.published``.
-
-    Example
-    -------
-    >>> rec = reconstruct("patina")                                # doctest: +SKIP
-    >>> rec.comparison[["figure", "arm", "published", "reproduced", "within_rounding"]]  # doctest: +SKIP
-    """
-    protocol = as_protocol(protocol)
-    seed = check_seed(seed)
+def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int], rng: np.random.Generator) -> dict:
+    """PFS, deaths, last contacts, the cut-off and responses of every patient (analysis days)."""
     pub = protocol.published
-    if pub is None:
-        raise ValueError(f"{protocol.study.id}: protocol has no 'published' block; nothing to reconstruct")
-    if len(protocol.arms) != 2:
-        raise ValueError(f"arms: reconstruction supports two-arm trials, got {len(protocol.arms)} arms")
     notes: list[str] = []
-    rng = np.random.default_rng([seed, 0x2EC0])
-    sizes = _sizes(protocol)
     exp, ctl = _experimental(protocol)
     conf = protocol.analysis.conf_level
-    pts = recon_patients(protocol, sizes, rng)
     n = len(pts)
     arm = pts["ARMCD"].to_numpy()
     rand = pts["RANDDT"].to_numpy().astype("datetime64[D]")
@@ -269,6 +254,18 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) 
             cutoff = cutoff + np.timedelta64(delta, "D")
             last_alive = np.where(alive, np.maximum(F, np.where(pfs_e, pfs_t, res.limit_used)), death)
         _snap_followup(last_alive, death, pfs_t, pub.median_followup, notes)
+        # deaths stay on or before the (moved) cut-off
+        death = np.where(np.isfinite(death), np.minimum(death, F), death)
+        last_alive = np.where(np.isfinite(death), death, last_alive)
+    if orr_ is not None and orr_.hr is not None:
+        os_strata = _strata_key(protocol, pts, protocol.analysis.stratify_by) if orr_.hr_stratified else None
+        hrt_os = HRTarget(orr_.hr, orr_.hr_ci[0] if orr_.hr_ci else None, orr_.hr_ci[1] if orr_.hr_ci else None)
+        base_os = np.where(pfs_e & ~death_first, pfs_t, np.where(nact, res.limit_used + 30, np.nan))
+        left = polish_deaths(death, base_os, np.minimum(F, last_alive.max()).astype(float), last_alive, death_first,
+                             arm, exp, os_strata, hrt_os, rng, conf)
+        last_alive = np.where(np.isfinite(death), death, last_alive)
+        if left == 0:
+            notes[:] = [x for x in notes if not x.startswith("OS: no placement")]
 
     # ---- responses: ORR population, responders and their start days, clinical benefit
     lvl = response_level(protocol)
@@ -292,8 +289,56 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) 
             tg = _curve_target(pub.dor, a)
             st, ok = plan_arm_responses(pfs_t, pfs_e, pop, k, tg, rng, conf)
             if not ok and tg is not None:
-                notes.append(f"DoR arm {a}: the responders' progression times could not carry every published DoR figure")
+                from oncotrial.sim.recon_response import S_MIN
+                late = [x for x in (tg.median, tg.upper) if x is not None and np.isfinite(x)]
+                counts = ", ".join(f"{int(np.sum(pfs_e[pop] & (pfs_t[pop] - S_MIN + 1 >= x * DAYS_PER_MONTH)))} "
+                                   f"for >= {x:g} months" for x in late)
+                notes.append(f"DoR arm {a}: the responders' progression times could not carry every published DoR "
+                             f"figure (patients of the ORR population whose progression allows a response lasting "
+                             f"that long: {counts})")
             starts.update(st)
+    return dict(cutoff=cutoff, F=F, interval=interval, pfs_t=pfs_t, pfs_e=pfs_e, nact=nact, death_first=death_first,
+                death=death, last_alive=last_alive, indresp=indresp, starts=starts, notes=notes,
+                score=_plan_score(protocol, pts, pfs_t, pfs_e, death, last_alive, starts))
+
+def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True, attempts: int = 6) -> Reconstruction:
+    """Reconstruct one patient-level trial whose analysis reproduces ``protocol.published``.
+
+    The survival and response part is planned up to ``attempts`` times (different random streams,
+    the same for the same ``seed``); the plan with the fewest published figures missed is kept.
+
+    Example
+    -------
+    >>> rec = reconstruct("patina")                                # doctest: +SKIP
+    >>> rec.comparison[["figure", "arm", "published", "reproduced", "within_rounding"]]  # doctest: +SKIP
+    """
+    protocol = as_protocol(protocol)
+    seed = check_seed(seed)
+    pub = protocol.published
+    if pub is None:
+        raise ValueError(f"{protocol.study.id}: protocol has no 'published' block; nothing to reconstruct")
+    if len(protocol.arms) != 2:
+        raise ValueError(f"arms: reconstruction supports two-arm trials, got {len(protocol.arms)} arms")
+    notes: list[str] = []
+    rng = np.random.default_rng([seed, 0x2EC0])
+    sizes = _sizes(protocol)
+    exp, ctl = _experimental(protocol)
+    pts = recon_patients(protocol, sizes, rng)
+    n = len(pts)
+    arm = pts["ARMCD"].to_numpy()
+
+    plans = []
+    for k in range(attempts):
+        plan = _plan_efficacy(protocol, pts, sizes, np.random.default_rng([seed, 0x2EC0, k]))
+        plans.append(plan)
+        if plan["score"] == 0:
+            break
+    plan = min(plans, key=lambda p_: p_["score"])
+    notes.extend(plan["notes"])
+    cutoff, F, interval = plan["cutoff"], plan["F"], plan["interval"]
+    pfs_t, pfs_e, nact, death_first = plan["pfs_t"], plan["pfs_e"], plan["nact"], plan["death_first"]
+    death, last_alive, indresp, starts = plan["death"], plan["last_alive"], plan["indresp"], plan["starts"]
+    rng = np.random.default_rng([seed, 0x2EC0, 0x5AFE])
     pts["INDRESP"] = indresp
 
     # ---- treated (safety population) and end of treatment
@@ -343,6 +388,55 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True) 
     comparison = compare(protocol, sdtm, notes) if check else pd.DataFrame(
         columns=["figure", "arm", "published", "reproduced", "decimals", "within_rounding", "note"])
     return Reconstruction(protocol.study.id, seed, cut_date, sdtm, patients, comparison, tuple(dict.fromkeys(notes)))
+
+
+def _plan_score(protocol: Protocol, pts: pd.DataFrame, pfs_t, pfs_e, death, last_alive, starts) -> int:
+    """Published survival figures (PFS, OS, DoR, follow-up) a plan misses, computed as the analysis will."""
+    from oncotrial.sim.km_target import km_stats, km_stats_exact
+    from oncotrial.sim.recon_tte import logrank_p
+    from oncotrial.sim.rounding import decimals_of, within_rounding
+
+    pub = protocol.published
+    exp, ctl = _experimental(protocol)
+    arm = pts["ARMCD"].to_numpy()
+    conf = protocol.analysis.conf_level
+    miss = 0
+
+    def km_miss(r, a, t, e) -> int:
+        if r is None:
+            return 0
+        tg = _curve_target(r, a)
+        st = km_stats_exact(t, e, conf)
+        out = sum(not tg.ok(w, getattr(st, w)) for w in ("median", "lower", "upper"))
+        for tm, rate in tg.landmarks:
+            out += not within_rounding(100 * rate, 100 * st.surv_at(tm * DAYS_PER_MONTH), decimals_of(round(100 * rate, 6)))
+        return out
+
+    def hr_miss(r, t, e) -> int:
+        if r is None or r.hr is None:
+            return 0
+        strata = _strata_key(protocol, pts, protocol.analysis.stratify_by) if r.hr_stratified else None
+        h = cox_hr(t.astype(float), e, (arm == exp).astype(float), strata, conf)
+        p = logrank_p(t.astype(float), e, (arm == exp).astype(float), strata, r.p_sided) if r.p_value is not None else None
+        return int(HRTarget(r.hr, *(r.hr_ci or (None, None)), r.p_value, r.p_sided).misses(*h, p) // 1)
+
+    for a in (exp, ctl):
+        m = arm == a
+        miss += km_miss(pub.pfs, a, pfs_t[m], pfs_e[m])
+    miss += hr_miss(pub.pfs, pfs_t, pfs_e)
+    os_t = np.where(np.isfinite(death), death, last_alive)
+    miss += hr_miss(pub.os, os_t, np.isfinite(death))
+    if pub.median_followup:
+        fu = km_stats(last_alive, ~np.isfinite(death)).median / DAYS_PER_MONTH
+        miss += not within_rounding(pub.median_followup, fu, decimals_of(pub.median_followup))
+    if pub.dor is not None and starts:
+        idx = np.array(sorted(starts))
+        dur = pfs_t[idx] - np.array([starts[i] for i in idx]) + 1
+        for a in (exp, ctl):
+            m = arm[idx] == a
+            if m.any():
+                miss += km_miss(pub.dor, a, dur[m], pfs_e[idx][m])
+    return int(miss)
 
 
 def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, lim, F, d_target, rng, conf, notes):
@@ -428,12 +522,52 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
         if len(best) == 5:
             unit[:], noise[:] = best[3], best[4]
     d = deaths_for(best[1], best[2])
+    if hrt.hr is not None and best[0] > 0:
+        cur = polish_deaths(d, base, F.astype(float), F.astype(float), death_first, arm, exp, strata, hrt, rng, conf)
+        best = (cur, *best[1:])
     for a in (exp, ctl):
         if d_target[a] is not None and int(np.isfinite(d[arm == a]).sum()) != d_target[a]:
             notes.append(f"OS arm {a}: only {int(np.isfinite(d[arm == a]).sum())} of {d_target[a]} deaths fit before the cut-off")
     if best[0] > 0 and hrt.hr is not None:
-        notes.append("OS: no placement of the deaths gave the published HR and CI within rounding")
+        notes.append("OS: no placement of the deaths gave the published HR and CI within rounding (with the "
+                     "published death counts the HR must lie in a narrow band for both CI bounds to round right)")
     return d
+
+
+def polish_deaths(d: np.ndarray, base: np.ndarray, limit: np.ndarray, censor: np.ndarray, death_first: np.ndarray,
+                  arm: np.ndarray, exp: str, strata, hrt: HRTarget, rng: np.random.Generator, conf: float,
+                  steps: int = 10) -> float:
+    """Move single deaths (in place) earlier or later -- same patients, same counts -- in the direction that
+    brings the OS HR and CI towards the published ones; returns the remaining miss (0 = all within rounding).
+    ``censor`` is each living patient's last-contact day."""
+    def os_hr(dd: np.ndarray) -> tuple[float, float, float]:
+        t = np.where(np.isfinite(dd), dd, censor)
+        return cox_hr(t.astype(float), np.isfinite(dd), (arm == exp).astype(float), strata, conf)
+
+    cur = hrt.misses(*os_hr(d))
+    target_hr = np.sqrt(hrt.lower * hrt.upper) if hrt.lower and hrt.upper else hrt.hr
+    for _ in range(steps):
+        if cur == 0:
+            break
+        sign = 1.0 if os_hr(d)[0] > target_hr else -1.0   # HR too high: experimental deaths later, control earlier
+        dead = np.flatnonzero(np.isfinite(d) & ~death_first)
+        best = (cur, None, None)
+        for i in rng.choice(dead, size=min(30, dead.size), replace=False):
+            direction = sign if arm[i] == exp else -sign
+            for step in (30, 90, 180):
+                new = d[i] + direction * step
+                if new <= base[i] or new > limit[i]:
+                    continue
+                d2 = d.copy()
+                d2[i] = new
+                m = hrt.misses(*os_hr(d2))
+                if m < best[0]:
+                    best = (m, i, new)
+        if best[1] is None:
+            break
+        cur, i, new = best
+        d[i] = new
+    return cur
 
 
 def _snap_followup(last_alive: np.ndarray, death: np.ndarray, pfs_t: np.ndarray, target_months: float,
@@ -475,10 +609,11 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
     responder = np.zeros(n, dtype=bool)
     responder[list(starts)] = True
     baseline_cr = indresp == "CR"
-    has_late = final >= cbr_day
+    # an adequate assessment on/after the landmark: before progression or death, or the censoring assessment itself
+    has_late = np.where(pfs_e, final > cbr_day, final >= cbr_day)
     cb = responder | has_late
     drop_window = np.zeros(n, dtype=bool)
-    note = ""
+    cb_notes: list[str] = []
     if pub.cbr is not None:
         for a in np.unique(arm):
             if a not in pub.cbr.rate:
@@ -494,9 +629,10 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
             drop_window[take] = True
             cb[take] = False
             if excess > take.size:
-                note = f"CBR arm {a}: {excess - take.size} more patients have clinical benefit than published"
+                cb_notes.append(f"CBR arm {a}: {excess - take.size} more patients have clinical benefit than published")
             elif excess < 0:
-                note = f"CBR arm {a}: {-excess} fewer patients can have clinical benefit than published"
+                cb_notes.append(f"CBR arm {a}: {-excess} fewer patients can have clinical benefit than published "
+                                f"(too many progressed before the landmark)")
     rows = []
     for i in range(n):
         f = final[i]
@@ -543,7 +679,7 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
     df = pd.DataFrame(rows, columns=["row", "DY", "RESP", "K"])
     vn, vl = visit_labels(protocol, df["K"].to_numpy())
     df["VISITNUM"], df["VISIT"] = vn, vl
-    return df.drop(columns="K"), note
+    return df.drop(columns="K"), "; ".join(cb_notes)
 
 
 # ---------------------------------------------------------------- comparison
@@ -559,11 +695,14 @@ def compare(protocol: Protocol, sdtm: dict[str, pd.DataFrame], notes: list[str] 
     m["decimals"] = [decimals_of(p, f) for p, f in zip(m["published"], m["figure"])]
     m["reproduced"] = m["value"]
     m["within_rounding"] = [within_rounding(p, v, d) for p, v, d in zip(m["published"], m["reproduced"], m["decimals"])]
-    m["note"] = [_explain(r, protocol, notes or []) for r in m.itertuples()]
+    dm = sdtm["DM"]
+    treated = dm[dm["USUBJID"].isin(sdtm["EX"]["USUBJID"])]
+    n_saf = treated["ARMCD"].value_counts().to_dict()
+    m["note"] = [_explain(r, protocol, notes or [], n_saf) for r in m.itertuples()]
     return m[["figure", "arm", "published", "reproduced", "decimals", "within_rounding", "note"]]
 
 
-def _explain(r, protocol: Protocol, notes: list[str]) -> str:
+def _explain(r, protocol: Protocol, notes: list[str], n_saf: dict[str, int] | None = None) -> str:
     from oncotrial.sim.rounding import within_rounding
 
     if r.within_rounding:
@@ -583,8 +722,12 @@ def _explain(r, protocol: Protocol, notes: list[str]) -> str:
             return (f"no count that gives the published {res.rate[arm]:g}% in the analysed population has the exact "
                     f"(Clopper-Pearson) interval {res.ci[arm][0]:g}-{res.ci[arm][1]:g}; the rate is kept")
     if "(%)" in f and not f.startswith(("PFS", "OS", "DOR")):
-        return ("the percentage fits no integer count of the safety population that every other safety "
-                "percentage of the arm fits; the nearest count is used")
+        n = (n_saf or {}).get(arm)
+        if n:
+            k = int(np.floor(pub / 100 * n))
+            return (f"no whole number of the {n} treated patients (a denominator every other safety percentage of "
+                    f"the arm fits) gives {pub:g}%: {k}/{n} = {100 * k / n:.2f}%, {k + 1}/{n} = {100 * (k + 1) / n:.2f}%")
+        return "the percentage fits no integer count of the population; the nearest count is used"
     if f.startswith(("PFS HR", "OS HR", "PFS p", "OS p")):
         return ("HR, CI and p follow from the whole curves, the strata and the number of events; the search "
                 "found no placement within rounding of all three")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def as_time(time: Any, name: str = "time") -> np.ndarray:
@@ -66,7 +67,7 @@ def _missing_mask(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "f":
         return np.isnan(a)
     if a.dtype.kind == "O":
-        return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in a], dtype=bool)
+        return np.asarray(pd.isna(a), dtype=bool)  # None, NaN, pd.NA, NaT; vectorized
     return np.zeros(a.shape[0], dtype=bool)
 
 

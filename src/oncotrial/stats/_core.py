@@ -124,38 +124,40 @@ def km_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level:
 def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = QUANTILE_TOL) -> np.ndarray:
     """Time at which the non-decreasing step function ``y`` (1 - S) first reaches each ``p``.
 
-    A re-statement of R survival's ``findq`` (used by ``quantile.survfit``):
-    ``x`` starts with the origin and ``y`` with 0; NaN values of ``y`` (limits
-    that do not exist) are skipped. Where the curve is flat at exactly ``p`` the
-    answer is the midpoint of that flat stretch; NaN where it never gets there.
+    A re-statement of R survival's ``findq`` (used by ``quantile.survfit``).
+    ``x`` starts with the origin and ``y`` with 0. A confidence limit is NaN
+    where it does not exist, which for a KM curve is only a leading run (S = 1)
+    and a trailing run (S = 0); R drops those points. Where the curve is flat at
+    exactly ``p`` the answer is the midpoint of that flat stretch; NaN where it
+    never gets there. Because ``y`` is non-decreasing, "the first time a level
+    is reached" is a left binary search, so R's removal of repeated levels
+    needs no separate step.
     """
     p = np.atleast_1d(np.asarray(p, dtype=float))
     out = np.full(p.shape, np.nan)
     nan = np.isnan(y)
-    has_nan = bool(nan.any())
-    pos = np.flatnonzero(~nan) if has_nan else np.arange(y.size)
-    yk = y[pos]
-    if yk.size == 0 or yk[-1] < p.min():  # y is non-decreasing where defined
+    m = y.size
+    leading = trailing = False
+    if nan.any():
+        ok = np.flatnonzero(~nan)
+        m = int(ok[-1]) + 1  # drop the trailing NaN run
+        trailing = m < y.size
+        leading = ok.size < m  # NaNs left before the last defined point
+        y = np.fmax.accumulate(y[:m])  # a leading NaN run takes the level before it
+    yk = y
+    if yk[-1] < p.min():
         return out
-    # R drops repeated levels (censoring rows), keeping the first time each is reached
-    first = np.empty(yk.size, dtype=bool)
-    first[0] = True
-    np.not_equal(yk[1:], yk[:-1], out=first[1:])
-    pos, yk = pos[first], yk[first]
-    xk = x[pos]
-    # approx(y +/- tol, ., p, "constant", f = 1): the first knot >= p, NaN outside the knots
-    lo_ok = p >= yk[0] + tol
-    i1 = np.searchsorted(yk + tol, p, side="left")
-    i2 = np.searchsorted(yk - tol, p, side="left")
-    good = lo_ok & (i1 < yk.size) & (i2 < yk.size)
-    out[good] = (xk[i1[good]] + xk[i2[good]]) / 2.0
+    i1 = np.searchsorted(yk, p - tol, side="left")
+    i2 = np.searchsorted(yk, p + tol, side="left")
+    inside = (p >= tol) & (i2 < m)  # p >= first knot (0) + tol, and reached
+    out[inside] = (x[i1[inside]] + x[i2[inside]]) / 2.0
     out[p == 0] = x[0]
-    # R's last-point rule applies unless its de-duplicated y ends in NaN, i.e. unless
-    # the first NaN comes after the last new level
-    last_nan = has_nan and int(np.argmax(nan)) > pos[-1]
-    if not last_nan:
-        last = (np.abs(p - yk[-1]) < tol) & (i1 < yk.size) & lo_ok
-        out[last] = (xk[i1[last]] + x[-1]) / 2.0
+    # R's last-point rule (p within tol of the final level: midpoint with the last
+    # time) is skipped when its de-duplicated y ends in NaN, i.e. a trailing NaN
+    # run with no NaN before it
+    if not (trailing and not leading):
+        last = (np.abs(p - yk[-1]) < tol) & (p >= tol)
+        out[last] = (x[i1[last]] + x[-1]) / 2.0
     return out
 
 

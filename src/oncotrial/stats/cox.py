@@ -113,6 +113,7 @@ class CoxResult:
 
 
 def _model_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """Covariate matrix (transposed: p x n), the covariate names, and the terms they belong to."""
     cols: list[np.ndarray] = []
     names: list[str] = []
     terms: dict[str, list[str]] = {}
@@ -151,26 +152,29 @@ def _model_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.nda
             terms[c].append(f"{c}{lv}")
     if len(set(names)) != len(names):
         raise ValueError(f"covariates: duplicated covariate names {names}")
-    x = np.column_stack(cols) if cols else np.zeros((len(data), 0))
-    return x, names, terms
+    # covariates as rows (p x n): each one contiguous, as the numeric core reads them
+    xt = np.vstack(cols) if cols else np.zeros((0, len(data)))
+    return xt, names, terms
 
 
-def _estimable_columns(x: np.ndarray, strata: np.ndarray) -> np.ndarray:
-    """Columns not aliased with earlier ones, nor constant within strata, as R's NA coefficients."""
-    p = x.shape[1]
+def _estimable_columns(xt: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Covariates (rows of ``xt``) not aliased with earlier ones nor constant within strata.
+
+    These are the ones R estimates; the others get NA coefficients there, NaN here.
+    """
+    p, n = xt.shape
     keep = np.zeros(p, dtype=bool)
     if p == 0:
         return keep
     # within-stratum cross-products (a covariate constant within every stratum is
     # absorbed by the stratified baseline hazard), from one X'X and per-stratum sums
-    shift = x[0]
-    xs = x - shift
+    xs = xt - xt[:, :1]
     counts = np.bincount(strata).astype(float)
-    sums = np.stack([np.bincount(strata, weights=xs[:, j]) for j in range(p)], axis=1)
-    raw = xs.T @ xs
+    sums = np.stack([np.bincount(strata, weights=xs[j]) for j in range(p)], axis=1)
+    raw = xs @ xs.T
     total = sums.sum(axis=0)
     gram = raw - (sums / np.where(counts > 0, counts, 1.0)[:, None]).T @ sums
-    scale = np.sqrt(np.maximum(np.diag(raw - np.outer(total, total) / x.shape[0]), 0.0)) + 1e-300
+    scale = np.sqrt(np.maximum(np.diag(raw - np.outer(total, total) / n), 0.0)) + 1e-300
     gram = gram / np.outer(scale, scale)
     for j in range(p):  # over covariates, not rows
         trial = keep.copy()
@@ -232,7 +236,7 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
         for c in s_cols:
             levels, codes = encode(data[c].to_numpy())
             key = key * levels.size + codes
-        _, s_codes = encode(key)
+        s_codes = encode(key)[1] if len(s_cols) > 1 else key
     x_all, names, terms = _model_matrix(data, covariates)
     return _fit(t, e, x_all, names, terms, s_codes, ties, robust, conf)
 
@@ -241,8 +245,7 @@ def _fit(t: np.ndarray, e: np.ndarray, x_all: np.ndarray, names: list[str], term
          s_codes: np.ndarray, ties: str, robust: bool, conf: float) -> CoxResult:
     p_all = len(names)
     est = _estimable_columns(x_all, s_codes)
-    x = x_all[:, est]
-    d = design(t, e, x, s_codes, ties == "efron")
+    d = design(t, e, x_all[est], s_codes, ties == "efron")
     n_events = int(e.sum())
     nan_p = np.full(p_all, np.nan)
 

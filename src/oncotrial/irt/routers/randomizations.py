@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -23,11 +23,10 @@ IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 @router.post("", status_code=201)
-def create_randomization(
+async def create_randomization(
     body: RandomizationIn,
+    request: Request,
     actor: Annotated[Actor, Depends(require("site_coordinator"))],
-    engine: Annotated[Engine, Depends(get_engine)],
-    trial: Annotated[Trial, Depends(get_trial)],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     """Randomize a subject at the caller's site. Retrying with the same ``Idempotency-Key``
@@ -35,7 +34,10 @@ def create_randomization(
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Invalid("Idempotency-Key: expected 1-200 printable ASCII characters without spaces")
     req = RandomizationRequest(body.subject_id, body.site, body.strata, body.eligibility_confirmed)
-    record, replayed = allocation.randomize(engine, trial, actor, req, idempotency_key)
+    # Awaited on the event loop: the writes run in the group committer's thread and the
+    # answer comes once they are durable (the hot path holds no pool thread meanwhile).
+    state = request.app.state
+    record, replayed = await allocation.randomize_async(state.committer, state.trial, actor, req, idempotency_key)
     # A JSONResponse skips FastAPI's generic re-encoding of the record: it is plain JSON already.
     return JSONResponse(record, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None)
 

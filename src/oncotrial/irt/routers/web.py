@@ -181,8 +181,8 @@ async def randomize_submit(request: Request) -> Response:
         # resubmitted page returns the same randomization instead of a second one.
         key = "web:" + fields.get("form_key", "")[:100]
         try:
-            record, _ = allocation.randomize(
-                request.app.state.engine, trial, actor,
+            record, _ = await allocation.randomize_async(
+                request.app.state.committer, trial, actor,
                 RandomizationRequest(subject_id, actor.site or "", strata, True), key if len(key) > 4 else None)
         except IrtError as exc:
             error, status = exc.message, exc.status_code

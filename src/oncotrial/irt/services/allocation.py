@@ -1,15 +1,16 @@
 """Randomizing a subject, correcting a randomization, and reading randomizations back.
 
-One randomization is ONE transaction holding: the consumed allocation-list row, the
-next randomization number, the randomization itself, its audit link and the
-idempotency record. Either all of them are durable or none is.
+One randomization is ONE transaction (or one savepoint of a group commit, see
+:mod:`oncotrial.irt.db.committer`) holding: the consumed allocation-list row, the next
+randomization number, the randomization itself, its audit link and the idempotency
+record. Either all of them are durable or none is.
 
-Serialization. PostgreSQL: a transaction-scoped advisory lock on the stratum, then
-``SELECT ... FOR UPDATE`` of the stratum's next unassigned list row (the advisory lock
-first, because ``FOR UPDATE ... LIMIT 1`` alone can return no row to a waiter whose
-candidate was just taken), then the counter row and the audit head, always in this
-order so two writers can never deadlock. SQLite: the whole transaction runs under
-``BEGIN IMMEDIATE`` (see :mod:`oncotrial.irt.db.engine`).
+Serialization. PostgreSQL: the counter row (``UPDATE ... RETURNING``, a row lock), then a
+transaction-scoped advisory lock on the stratum, then ``SELECT ... FOR UPDATE`` of the
+stratum's next unassigned list row (the advisory lock first, because ``FOR UPDATE ...
+LIMIT 1`` alone can return no row to a waiter whose candidate was just taken), then the
+audit head; always in this order, so two writers can never deadlock. SQLite: the whole
+transaction runs under ``BEGIN IMMEDIATE`` (see :mod:`oncotrial.irt.db.engine`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oncotrial.irt import audit
+from starlette.concurrency import run_in_threadpool
+
+from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import AllocationRow, Correction, Counter, IdempotencyKey, Randomization, Site, User
+from oncotrial.irt.db.raw import Raw
+from oncotrial.irt.db.models import AllocationRow, Correction, Randomization, Site, User
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
 from oncotrial.irt.services.setup import RANDOMIZATION_COUNTER
@@ -98,45 +103,74 @@ def to_record(trial: Trial, row: Any) -> dict[str, Any]:
     }
 
 
-def randomize(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequest,
-              idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Randomize one subject; returns (record, replayed). ``replayed`` is True when the
-    Idempotency-Key had already produced this randomization (nothing new is written)."""
+def prepare(trial: Trial, actor: Actor, req: RandomizationRequest) -> tuple[str, str]:
+    """Check who may randomize what; return (stratum key, request fingerprint). Writes nothing."""
     if actor.role != "site_coordinator":
         raise Forbidden(f"role {actor.role} cannot randomize; only a site_coordinator can")
     if req.site != actor.site:
         raise Forbidden(f"site: {req.site!r} is not your site; you randomize at {actor.site!r} only")
     if req.eligibility_confirmed is not True:
         raise Invalid("eligibility_confirmed: must be true; a subject is randomized only after eligibility is confirmed")
-    stratum = trial.stratum_of(req.strata)
-    fingerprint = req.fingerprint()
+    return trial.stratum_of(req.strata), req.fingerprint()
+
+
+def randomize(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequest,
+              idempotency_key: str | None = None, committer: GroupCommitter | None = None) -> tuple[dict[str, Any], bool]:
+    """Randomize one subject; returns (record, replayed). ``replayed`` is True when the
+    Idempotency-Key had already produced this randomization (nothing new is written).
+    With a ``committer`` the transaction is shared with concurrent randomizations."""
+    stratum, fingerprint = prepare(trial, actor, req)
+    args = (trial, actor, req, stratum, fingerprint, idempotency_key)
     try:
-        return _randomize_tx(engine, trial, actor, req, stratum, fingerprint, idempotency_key)
-    except IntegrityError:
-        # A concurrent request won a unique constraint (same subject or same key);
-        # everything of this attempt was rolled back. Answer from what was committed.
-        with engine.connect() as conn:
-            replay = _replay(conn, trial, actor, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay, True
-            _raise_if_subject_exists(conn, req.subject_id)
-        raise
+        if committer is not None:
+            return committer.submit(allocate, *args).result()
+        with write_tx(engine) as conn:
+            return allocate(conn, *args)
+    except integrity_errors(engine):
+        return after_conflict(engine, trial, actor, req, idempotency_key, fingerprint)
 
 
-_KEYS = IdempotencyKey.__table__
-_FIND_KEY = (select(_KEYS.c.request_hash, _KEYS.c.randomization_id)
-             .where(_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key")))
+async def randomize_async(committer: GroupCommitter, trial: Trial, actor: Actor, req: RandomizationRequest,
+                          idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """:func:`randomize` for the event loop: waits for the group commit without holding a thread."""
+    stratum, fingerprint = prepare(trial, actor, req)
+    engine = committer.engine
+    try:
+        return await committer.run(allocate, trial, actor, req, stratum, fingerprint, idempotency_key)
+    except integrity_errors(engine):
+        return await run_in_threadpool(after_conflict, engine, trial, actor, req, idempotency_key, fingerprint)
+
+
+def integrity_errors(engine: Engine) -> tuple[type[Exception], ...]:
+    # The allocating statements run on the DB-API cursor, so the driver's own class arrives too.
+    return (IntegrityError, engine.dialect.loaded_dbapi.IntegrityError)
+
+
+def after_conflict(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequest, key: str | None,
+                   fingerprint: str) -> tuple[dict[str, Any], bool]:
+    """A concurrent request won a unique constraint (same subject or same key) and this
+    attempt was rolled back: answer from what was committed."""
+    with engine.connect() as conn:
+        replay = _replay(conn, trial, actor, key, fingerprint)
+        if replay is not None:
+            return replay, True
+        _raise_if_subject_exists(conn, req.subject_id)
+    raise Conflict(f"subject_id: {req.subject_id!r} conflicts with a concurrent request; retry")
+
+
+_FIND_KEY = "SELECT request_hash, randomization_id FROM idempotency_keys WHERE user_id = :user_id AND key = :key"
 
 
 def _replay(conn: Connection, trial: Trial, actor: Actor, key: str | None, fingerprint: str) -> dict[str, Any] | None:
     if key is None:
         return None
-    found = conn.execute(_FIND_KEY, {"user_id": actor.id, "key": key}).one_or_none()
+    found = Raw(conn).one_or_none(_FIND_KEY, {"user_id": actor.id, "key": key})
     if found is None:
         return None
-    if found.request_hash != fingerprint:
+    request_hash, randomization_id = found
+    if request_hash != fingerprint:
         raise Conflict("Idempotency-Key: already used for a different request; use a new key for a new subject")
-    row = conn.execute(_record_query().where(Randomization.id == found.randomization_id)).one()
+    row = conn.execute(_record_query().where(Randomization.id == randomization_id)).one()
     return to_record(trial, row)
 
 
@@ -148,58 +182,55 @@ def _raise_if_subject_exists(conn: Connection, subject_id: str) -> None:
                        "a randomization is never repeated")
 
 
-# The allocating statements are built once: building SQLAlchemy statements per call
-# costs more than executing them (measured: ~4 ms of 5 ms per randomization).
-_LIST = AllocationRow.__table__
-_RAND = Randomization.__table__
-_NEXT_SLOT = (select(_LIST.c.id).where(_LIST.c.stratum == bindparam("wanted_stratum"), _LIST.c.assigned.is_(False))
-              .order_by(_LIST.c.sequence).limit(1))
-_TAKE_SLOT_PG = (update(_LIST).where(_LIST.c.id == _NEXT_SLOT.with_for_update().scalar_subquery())
-                 .values(assigned=True).returning(_LIST.c.id, _LIST.c.sequence, _LIST.c.arm))
-_TAKE_SLOT = (update(_LIST).where(_LIST.c.id == _NEXT_SLOT.scalar_subquery())
-              .values(assigned=True).returning(_LIST.c.id, _LIST.c.sequence, _LIST.c.arm))
-_NEXT_NUMBER = (update(Counter.__table__).where(Counter.__table__.c.name == RANDOMIZATION_COUNTER)
-                .values(value=Counter.__table__.c.value + 1).returning(Counter.__table__.c.value))
-_INSERT_RANDOMIZATION = insert(_RAND).returning(_RAND.c.id)
-_INSERT_KEY = insert(IdempotencyKey.__table__)
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_TAKE_SLOT = ("UPDATE allocation_list SET assigned = TRUE WHERE id = ("
+              "SELECT id FROM allocation_list WHERE stratum = :stratum AND assigned = FALSE "
+              "ORDER BY sequence LIMIT 1{lock}) RETURNING id, sequence, arm")
+_NEXT_NUMBER = f"UPDATE counters SET value = value + 1 WHERE name = '{RANDOMIZATION_COUNTER}' RETURNING value"
+_INSERT_RANDOMIZATION = (
+    "INSERT INTO randomizations (randomization_number, subject_id, site_id, arm, stratum, strata_randomized, "
+    "strata_verified, allocation_id, eligibility_confirmed, randomized_at, randomized_by) VALUES (:number, "
+    ":subject_id, :site_id, :arm, :stratum, :strata, :strata, :allocation_id, TRUE, :now, :user_id) RETURNING id")
+_INSERT_KEY = ("INSERT INTO idempotency_keys (user_id, key, request_hash, randomization_id, created_at) "
+               "VALUES (:user_id, :key, :request_hash, :randomization_id, :now)")
 
 
-def _randomize_tx(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequest, stratum: str,
-                  fingerprint: str, key: str | None) -> tuple[dict[str, Any], bool]:
-    with write_tx(engine) as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            conn.execute(_ADVISORY_LOCK, {"k": _advisory_key(stratum)})
-        replay = _replay(conn, trial, actor, key, fingerprint)
-        if replay is not None:
-            return replay, True
-        # A subject randomized before is caught by the unique subject_id when the row is
-        # inserted (the whole transaction then rolls back): no extra read on the hot path.
-        slot = conn.execute(_TAKE_SLOT_PG if postgres else _TAKE_SLOT, {"wanted_stratum": stratum}).one_or_none()
-        if slot is None:
-            raise Conflict(f"strata: the allocation list of stratum {stratum!r} is used up; "
-                           "ask the trial statistician to extend it")
-        number = conn.execute(_NEXT_NUMBER).scalar_one()
-        now = ts()
-        strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
-        strata_text = json.dumps(strata, separators=(",", ":"))
-        rid = conn.execute(_INSERT_RANDOMIZATION, {
-            "randomization_number": number, "subject_id": req.subject_id, "site_id": actor.site_id,
-            "arm": slot.arm, "stratum": stratum, "strata_randomized": strata_text, "strata_verified": strata_text,
-            "allocation_id": slot.id, "eligibility_confirmed": True, "randomized_at": now,
-            "randomized_by": actor.id}).scalar_one()
-        audit.append(conn, actor=actor.label, action="randomize", entity="randomization",
-                     entity_id=req.subject_id, when=now,
-                     new={"randomization_number": number, "site": req.site, "arm": slot.arm, "stratum": stratum,
-                          "strata": strata, "list_sequence": slot.sequence, "idempotency_key": key})
-        if key is not None:
-            conn.execute(_INSERT_KEY, {"user_id": actor.id, "key": key, "request_hash": fingerprint,
-                                       "randomization_id": rid, "created_at": now})
+def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationRequest, stratum: str,
+             fingerprint: str, key: str | None) -> tuple[dict[str, Any], bool]:
+    """The randomization's writes, in the caller's transaction (see the module docstring)."""
+    raw = Raw(conn)
+    replay = _replay(conn, trial, actor, key, fingerprint)
+    if replay is not None:
+        return replay, True
+    # Locks in one order everywhere, so no two writers (threads or server processes) can
+    # deadlock: the number counter row (global), the stratum, its next list row, the
+    # audit head.
+    (number,) = raw.one(_NEXT_NUMBER)
+    if raw.postgres:
+        raw.execute("SELECT pg_advisory_xact_lock(:k)", {"k": _advisory_key(stratum)})
+    # A subject randomized before is caught by the unique subject_id when the row is
+    # inserted (the whole transaction then rolls back): no extra read on the hot path.
+    slot = raw.one_or_none(_TAKE_SLOT.format(lock=raw.for_update()), {"stratum": stratum})
+    if slot is None:
+        raise Conflict(f"strata: the allocation list of stratum {stratum!r} is used up; "
+                       "ask the trial statistician to extend it")
+    slot_id, sequence, arm = slot
+    now = ts()
+    strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
+    (rid,) = raw.one(_INSERT_RANDOMIZATION, {
+        "number": number, "subject_id": req.subject_id, "site_id": actor.site_id, "arm": arm,
+        "stratum": stratum, "strata": json.dumps(strata, separators=(",", ":")), "allocation_id": slot_id,
+        "now": now, "user_id": actor.id})
+    audit.append(raw, actor=actor.label, action="randomize", entity="randomization",
+                 entity_id=req.subject_id, when=now,
+                 new={"randomization_number": number, "site": req.site, "arm": arm, "stratum": stratum,
+                      "strata": strata, "list_sequence": sequence, "idempotency_key": key})
+    if key is not None:
+        raw.execute(_INSERT_KEY, {"user_id": actor.id, "key": key, "request_hash": fingerprint,
+                                  "randomization_id": rid, "now": now})
     record = {
         "randomization_number": number, "subject_id": req.subject_id,
         "usubjid": usubjid(trial.study_id, req.subject_id), "site": req.site,
-        "arm": slot.arm, "arm_name": trial.arm(slot.arm).name, "stratum": stratum,
+        "arm": arm, "arm_name": trial.arm(arm).name, "stratum": stratum,
         "strata": strata, "strata_verified": dict(strata), "randomized_at": now, "randomized_by": actor.name,
     }
     return record, False

@@ -7,6 +7,7 @@ what is stored, so a later edit of the TOML cannot silently change live strata.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,10 +105,14 @@ class Trial:
             value = strata[f.name]
             if value not in f.codes:
                 raise Invalid(f"strata.{f.name}: {str(value)[:60]!r} is not a level; expected one of {', '.join(f.codes)}")
-        try:
-            return stratum_key(strata, self.strata_levels)
-        except ValueError as exc:  # pragma: no cover - the checks above cover what stratum_key checks
-            raise Invalid(str(exc)) from exc
+        return _key(self.factor_names, tuple(strata[f.name] for f in self.factors))
+
+
+@lru_cache(maxsize=4096)
+def _key(factors: tuple[str, ...], levels: tuple[str, ...]) -> str:
+    # Strata are few (16 in PATINA): the key of each is computed once by the one function
+    # that defines the format for all of oncotrial.
+    return stratum_key(dict(zip(factors, levels)), factors)
 
 
 def load_trial(conn: Connection) -> Trial:

@@ -1,0 +1,108 @@
+"""Group commit: concurrent randomizations share one durable commit.
+
+With ``synchronous=FULL`` every SQLite commit waits for an fsync, and writers are
+serialized, so one-commit-per-request caps throughput at one fsync per randomization
+no matter how fast the rest is. The committer is one writer thread: requests queue up
+while a commit is on disk, and the next batch takes them all in ONE transaction, each
+inside its own SAVEPOINT. A request whose work fails is rolled back to its savepoint
+alone; the others commit. No caller is answered before the COMMIT has returned, and if
+the COMMIT fails every caller of the batch gets the error (nothing of it is durable), so
+"201 received" still implies "on disk", and each randomization's list-row consumption,
+number, audit link and idempotency record still commit (or vanish) together.
+
+On PostgreSQL it works the same way (one connection, savepoints); the row locks taken
+inside keep several server processes correct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from oncotrial.irt.db.engine import write_tx
+from oncotrial.irt.db.raw import Raw
+
+Work = Callable[..., Any]
+
+
+class GroupCommitter:
+    """Run ``fn(conn, *args)`` calls on one writer thread, batched into shared transactions."""
+
+    def __init__(self, engine: Engine, *, max_batch: int = 64) -> None:
+        self.engine, self.max_batch = engine, max_batch
+        self._queue: queue.SimpleQueue[tuple[Future, Work, tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="irt-group-commit", daemon=True)
+        self._thread.start()
+        self.batches = 0
+        self.items = 0
+
+    def submit(self, fn: Work, *args: Any) -> Future:
+        fut: Future = Future()
+        self._queue.put((fut, fn, args))
+        return fut
+
+    async def run(self, fn: Work, *args: Any) -> Any:
+        """Await the result of ``fn(conn, *args)`` once its batch is committed."""
+        return await asyncio.wrap_future(self.submit(fn, *args))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        closing = False
+        while not closing:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    closing = True
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[tuple[Future, Work, tuple[Any, ...]]]) -> None:
+        outcomes: list[tuple[Future, Any, BaseException | None]] = []
+        try:
+            with write_tx(self.engine) as conn:
+                raw = Raw(conn)
+                for fut, fn, args in batch:
+                    if not fut.set_running_or_notify_cancel():
+                        continue
+                    outcomes.append((fut, *self._one(conn, raw, fn, args)))
+        except BaseException as exc:  # the COMMIT (or the lock) failed: nothing of this batch is durable
+            for fut, _, _ in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        self.batches += 1
+        self.items += len(outcomes)
+        for fut, result, error in outcomes:
+            if error is None:
+                fut.set_result(result)
+            else:
+                fut.set_exception(error)
+
+    @staticmethod
+    def _one(conn: Connection, raw: Raw, fn: Work, args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+        raw.execute("SAVEPOINT irt_item")
+        try:
+            result = fn(conn, *args)
+        except Exception as exc:
+            raw.execute("ROLLBACK TO SAVEPOINT irt_item")
+            raw.execute("RELEASE SAVEPOINT irt_item")
+            return None, exc
+        raw.execute("RELEASE SAVEPOINT irt_item")
+        return result, None
