@@ -145,13 +145,13 @@ def machine() -> str:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| backend | client | uvicorn workers | randomizations | per second | p50 ms | p90 ms | p99 ms "
-           "| server CPU ms / rand. | client CPU ms / rand. | load avg before / after |",
-           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    out = ["| backend | client | uvicorn workers | randomizations | per second (best) | p50 ms | p90 ms | p99 ms "
+           "| server CPU ms / rand. | client CPU ms / rand. | load avg before / after | per second, every run |",
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
     for r in rows:
         out.append(f"| {r['backend']} | {r['client']} | {r['workers']} | {r['n']:,} | {r['per_s']:.0f} | "
                    f"{r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['server_cpu_ms']:.2f} | "
-                   f"{r['client_cpu_ms']:.2f} | {r['load_before']:.1f} / {r['load_after']:.1f} |")
+                   f"{r['client_cpu_ms']:.2f} | {r['load_before']:.1f} / {r['load_after']:.1f} | {r.get('runs', '')} |")
     return "\n".join(out)
 
 
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--clients-kind", default="httpx,raw")
     ap.add_argument("--pg-url", default=os.environ.get("ONCOTRIAL_TEST_PG_URL"))
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the fastest is reported")
     ap.add_argument("--write", action="store_true", help="write the irt section of benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     rows = []
@@ -172,13 +173,19 @@ def main(argv: list[str] | None = None) -> None:
             print("skipping postgresql: set ONCOTRIAL_TEST_PG_URL or --pg-url", file=sys.stderr)
             continue
         for workers, client in [(int(w), c) for w in args.workers.split(",") for c in args.clients_kind.split(",")]:
-            with ExitStack() as stack:
-                if backend == "sqlite":
-                    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="irt-bench-"))
-                    url = f"sqlite:///{folder}/bench.sqlite"
-                else:
-                    url = stack.enter_context(fresh_postgres_database(args.pg_url, prefix="irt_bench"))
-                row = run_one(url, backend, client, args.n, args.warmup, args.clients, workers)
+            runs = []
+            for _ in range(args.repeat):
+                with ExitStack() as stack:
+                    if backend == "sqlite":
+                        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="irt-bench-"))
+                        url = f"sqlite:///{folder}/bench.sqlite"
+                    else:
+                        url = stack.enter_context(fresh_postgres_database(args.pg_url, prefix="irt_bench"))
+                    runs.append(run_one(url, backend, client, args.n, args.warmup, args.clients, workers))
+            # The machine is shared (other jobs show in the load average): the fastest run is
+            # the one least disturbed, and the closest to what the service itself can do.
+            row = max(runs, key=lambda r: r["per_s"])
+            row["runs"] = ", ".join(f"{r['per_s']:.0f}" for r in runs)
             rows.append(row)
             print(table([row]).splitlines()[-1], flush=True)
     text = table(rows)
@@ -191,7 +198,9 @@ def main(argv: list[str] | None = None) -> None:
             f"`python benchmarks/irt_throughput.py --write` on {dt.date.today().isoformat()}, {machine()}.",
             f"{args.clients} concurrent clients, {args.n:,} timed randomizations per run after {args.warmup} "
             "warm-up ones, each a full `POST /api/v1/randomizations` (token check, validation, allocation, "
-            "counter, audit link, idempotency record, one durable commit).",
+            "counter, audit link, idempotency record, durable commit before the 201). "
+            f"Fastest of {args.repeat} runs per row (all runs in the last column); server CPU is user+system "
+            "time of the server process(es) per randomization.",
             "",
             text,
             "",

@@ -16,8 +16,10 @@ Two workloads on the same data for every tool (written to benchmarks/.data/):
 
 Each task is timed in-process (R via Rscript with its own timer, so R's
 start-up and CSV reading are not counted) and the median time is reported;
-the Python tools run in turn, repetition by repetition (round robin), so that
-load from other processes on a shared machine falls on all of them alike.
+the Python tools run in turn, repetition by repetition and in random order
+(round robin), so that load from other processes on a shared machine falls on
+all of them alike; on the PATINA trial each timed call follows an untimed one
+of the same task, as in R's timing loop.
 The numbers each tool produces are compared with R's: oncotrial must agree to
 1e-6 (relative) or the script exits non-zero; the others' differences are
 reported. The survival section of benchmarks/RESULTS.md (between the
@@ -149,11 +151,17 @@ def run_r(workload: str, csv: Path, reps: int) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- tools
 
+def arms(d: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(time, event) per arm, split the same cheap way for every Python tool."""
+    arm, t, e = d["arm"].to_numpy(), d["time"].to_numpy(), d["event"].to_numpy()
+    return [(t[arm == a], e[arm == a]) for a in np.unique(arm)]
+
+
 def oncotrial_trial(d: pd.DataFrame) -> dict[str, Callable[[], Any]]:
     from oncotrial.stats import cox, km, logrank
 
     def f_km():
-        res = [km(g["time"].to_numpy(), g["event"].to_numpy()) for _, g in d.groupby("arm")]
+        res = [km(t, e) for t, e in arms(d)]
         return {"median": [r.median for r in res], "lower": [r.median_ci[0] for r in res],
                 "upper": [r.median_ci[1] for r in res]}
 
@@ -188,8 +196,8 @@ def statsmodels_trial(d: pd.DataFrame) -> dict[str, Callable[[], Any]]:
 
     def f_km():
         med, lo, up = [], [], []
-        for _, g in d.groupby("arm"):
-            sf = SurvfuncRight(g["time"].to_numpy(), g["event"].to_numpy())
+        for t, e in arms(d):
+            sf = SurvfuncRight(t, e)
             ci = sf.quantile_ci(0.5, method="cloglog")
             med.append(sf.quantile(0.5))
             lo.append(ci[0])
@@ -233,8 +241,8 @@ def lifelines_trial(d: pd.DataFrame) -> dict[str, Callable[[], Any]]:
 
     def f_km():
         med, lo, up = [], [], []
-        for _, g in d.groupby("arm"):
-            k = KaplanMeierFitter().fit(g["time"], g["event"])
+        for t, e in arms(d):
+            k = KaplanMeierFitter().fit(t, e)
             ci = median_survival_times(k.confidence_interval_)
             med.append(k.median_survival_time_)
             lo.append(float(ci.iloc[0, 0]))
@@ -364,26 +372,36 @@ def main() -> int:
         for f in tool["trial"].values():
             f()
 
-    def round_robin(workload: str, reps: dict[str, int]) -> None:
-        """Time the Python tools in turn, repetition by repetition, so that load from other
-        processes on a shared machine falls on all of them alike."""
+    def round_robin(workload: str, reps: dict[str, int], warm: bool) -> None:
+        """Time the Python tools in turn, repetition by repetition and in a fresh random
+        order each time, so that load from other processes on a shared machine and cache
+        state fall on all of them alike. With ``warm``, each timed call follows an untimed
+        one of the same task (as R's timing loop does), so no tool runs on cold caches."""
+        rng = np.random.default_rng(1)
         samples: dict[tuple[str, str], list[float]] = {}
+        tasks = list(next(iter(py_tools.values()))[workload])
         for rep in range(max(reps.values())):
-            for tool, fns in py_tools.items():
-                if rep >= reps[tool]:
-                    continue
-                for task, fn in fns[workload].items():
+            for task in tasks:
+                order = list(py_tools)
+                rng.shuffle(order)
+                for tool in order:
+                    fn = py_tools[tool][workload].get(task)
+                    if fn is None or rep >= reps[tool]:
+                        continue
+                    if warm:
+                        fn()
                     t0 = time.perf_counter()
                     val = fn()
                     samples.setdefault((tool, task), []).append(time.perf_counter() - t0)
                     values[(tool, workload, task)] = val
-        for (tool, task), ts in samples.items():
+        for (tool, task), ts in sorted(samples.items()):
             times[(tool, workload, task)] = statistics.median(ts)
             print(f"  {tool:11s} {workload:5s} {task:8s} {statistics.median(ts):9.4f} s  ({len(ts)} runs)")
 
     print("Python tools, round robin")
-    round_robin("trial", {"oncotrial": reps_small, "statsmodels": reps_small, "lifelines": max(reps_small // 8, 3)})
-    round_robin("big", {"oncotrial": reps_big, "statsmodels": reps_big, "lifelines": reps_big})
+    round_robin("trial", {"oncotrial": reps_small, "statsmodels": reps_small, "lifelines": max(reps_small // 8, 3)},
+                warm=True)
+    round_robin("big", {"oncotrial": reps_big, "statsmodels": reps_big, "lifelines": reps_big}, warm=False)
 
     r_versions = ""
     if "r" not in args.skip:
@@ -421,6 +439,10 @@ def main() -> int:
     return 0
 
 
+def fmt_time(t: float) -> str:
+    return f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
+
+
 def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: bool) -> list[str]:
     m = machine()
     today = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -431,7 +453,7 @@ def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: b
                f"Python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, pandas {m['pandas']}; "
                f"{r_versions or 'R not run'}; statsmodels {version('statsmodels')}; lifelines {version('lifelines')}.")
     out.append("")
-    out.append("Median wall time in seconds per task, same data for every tool (R timed inside R, without "
+    out.append("Median wall time per task, same data for every tool (R timed inside R, without "
                "start-up and CSV reading). In brackets: tool time / oncotrial time (> 1 means oncotrial is faster).")
     out.append("")
     out.append("| task | " + " | ".join(tools) + " |")
@@ -444,9 +466,9 @@ def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: b
             if t is None:
                 cells.append("n/a")
             elif tool == "oncotrial":
-                cells.append(f"{t:.4f}")
+                cells.append(fmt_time(t))
             else:
-                cells.append(f"{t:.4f} ({t / base:.1f}x)")
+                cells.append(f"{fmt_time(t)} ({t / base:.1f}x)")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out.append("")
     out.append("Agreement with R (largest relative difference over the task's numbers: medians and CI limits; "
@@ -469,7 +491,8 @@ def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: b
                "(`quantile_ci`, Brookmeyer-Crowley type) and lifelines (crossing of the pointwise band, no "
                "midpoint rule) are different methods from R's `quantile.survfit`, so their CI limits may "
                "differ from R's; oncotrial follows R. Coefficients: R stops Newton-Raphson at a relative "
-               "log-likelihood change of 1e-9, oncotrial at a negligible step, so they agree to about 1e-8.")
+               "log-likelihood change of 1e-9, oncotrial at a negligible step (|step| <= 1e-10 (1 + |beta|)); "
+               "here they agree to the digits shown.")
     out.append(END)
     return out
 

@@ -180,3 +180,42 @@ def _admin(trial) -> str:
         return add_user(engine, "admin1", "admin", actor="test")[1]
     finally:
         engine.dispose()
+
+
+def test_minimization_protocol_matches_independent_assignment(tmp_path):
+    """A protocol randomized by minimization: no list is pre-generated; each arm is decided
+    from the patients before and equals what oncotrial.randomization.Minimization gives for
+    the same sequence of patients."""
+    import random
+
+    from fastapi.testclient import TestClient
+
+    from oncotrial.irt.app import create_app
+    from oncotrial.irt.config import Settings
+    from oncotrial.irt.loadgen import prepare_trial
+    from oncotrial.protocol import protocol_path
+    from oncotrial.randomization import Minimization
+
+    text = protocol_path("patina").read_text()
+    assert 'method = "permuted_blocks"' in text
+    toml = tmp_path / "patina_min.toml"
+    toml.write_text(text.replace('method = "permuted_blocks"', 'method = "minimization"'))
+    fixture = prepare_trial(f"sqlite:///{tmp_path}/min.sqlite", n_sites=2, protocol=str(toml), seed=99)
+    rng = random.Random(4)
+    profiles = [{f: rng.choice(levels) for f, levels in fixture.levels.items()} for _ in range(40)]
+    with TestClient(create_app(Settings(db_url=fixture.db_url))) as client:
+        arms = []
+        for i, strata in enumerate(profiles):
+            site = f"S0{i % 2 + 1}"
+            r = client.post("/api/v1/randomizations", json=body(f"M{i:03d}", site, strata=strata),
+                            headers=auth(fixture.tokens[site]))
+            assert r.status_code == 201, r.text
+            assert r.json()["randomization_number"] == i + 1
+            arms.append(r.json()["arm"])
+        assert client.get("/api/v1/audit/verify", headers=auth(fixture.statistician)).json()["ok"]
+        bal = client.get("/api/v1/balance", headers=auth(fixture.statistician)).json()
+    p = load_protocol(str(toml))
+    expected = Minimization({f.name: f.codes for f in p.stratification_factors}, ["A", "B"], [1, 1],
+                            p_best=p.randomization.minimization_p_best, seed=99).assign_sequence(profiles)
+    assert tuple(arms) == expected
+    assert bal["total"] == 40 and abs(bal["arms"]["A"] - bal["arms"]["B"]) <= 2

@@ -64,6 +64,8 @@ def test_bootstrap_cli_with_plain_sqlite_path(tmp_path):
     r = oncotrial("audit", "verify", "--db", db)
     assert r.returncode == 0 and "intact" in r.stdout
     assert current_revision(make_engine(f"sqlite:///{db}")) == head_revision()
+    r = oncotrial("irt", "upgrade", "--db", db)
+    assert r.returncode == 0 and f"revision {head_revision()}" in r.stdout
 
 
 @pytest.mark.parametrize("args,words", [

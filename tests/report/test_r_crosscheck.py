@@ -67,19 +67,10 @@ def readme_results(patina):
 
 # The README's run (`oncotrial reproduce patina`, seed 0) has a PFS arm A whose log-log
 # upper confidence limit dips below 0.5 at 56.8 months and rises above it again at 74.5
-# (it is not monotone); R's quantile.survfit gives the median's upper limit 56.80,
-# oncotrial.stats gives NaN. That one value is checked on its own below.
-KNOWN = {"PFS A median_upper"}
-
-
+# (it is not monotone): quantile.survfit takes the first crossing, 56.80, and so must we.
 def test_readme_run_matches_r(patina):
     results, ref = readme_results(patina)
-    assert_matches_r(results, ref, skip=KNOWN)
-
-
-@pytest.mark.xfail(strict=True, reason="oncotrial.stats km median CI: a non-monotone upper limit gives NaN, R 56.80")
-def test_readme_run_pfs_median_upper_limit(patina):
-    results, ref = readme_results(patina)
+    assert_matches_r(results, ref)
     assert results.pfs.arm("A").median_upper == pytest.approx(ref["PFS"]["arms"]["A"]["median_upper"], rel=1e-6)
 
 

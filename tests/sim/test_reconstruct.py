@@ -91,3 +91,34 @@ def test_cli_reconstruct_and_simulate(tmp_path):
     assert rep["n_estimable"].max() == 2
     res = runner.invoke(app, ["reconstruct", str(tmp_path / "nope.toml")])
     assert res.exit_code == 2 and "file not found" in res.output
+
+
+def test_search_km_rule_matches_r_survival():
+    """The fast KM median/CI used inside the reconstruction search equals R survival's quantile.survfit
+    (reference written by validation/sim_km_quantile.R), also where the upper band is not monotone."""
+    import json
+    from pathlib import Path
+
+    from oncotrial.sim.km_target import km_stats
+
+    here = Path(__file__).resolve().parent
+    ref = json.loads((here.parent / "reference" / "sim" / "km_upper_ci_case.json").read_text())
+    d = pd.read_csv(here / "data" / "km_upper_ci_case.csv")
+    st = km_stats(d["t"].to_numpy(), d["e"].to_numpy().astype(bool))
+    assert np.allclose([st.median, st.lower, st.upper], [ref["median"], ref["lower"], ref["upper"]], rtol=1e-9)
+
+
+def test_search_cox_equals_stats_cox():
+    """The numpy Cox fit of the search loops equals oncotrial.stats.cox (stratified, Efron, tied days)."""
+    from oncotrial.sim.fastcox import cox_1d
+    from oncotrial.stats import cox
+
+    rng = np.random.default_rng(11)
+    for strat in (False, True):
+        n = 300
+        d = pd.DataFrame({"t": np.ceil(rng.exponential(400, n)), "e": (rng.random(n) < 0.6).astype(int),
+                          "x": (rng.random(n) < 0.5).astype(float), "s": rng.integers(0, 6, n).astype(str)})
+        ref = cox(d, time="t", event="e", covariates=["x"], strata=["s"] if strat else None)
+        got = cox_1d(d["t"].to_numpy(), d["e"].to_numpy().astype(bool), d["x"].to_numpy(),
+                     d["s"].to_numpy() if strat else None)
+        assert np.allclose(got, [ref.hr.iloc[0], *ref.hr_ci.iloc[0]], rtol=1e-8)

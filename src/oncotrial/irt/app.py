@@ -5,6 +5,7 @@ Build it with :func:`create_app`; ``oncotrial serve`` runs it under uvicorn.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -120,6 +121,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.settings = settings
         app.state.token_cache = TokenCache()
         app.state.committer = GroupCommitter(app.state.engine)
+        # Everything built at start-up (SQLAlchemy metadata, pydantic and FastAPI models) lives
+        # as long as the process; frozen, the cyclic GC stops re-scanning it. Unfrozen, each
+        # full collection stalled every in-flight request for ~100 ms (the p99 of the benchmark).
+        gc.collect()
+        gc.freeze()
         yield
         app.state.committer.close()
         app.state.engine.dispose()

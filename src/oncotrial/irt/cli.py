@@ -72,8 +72,12 @@ def init(
 
     with _engine(db) as engine:
         result = init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor=_actor())  # type: ignore[arg-type]
-    typer.echo(f"initialized {result.study_id}: {result.method}, {result.strata} strata, "
-               f"{result.list_rows} list rows, checksum {result.checksum}")
+    if result.list_rows:
+        typer.echo(f"initialized {result.study_id}: {result.method}, {result.strata} strata, "
+                   f"{result.list_rows} list rows, checksum {result.checksum}")
+    else:
+        typer.echo(f"initialized {result.study_id}: {result.method} (each arm decided at randomization; "
+                   "no pre-generated list)")
 
 
 @irt_app.command("add-site")
@@ -127,11 +131,26 @@ def issue_token(
     typer.echo(token)
 
 
+@irt_app.command("upgrade")
+def upgrade_schema(db: str = typer.Option(..., "--db", help=DB_HELP)) -> None:
+    """Apply the schema migrations of this version of oncotrial to an existing database."""
+    from oncotrial.irt.db.migrate import current_revision, head_revision, upgrade
+
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        before = current_revision(engine)  # type: ignore[arg-type]
+        upgrade(engine)  # type: ignore[arg-type]
+    typer.echo(f"schema at revision {head_revision()} (was {before})")
+
+
+ENV_SECURE = "ONCOTRIAL_IRT_SECURE_COOKIES"
+
+
 def app_from_env():  # noqa: ANN201
     """ASGI factory for ``--workers > 1`` (each worker process builds its own app)."""
     from oncotrial.irt.app import create_app
 
-    return create_app(Settings(db_url=os.environ[ENV_DB]))
+    return create_app(Settings(db_url=os.environ[ENV_DB], secure_cookies=os.environ.get(ENV_SECURE) == "1"))
 
 
 def serve(
@@ -140,6 +159,8 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies",
+                                        help="Mark cookies Secure (when served behind HTTPS)."),
 ) -> None:
     """Run the randomization service (REST API and web pages)."""
     import uvicorn
@@ -150,10 +171,11 @@ def serve(
     if workers == 1:
         from oncotrial.irt.app import create_app
 
-        uvicorn.run(create_app(Settings(db_url=url)), host=host, port=port, access_log=access_log,
-                    log_level="info", timeout_graceful_shutdown=5)
+        uvicorn.run(create_app(Settings(db_url=url, secure_cookies=secure_cookies)), host=host, port=port,
+                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
     else:
         os.environ[ENV_DB] = url
+        os.environ[ENV_SECURE] = "1" if secure_cookies else "0"
         uvicorn.run("oncotrial.irt.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
                     access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
 

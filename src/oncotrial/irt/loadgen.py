@@ -2,7 +2,8 @@
 
 Used by the reliability tests (tests/irt) and the benchmark (benchmarks/irt_throughput.py):
 both need a real uvicorn process on a free loopback port, many concurrent HTTP clients,
-and an honest record of which requests got a 201.
+and an honest record of which requests got a 201. Needs ``httpx`` (the ``test`` extra);
+the service itself does not import this module.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH
 from oncotrial.sim.km_target import follow_curve, km_stats, km_stats_exact, snap_statistic
@@ -161,15 +160,11 @@ class HRTarget:
 
 def cox_hr(time: np.ndarray, event: np.ndarray, trt: np.ndarray, strata: np.ndarray | None,
            conf_level: float = 0.95) -> tuple[float, float, float]:
-    from oncotrial.stats import cox
+    """(HR, lower, upper) of ``trt``, stratified Cox with Efron ties (numpy core; equals oncotrial.stats.cox)."""
+    from oncotrial.sim.fastcox import cox_1d
 
-    d = pd.DataFrame({"T": time, "E": event.astype(int), "TRT": trt.astype(float)})
-    s = None
-    if strata is not None:
-        d["S"] = strata
-        s = ["S"]
-    f = cox(d, time="T", event="E", covariates=["TRT"], strata=s, conf_level=conf_level)
-    return float(f.hr.iloc[0]), float(f.hr_ci.iloc[0, 0]), float(f.hr_ci.iloc[0, 1])
+    return cox_1d(np.asarray(time, dtype=float), np.asarray(event).astype(bool), np.asarray(trt, dtype=float),
+                  strata, conf_level)
 
 
 def logrank_p(time: np.ndarray, event: np.ndarray, trt: np.ndarray, strata: np.ndarray | None, sided: int = 2) -> float:

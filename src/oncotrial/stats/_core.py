@@ -121,56 +121,43 @@ def km_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level:
     return lower, upper
 
 
-def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = QUANTILE_TOL) -> np.ndarray:
-    """Time at which the non-decreasing step function ``y`` (1 - S) first reaches each ``p``.
-
-    A re-statement of R survival's ``findq`` (used by ``quantile.survfit``).
-    ``x`` starts with the origin and ``y`` with 0. A confidence limit is NaN
-    where it does not exist, which for a KM curve is only a leading run (S = 1)
-    and a trailing run (S = 0); R drops those points. Where the curve is flat at
-    exactly ``p`` the answer is the midpoint of that flat stretch; NaN where it
-    never gets there. Because ``y`` is non-decreasing, "the first time a level
-    is reached" is a left binary search, so R's removal of repeated levels
-    needs no separate step.
-    """
-    p = np.atleast_1d(np.asarray(p, dtype=float))
-    out = np.full(p.shape, np.nan)
-    nan = np.isnan(y)
-    m = y.size
-    leading = trailing = False
-    if nan.any():
-        ok = np.flatnonzero(~nan)
-        m = int(ok[-1]) + 1  # drop the trailing NaN run
-        trailing = m < y.size
-        leading = ok.size < m  # NaNs left before the last defined point
-        y = np.fmax.accumulate(y[:m])  # a leading NaN run takes the level before it
-    yk = y
-    if yk[-1] < p.min():
-        return out
-    i1 = np.searchsorted(yk, p - tol, side="left")
-    i2 = np.searchsorted(yk, p + tol, side="left")
-    inside = (p >= tol) & (i2 < m)  # p >= first knot (0) + tol, and reached
-    out[inside] = (x[i1[inside]] + x[i2[inside]]) / 2.0
-    out[p == 0] = x[0]
-    # R's last-point rule (p within tol of the final level: midpoint with the last
-    # time) is skipped when its de-duplicated y ends in NaN, i.e. a trailing NaN
-    # run with no NaN before it
-    if not (trailing and not leading):
-        last = (np.abs(p - yk[-1]) < tol) & (p >= tol)
-        out[last] = (x[i1[last]] + x[-1]) / 2.0
-    return out
-
-
-def km_quantiles(km: KMArrays, lower: np.ndarray, upper: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def km_quantiles(km: KMArrays, lower: np.ndarray, upper: np.ndarray, probs: np.ndarray,
+                 tol: float = QUANTILE_TOL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Quantiles of the survival time and their confidence limits, as R ``quantile.survfit``.
 
-    ``probs`` are failure probabilities (0.5 gives the median).
+    ``probs`` are failure probabilities (0.5 gives the median). A re-statement of
+    R survival's ``findq`` for the three curves S, lower, upper at once, on
+    y = 1 - curve (non-decreasing): the quantile is the first time y reaches
+    p; where y is flat at p (within sqrt(eps)) it is the midpoint of that flat
+    stretch; NaN where y never gets there. A confidence limit is NaN where it
+    does not exist -- for a KM curve a leading run (S = 1) and a trailing run
+    (S = 0) -- and R drops those points, as comparisons with NaN do here.
     """
-    x = np.concatenate(([0.0], km.time))
-    q = findq(x, np.concatenate(([0.0], 1.0 - km.surv)), probs)
-    ql = findq(x, np.concatenate(([0.0], 1.0 - lower)), probs)
-    qu = findq(x, np.concatenate(([0.0], 1.0 - upper)), probs)
-    return q, ql, qu
+    t = km.time
+    m = t.size
+    y = 1.0 - np.vstack((km.surv, lower, upper))[:, None, :]  # curve x prob x time
+    pp = np.atleast_1d(np.asarray(probs, dtype=float))[None, :, None]
+    g1 = y >= pp - tol
+    g2 = y >= pp + tol
+    i1 = g1.argmax(axis=2)
+    i2 = g2.argmax(axis=2)
+    p2 = pp[:, :, 0]
+    reached = g2.any(axis=2) & (p2 >= tol)
+    out = np.where(reached, (t[i1] + t[i2]) / 2.0, np.nan)
+    # R's last-point rule: p within tol of the last defined level (and not above it) gives
+    # the midpoint with the last time -- unless R's de-duplicated curve ends in NaN,
+    # i.e. a trailing NaN run with no NaN before it
+    defined = ~np.isnan(y[:, 0, :])
+    last_def = m - 1 - defined[:, ::-1].argmax(axis=1)
+    y_last = y[np.arange(3), 0, last_def]
+    trailing = last_def < m - 1
+    leading = defined.sum(axis=1) < last_def + 1
+    rule = ~(trailing & ~leading) & defined.any(axis=1)
+    # (R returns NA for every p when the curve stays below the smallest p)
+    last = rule[:, None] & (np.abs(p2 - y_last[:, None]) < tol) & (y_last[:, None] >= p2.min()) & (p2 >= tol)
+    out = np.where(last, (t[i1] + t[-1]) / 2.0, out)
+    out[:, p2[0] == 0] = 0.0  # the origin
+    return out[0], out[1], out[2]
 
 
 def step_index(grid: np.ndarray, at: np.ndarray) -> np.ndarray:

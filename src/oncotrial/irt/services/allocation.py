@@ -23,18 +23,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-
-from oncotrial.irt import audit
 from starlette.concurrency import run_in_threadpool
 
+from oncotrial.irt import audit
 from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.raw import Raw
 from oncotrial.irt.db.models import AllocationRow, Correction, Randomization, Site, User
+from oncotrial.irt.db.raw import Raw
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
 from oncotrial.irt.services.setup import RANDOMIZATION_COUNTER
 from oncotrial.irt.services.trial import Trial
+from oncotrial.randomization import Minimization
 
 
 @dataclass(frozen=True)
@@ -207,15 +207,18 @@ def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationReq
     (number,) = raw.one(_NEXT_NUMBER)
     if raw.postgres:
         raw.execute("SELECT pg_advisory_xact_lock(:k)", {"k": _advisory_key(stratum)})
+    strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
     # A subject randomized before is caught by the unique subject_id when the row is
     # inserted (the whole transaction then rolls back): no extra read on the hot path.
-    slot = raw.one_or_none(_TAKE_SLOT.format(lock=raw.for_update()), {"stratum": stratum})
-    if slot is None:
-        raise Conflict(f"strata: the allocation list of stratum {stratum!r} is used up; "
-                       "ask the trial statistician to extend it")
-    slot_id, sequence, arm = slot
+    if trial.uses_list:
+        slot = raw.one_or_none(_TAKE_SLOT.format(lock=raw.for_update()), {"stratum": stratum})
+        if slot is None:
+            raise Conflict(f"strata: the allocation list of stratum {stratum!r} is used up; "
+                           "ask the trial statistician to extend it")
+        slot_id, sequence, arm = slot
+    else:
+        slot_id, sequence, arm = _minimize(raw, trial, stratum, strata)
     now = ts()
-    strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
     (rid,) = raw.one(_INSERT_RANDOMIZATION, {
         "number": number, "subject_id": req.subject_id, "site_id": actor.site_id, "arm": arm,
         "stratum": stratum, "strata": json.dumps(strata, separators=(",", ":")), "allocation_id": slot_id,
@@ -234,6 +237,21 @@ def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationReq
         "strata": strata, "strata_verified": dict(strata), "randomized_at": now, "randomized_by": actor.name,
     }
     return record, False
+
+
+def _minimize(raw: Raw, trial: Trial, stratum: str, strata: dict[str, str]) -> tuple[int, int, str]:
+    """Pocock-Simon minimization: the arm from everyone randomized before (the caller holds
+    the counter lock, so the history cannot change underneath), recorded as an assigned
+    list row so every randomization still consumes exactly one row of ``allocation_list``."""
+    history = [(json.loads(text), arm) for text, arm in raw.execute(
+        "SELECT strata_randomized, arm FROM randomizations ORDER BY randomization_number").fetchall()]
+    arm = Minimization(trial.strata_levels, [a.code for a in trial.arms], [a.ratio for a in trial.arms],
+                       p_best=trial.p_best, seed=trial.seed).assign(strata, history)
+    (sequence,) = raw.one("SELECT COUNT(*) + 1 FROM allocation_list WHERE stratum = :stratum", {"stratum": stratum})
+    (slot_id,) = raw.one("INSERT INTO allocation_list (stratum, sequence, block, block_size, arm, assigned) "
+                         "VALUES (:stratum, :sequence, 0, 0, :arm, TRUE) RETURNING id",
+                         {"stratum": stratum, "sequence": sequence, "arm": arm})
+    return slot_id, sequence, arm
 
 
 def visible_site_filter(actor: Actor):  # noqa: ANN201

@@ -18,7 +18,7 @@ from oncotrial.irt.db.models import AllocationRow, ApiToken, Counter, Site, Tria
 from oncotrial.irt.security import hash_password, hash_secret, new_secret, ts, utcnow
 from oncotrial.irt.services.errors import Conflict, Invalid, NotFound
 from oncotrial.irt.services.trial import SUPPORTED_METHODS, Trial
-from oncotrial.randomization import AllocationList, generate_permuted_blocks, generate_simple
+from oncotrial.randomization import AllocationList, Minimization, generate_permuted_blocks, generate_simple
 
 SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -65,14 +65,28 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise Invalid(f"--protocol: {exc}") from exc
     doc = p.model_dump(mode="json")
-    trial = Trial.from_protocol_dict(doc, protocol)
     seed = int(p.randomization.seed if seed is None else seed)
     if seed < 0:
         raise Invalid(f"--seed: expected an integer >= 0, got {seed}")
     per_stratum = int(p.accrual.target_n if per_stratum is None else per_stratum)
     if per_stratum < 1:
         raise Invalid(f"--per-stratum: expected an integer >= 1, got {per_stratum}")
-    alloc = build_allocation_list(trial, seed=seed, per_stratum=per_stratum)
+    trial = Trial.from_protocol_dict(doc, protocol, seed=seed)
+    if trial.method not in SUPPORTED_METHODS:
+        raise Invalid(f"randomization.method: {trial.method!r} is not supported by the IRT; "
+                      f"expected one of {', '.join(SUPPORTED_METHODS)}")
+    rows: tuple = ()
+    checksum = ""
+    if trial.method == "minimization":
+        try:  # the parameters are checked now, not at the first patient
+            Minimization(trial.strata_levels, [a.code for a in trial.arms], [a.ratio for a in trial.arms],
+                         p_best=trial.p_best, seed=seed)
+        except ValueError as exc:
+            raise Invalid(f"randomization: {exc}") from exc
+    if trial.uses_list:
+        alloc = build_allocation_list(trial, seed=seed, per_stratum=per_stratum)
+        rows, checksum = alloc.rows, alloc.checksum
+    n_strata = len({r.stratum for r in rows})
 
     upgrade(engine)
     with write_tx(engine) as conn:
@@ -81,17 +95,18 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
         now = ts()
         conn.execute(insert(TrialSetup).values(
             id=1, study_id=trial.study_id, protocol_name=protocol, protocol_json=audit.canonical(doc),
-            method=trial.method, seed=seed, list_checksum=alloc.checksum, list_rows=len(alloc), created_at=now))
-        conn.execute(insert(AllocationRow), [
-            {"stratum": r.stratum, "sequence": r.sequence, "block": r.block, "block_size": r.block_size,
-             "arm": r.arm, "assigned": False} for r in alloc.rows])
+            method=trial.method, seed=seed, list_checksum=checksum, list_rows=len(rows), created_at=now))
+        if rows:
+            conn.execute(insert(AllocationRow), [
+                {"stratum": r.stratum, "sequence": r.sequence, "block": r.block, "block_size": r.block_size,
+                 "arm": r.arm, "assigned": False} for r in rows])
         conn.execute(insert(Counter).values(name=RANDOMIZATION_COUNTER, value=0))
         audit.init_chain(conn)
         # The seed is not written to the trail: the trail is readable by monitors, the seed is the list.
         audit.append(conn, actor=actor, action="init", entity="trial", entity_id=trial.study_id, when=now,
-                     new={"protocol": protocol, "method": trial.method, "strata": len(alloc.strata),
-                          "list_rows": len(alloc), "list_checksum": alloc.checksum})
-    return InitResult(trial.study_id, trial.method, len(alloc.strata), len(alloc), alloc.checksum, seed)
+                     new={"protocol": protocol, "method": trial.method, "strata": n_strata,
+                          "list_rows": len(rows), "list_checksum": checksum})
+    return InitResult(trial.study_id, trial.method, n_strata, len(rows), checksum, seed)
 
 
 def is_initialized(engine: Engine) -> bool:

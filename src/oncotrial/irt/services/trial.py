@@ -18,7 +18,8 @@ from oncotrial.irt.db.models import TrialSetup
 from oncotrial.irt.services.errors import Invalid, NotInitialized
 from oncotrial.randomization import stratum_key
 
-SUPPORTED_METHODS = ("permuted_blocks", "simple")
+LIST_METHODS = ("permuted_blocks", "simple")
+SUPPORTED_METHODS = (*LIST_METHODS, "minimization")
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ class Trial:
     factors: tuple[FactorInfo, ...]
     eligibility: tuple[Criterion, ...]
     block_sizes: tuple[int, ...]
+    seed: int = 0
+    p_best: float = 0.8
 
     @classmethod
-    def from_protocol_dict(cls, doc: Mapping[str, Any], protocol_name: str) -> Trial:
+    def from_protocol_dict(cls, doc: Mapping[str, Any], protocol_name: str, seed: int | None = None) -> Trial:
         all_factors = {f["name"]: f for f in doc.get("stratification_factors", [])}
         rnd = doc["randomization"]
         names = list(rnd.get("stratify_by") or all_factors)
@@ -73,7 +76,15 @@ class Trial:
             factors=factors,
             eligibility=tuple(Criterion(c["id"], c["kind"], c["text"]) for c in doc.get("eligibility", [])),
             block_sizes=tuple(rnd.get("block_sizes") or ()),
+            seed=int(rnd.get("seed", 0) if seed is None else seed),
+            p_best=float(rnd.get("minimization_p_best", 0.8)),
         )
+
+    @property
+    def uses_list(self) -> bool:
+        """True for methods that consume a pre-generated list; minimization decides each arm
+        from the patients before (and records its decisions as list rows as it goes)."""
+        return self.method in LIST_METHODS
 
     @property
     def factor_names(self) -> tuple[str, ...]:
@@ -116,7 +127,8 @@ def _key(factors: tuple[str, ...], levels: tuple[str, ...]) -> str:
 
 
 def load_trial(conn: Connection) -> Trial:
-    row = conn.execute(select(TrialSetup.protocol_json, TrialSetup.protocol_name).where(TrialSetup.id == 1)).one_or_none()
+    row = conn.execute(select(TrialSetup.protocol_json, TrialSetup.protocol_name, TrialSetup.seed)
+                       .where(TrialSetup.id == 1)).one_or_none()
     if row is None:
         raise NotInitialized("the database holds no trial; run `oncotrial irt init --protocol NAME --db URL` first")
-    return Trial.from_protocol_dict(json.loads(row.protocol_json), row.protocol_name)
+    return Trial.from_protocol_dict(json.loads(row.protocol_json), row.protocol_name, seed=row.seed)
