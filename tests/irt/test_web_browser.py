@@ -62,14 +62,23 @@ def browser() -> Iterator[object]:
 
 def _submit(driver, button_id: str) -> None:
     """Click a submit button and wait until the next page has replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
+    # Mark this document; the next page is there when the mark is gone and it has loaded.
+    # (Waiting for the old element to go stale races with Chromium's inspector.)
+    driver.execute_script("window.__oncotrial_old_page = true")
     driver.find_element(By.ID, button_id).click()
-    WebDriverWait(driver, 20).until(ec.staleness_of(old))
-    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def next_page_loaded(d) -> bool:
+        try:
+            return bool(d.execute_script(
+                "return window.__oncotrial_old_page === undefined && document.readyState === 'complete'"))
+        except WebDriverException:  # the page is being replaced right now
+            return False
+
+    WebDriverWait(driver, 20).until(next_page_loaded)
 
 
 def _login(driver, base: str, name: str) -> None:

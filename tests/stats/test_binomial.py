@@ -57,6 +57,9 @@ def test_no_information_is_nan() -> None:
     r = prop_diff(0, 0, 3, 10)
     assert np.isnan(r.estimate) and np.isnan(r.lower)
     assert np.isnan(odds_ratio(0, 10, 3, 10).estimate)
+    # every patient responded: a single possible table, the exact OR is not estimable
+    exact = odds_ratio(10, 10, 8, 8, method="exact")
+    assert np.isnan(exact.estimate) and exact.p_value == 1.0
 
 
 @pytest.mark.parametrize(

@@ -102,8 +102,8 @@ def test_time_table_paths_agree_with_unique(tied: bool) -> None:
     t = rng.exponential(10, 60_000)
     t = np.round(t, 1) if tied else t
     e = (rng.random(t.size) < 0.6).astype(float)
-    ut, n_all, n_event = time_table(t, e)
+    ut, n_risk, n_event = time_table(t, e)
     ref_t, inv = np.unique(t, return_inverse=True)
     np.testing.assert_array_equal(ut, ref_t)
-    np.testing.assert_array_equal(n_all, np.bincount(inv))
+    np.testing.assert_array_equal(n_risk, np.cumsum(np.bincount(inv)[::-1])[::-1])
     np.testing.assert_array_equal(n_event, np.bincount(inv, weights=e))

@@ -35,13 +35,12 @@ def normalize_db_url(db: str | os.PathLike[str]) -> str:
 class Settings:
     """Settings of one running service.
 
-    ``token_ttl_days`` is the lifetime of API tokens issued from the web or API;
-    ``session_ttl_hours`` that of web log-in sessions; ``max_body_bytes`` the
-    largest request body accepted (larger ones get 413 before they are parsed).
+    ``session_ttl_hours`` is the lifetime of a web log-in; ``max_body_bytes`` the
+    largest request body accepted (larger ones get 413 before they are parsed);
+    ``secure_cookies`` marks cookies Secure (behind HTTPS).
     """
 
     db_url: str
-    token_ttl_days: float = 365.0
     session_ttl_hours: float = 12.0
     max_body_bytes: int = 64 * 1024
     secure_cookies: bool = False

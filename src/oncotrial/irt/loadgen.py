@@ -225,13 +225,17 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
                         result.retries += 1
                     time.sleep(0.05)
                 if replay_every and i % replay_every == 0 and p.subject_id in result.created:
-                    try:
-                        r, _ = post(client, p)
-                        with lock:
-                            result.replays.append((result.created[p.subject_id],
-                                                   {"status": r.status_code, **r.json()}))
-                    except httpx.TransportError:
-                        pass
+                    while time.monotonic() < stop_at:  # retried like a first try if the server is down
+                        try:
+                            r, _ = post(client, p)
+                        except httpx.TransportError:
+                            r = None
+                        if r is not None and r.status_code < 500:
+                            with lock:
+                                result.replays.append((result.created[p.subject_id],
+                                                       {"status": r.status_code, **r.json()}))
+                            break
+                        time.sleep(0.05)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     t0 = time.perf_counter()

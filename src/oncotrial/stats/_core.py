@@ -15,6 +15,7 @@ log-rank and Fleming-Harrington G(rho) as ``survdiff``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ class KMArrays:
 
 
 def time_table(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct times (sorted), rows and events at each: the only O(n) step of a KM fit.
+    """Distinct times (sorted), number at risk and events at each: the only O(n) step of a KM fit.
 
     Two ways, the same result: with many ties (typical: days or 0.1 months) a
     hash table (pandas.factorize) then a sort of the few distinct times; with
@@ -52,33 +53,34 @@ def time_table(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndar
     if many_ties:
         codes, uniq = pd.factorize(time, sort=False)
         o = np.argsort(uniq)
-        n_all = np.bincount(codes, minlength=uniq.size)[o].astype(float)
+        n_all = np.bincount(codes, minlength=uniq.size)[o]
         n_event = np.bincount(codes, weights=event, minlength=uniq.size)[o]
-        return uniq[o], n_all, n_event
+        return uniq[o], np.cumsum(n_all[::-1])[::-1], n_event
     ts = np.sort(time)
     te = np.sort(time[event > 0])
     new = np.ones(n, dtype=bool)
     np.not_equal(ts[1:], ts[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     utime = ts[starts]
-    n_all = np.diff(np.append(starts, n)).astype(float)
-    first_event = np.searchsorted(te, utime, side="left")
-    n_event = np.diff(np.append(first_event, te.size)).astype(float)
-    return utime, n_all, n_event
+    # at risk at a time: everyone from its first sorted row on; events: a count in the sorted event times
+    n_event = np.diff(np.searchsorted(te, utime, side="left"), append=te.size)
+    return utime, n - starts, n_event
 
 
 def km_arrays(time: np.ndarray, event: np.ndarray) -> KMArrays:
     """Kaplan-Meier estimate with Greenwood's variance of log S, as R survfit (right censoring)."""
-    utime, n_all, n_event = time_table(time, event)
-    n_risk = np.cumsum(n_all[::-1])[::-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    utime, n_risk, n_event = time_table(time, event)
+    n_risk = n_risk.astype(float)
+    n_event = n_event.astype(float)
+    with np.errstate(divide="ignore"):
         surv = np.cumprod(1.0 - n_event / n_risk)
-        # d/(n(n-d)) is infinite when everyone at risk dies, as in R (std.err Inf)
-        term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
-    greenwood = np.cumsum(term)
-    return KMArrays(utime, n_risk, n_event, n_all - n_event, surv, greenwood)
+        # d/(n(n-d)) is infinite when everyone at risk dies, as in R (std.err Inf); 0 when d = 0
+        greenwood = np.cumsum(n_event / (n_risk * (n_risk - n_event)))
+    n_censor = n_risk - n_event - np.append(n_risk[1:], 0.0)
+    return KMArrays(utime, n_risk, n_event, n_censor, surv, greenwood)
 
 
+@lru_cache(maxsize=64)
 def z_value(conf_level: float) -> float:
     return float(_sp.ndtri(1.0 - (1.0 - conf_level) / 2.0))
 
@@ -113,9 +115,10 @@ def km_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level:
             upper = np.where(np.isnan(xx) | np.isnan(se2), np.nan, upper)
         elif conf_type == "log-log":
             xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            # R: exp(-exp(log(-log S) -/+ z se / log S)), i.e. S ** exp(-/+ z se / log S)
             se2 = z * se_log / np.log(xx)
-            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
-            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+            lower = xx ** np.exp(-se2)
+            upper = xx ** np.exp(se2)
         else:  # pragma: no cover - the public wrapper checks the option
             raise ValueError(f"conf_type: {conf_type!r}")
     return lower, upper
@@ -146,16 +149,19 @@ def km_quantiles(km: KMArrays, lower: np.ndarray, upper: np.ndarray, probs: np.n
     out = np.where(reached, (t[i1] + t[i2]) / 2.0, np.nan)
     # R's last-point rule: p within tol of the last defined level (and not above it) gives
     # the midpoint with the last time -- unless R's de-duplicated curve ends in NaN,
-    # i.e. a trailing NaN run with no NaN before it
-    defined = ~np.isnan(y[:, 0, :])
-    last_def = m - 1 - defined[:, ::-1].argmax(axis=1)
-    y_last = y[np.arange(3), 0, last_def]
-    trailing = last_def < m - 1
-    leading = defined.sum(axis=1) < last_def + 1
-    rule = ~(trailing & ~leading) & defined.any(axis=1)
-    # (R returns NA for every p when the curve stays below the smallest p)
-    last = rule[:, None] & (np.abs(p2 - y_last[:, None]) < tol) & (y_last[:, None] >= p2.min()) & (p2 >= tol)
-    out = np.where(last, (t[i1] + t[-1]) / 2.0, out)
+    # i.e. a trailing NaN run with no NaN before it. Rare (the curve must end flat at
+    # p), so it is looked at only when some curve's top level is that close to some p.
+    top = np.fmax.reduce(y[:, 0, :], axis=1)  # highest defined level (NaN-skipping)
+    if np.any(np.abs(p2 - top[:, None]) < tol):
+        defined = ~np.isnan(y[:, 0, :])
+        last_def = m - 1 - defined[:, ::-1].argmax(axis=1)
+        y_last = y[np.arange(3), 0, last_def]
+        trailing = last_def < m - 1
+        leading = defined.sum(axis=1) < last_def + 1
+        rule = ~(trailing & ~leading) & defined.any(axis=1)
+        # (R returns NA for every p when the curve stays below the smallest p)
+        last = rule[:, None] & (np.abs(p2 - y_last[:, None]) < tol) & (y_last[:, None] >= p2.min()) & (p2 >= tol)
+        out = np.where(last, (t[i1] + t[-1]) / 2.0, out)
     out[:, p2[0] == 0] = 0.0  # the origin
     return out[0], out[1], out[2]
 

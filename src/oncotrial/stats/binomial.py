@@ -270,8 +270,8 @@ def _fisher(a: int, b: int, c: int, d: int, conf: float) -> ComparisonResult:
         return float(np.exp(_opt.brentq(g, -50.0, 50.0, xtol=1e-12)))
 
     x = a
-    if x == lo and x == hi:
-        est = nan
+    if x == lo and x == hi:  # one possible table (e.g. everyone responded): nothing to estimate
+        est = float("nan")
     elif x == lo:
         est = 0.0
     elif x == hi:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -61,20 +62,15 @@ class CoxResult:
     """Fitted Cox model.
 
     ``coef``, ``se``, ``hr``, ``p_value`` are Series indexed by covariate (dummy)
-    name; ``se`` is the robust (sandwich) one when ``robust=True``, with the
-    model-based one in ``naive_se``. ``loglik`` is the log partial likelihood
+    name (``names``), ``hr_ci`` a DataFrame with columns lower, upper and ``var``
+    the variance matrix -- built on first access; ``se`` is the robust
+    (sandwich) one when ``robust=True``, with the model-based one in ``naive_se``. ``loglik`` is the log partial likelihood
     at the estimate, ``loglik_null`` at beta = 0. The Wald test uses the
     reported variance (robust if requested), as R. Coefficients that cannot be
     estimated (aliased covariate, no events, no convergence) are NaN.
     """
 
-    coef: pd.Series
-    se: pd.Series
-    naive_se: pd.Series
-    hr: pd.Series
-    hr_ci: pd.DataFrame
-    p_value: pd.Series
-    var: pd.DataFrame
+    names: tuple[str, ...]
     loglik: float
     loglik_null: float
     lr_test: ChisqTest
@@ -89,10 +85,57 @@ class CoxResult:
     iterations: int
     converged: bool
     terms: dict[str, list[str]]
+    _beta: np.ndarray = field(repr=False, compare=False)
+    _se: np.ndarray = field(repr=False, compare=False)
+    _naive_se: np.ndarray = field(repr=False, compare=False)
+    _var: np.ndarray = field(repr=False, compare=False)
     _design: CoxDesign | None = field(default=None, repr=False, compare=False)
     _time: np.ndarray | None = field(default=None, repr=False, compare=False)
     _event: np.ndarray | None = field(default=None, repr=False, compare=False)
     _estimable: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    # the pandas views are built on first use: a fit inside a simulation loop needs none
+    @cached_property
+    def _index(self) -> pd.Index:
+        return pd.Index(list(self.names), name="covariate")
+
+    @cached_property
+    def coef(self) -> pd.Series:
+        """Log hazard ratios."""
+        return pd.Series(self._beta, index=self._index, name="coef")
+
+    @cached_property
+    def se(self) -> pd.Series:
+        """Standard errors (robust when ``robust=True``)."""
+        return pd.Series(self._se, index=self._index, name="se")
+
+    @cached_property
+    def naive_se(self) -> pd.Series:
+        """Model-based standard errors (equal to ``se`` unless ``robust=True``)."""
+        return pd.Series(self._naive_se, index=self._index, name="naive_se")
+
+    @cached_property
+    def hr(self) -> pd.Series:
+        """Hazard ratios exp(coef)."""
+        return pd.Series(np.exp(self._beta), index=self._index, name="hr")
+
+    @cached_property
+    def hr_ci(self) -> pd.DataFrame:
+        """Confidence limits of the hazard ratios (columns lower, upper)."""
+        z = z_value(self.conf_level)
+        return pd.DataFrame({"lower": np.exp(self._beta - z * self._se),
+                             "upper": np.exp(self._beta + z * self._se)}, index=self._index)
+
+    @cached_property
+    def p_value(self) -> pd.Series:
+        """Two-sided Wald p-values of the coefficients."""
+        with np.errstate(invalid="ignore"):
+            return pd.Series(norm_sf2(self._beta / self._se), index=self._index, name="p_value")
+
+    @cached_property
+    def var(self) -> pd.DataFrame:
+        """Variance matrix of the coefficients (robust when ``robust=True``)."""
+        return pd.DataFrame(self._var, index=self._index, columns=self._index)
 
     def zph(self, *, terms: bool = True) -> ZphResult:
         """Proportional-hazards test, as R ``cox.zph(fit, transform = "km")``."""
@@ -307,25 +350,13 @@ def _fit(t: np.ndarray, e: np.ndarray, x_all: np.ndarray, names: list[str], term
     se = np.where(np.isfinite(beta), se, np.nan)
     nse = np.sqrt(np.diag(naive)) if p else np.zeros(0)
     nse = np.where(np.isfinite(beta), nse, np.nan)
-    z = z_value(conf)
-    idx = pd.Index(names, name="covariate")
-    coef_s = pd.Series(full(beta), index=idx, name="coef")
-    se_s = pd.Series(full(se), index=idx, name="se")
-    with np.errstate(invalid="ignore", over="ignore"):
-        pv = norm_sf2(full(beta) / full(se))
-        lower = np.exp(full(beta) - z * full(se))
-        upper = np.exp(full(beta) + z * full(se))
     var_full = np.full((p_all, p_all), np.nan)
     var_full[np.ix_(est, est)] = var
     return CoxResult(
-        coef=coef_s, se=se_s, naive_se=pd.Series(full(nse), index=idx, name="naive_se"),
-        hr=pd.Series(np.exp(full(beta)), index=idx, name="hr"),
-        hr_ci=pd.DataFrame({"lower": lower, "upper": upper}, index=idx),
-        p_value=pd.Series(pv, index=idx, name="p_value"),
-        var=pd.DataFrame(var_full, index=idx, columns=idx),
-        loglik=float(ll), loglik_null=float(ll0), lr_test=lr, score_test=score, wald_test=wald,
-        robust_score_test=rscore, n=int(t.size), n_events=n_events, ties=ties, robust=bool(robust),
-        conf_level=conf, iterations=iterations, converged=converged, terms=terms,
+        names=tuple(names), loglik=float(ll), loglik_null=float(ll0), lr_test=lr, score_test=score,
+        wald_test=wald, robust_score_test=rscore, n=int(t.size), n_events=n_events, ties=ties,
+        robust=bool(robust), conf_level=conf, iterations=iterations, converged=converged, terms=terms,
+        _beta=full(beta), _se=full(se), _naive_se=full(nse), _var=var_full,
         _design=d if nr is not None else None, _time=t, _event=e, _estimable=est,
     )
 

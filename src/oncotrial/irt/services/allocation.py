@@ -194,6 +194,16 @@ _INSERT_KEY = ("INSERT INTO idempotency_keys (user_id, key, request_hash, random
                "VALUES (:user_id, :key, :request_hash, :randomization_id, :now)")
 
 
+def _record(trial: Trial, number: int, req: RandomizationRequest, arm: str, stratum: str, strata: dict[str, str],
+            now: str, actor: Actor) -> dict[str, Any]:
+    return {
+        "randomization_number": number, "subject_id": req.subject_id,
+        "usubjid": usubjid(trial.study_id, req.subject_id), "site": req.site,
+        "arm": arm, "arm_name": trial.arm(arm).name, "stratum": stratum,
+        "strata": strata, "strata_verified": dict(strata), "randomized_at": now, "randomized_by": actor.name,
+    }
+
+
 def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationRequest, stratum: str,
              fingerprint: str, key: str | None) -> tuple[dict[str, Any], bool]:
     """The randomization's writes, in the caller's transaction (see the module docstring)."""
@@ -230,13 +240,7 @@ def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationReq
     if key is not None:
         raw.execute(_INSERT_KEY, {"user_id": actor.id, "key": key, "request_hash": fingerprint,
                                   "randomization_id": rid, "now": now})
-    record = {
-        "randomization_number": number, "subject_id": req.subject_id,
-        "usubjid": usubjid(trial.study_id, req.subject_id), "site": req.site,
-        "arm": arm, "arm_name": trial.arm(arm).name, "stratum": stratum,
-        "strata": strata, "strata_verified": dict(strata), "randomized_at": now, "randomized_by": actor.name,
-    }
-    return record, False
+    return _record(trial, number, req, arm, stratum, strata, now, actor), False
 
 
 def _minimize(raw: Raw, trial: Trial, stratum: str, strata: dict[str, str]) -> tuple[int, int, str]:
