@@ -22,6 +22,7 @@ from . import _checks
 from ._core import chisq_sf, km_arrays, norm_sf2, z_value
 from ._cox_core import CoxDesign, design, loglik_only, newton, score_residuals, zph_score
 from ._labels import encode
+from ._timefix import check_timefix, timefix as _timefix
 
 TIES = ("efron", "breslow")
 
@@ -230,7 +231,7 @@ def _estimable_columns(xt: np.ndarray, strata: np.ndarray) -> np.ndarray:
 
 def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
         strata: str | Sequence[str] | None = None, ties: str = "efron", robust: bool = False,
-        conf_level: float = 0.95) -> CoxResult:
+        conf_level: float = 0.95, timefix: bool = True) -> CoxResult:
     """Fit a Cox model by Newton-Raphson, as R ``coxph``.
 
     Parameters
@@ -241,6 +242,8 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
     strata : column name(s) defining strata with separate baseline hazards.
     ties : "efron" (R's default) or "breslow".
     robust : sandwich variance from dfbeta residuals, as ``coxph(robust = TRUE)``.
+    timefix : merge times equal up to floating-point error first (over all rows),
+        as R's default ``coxph.control(timefix = TRUE)``; ``cox_zph`` uses the merged times.
 
     Example
     -------
@@ -262,6 +265,7 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
         raise ValueError("covariates: expected at least one column name")
     _checks.check_option(ties, TIES, "ties")
     conf = _checks.check_conf_level(conf_level)
+    fix = check_timefix(timefix)
     t = _checks.as_time(data[time].to_numpy(), "time")
     e = _checks.as_event(data[event].to_numpy(), t.size, "event")
     if t.size == 0:
@@ -281,6 +285,8 @@ def cox(data: pd.DataFrame, *, time: str, event: str, covariates: Sequence[str],
             key = key * levels.size + codes
         s_codes = encode(key)[1] if len(s_cols) > 1 else key
     x_all, names, terms = _model_matrix(data, covariates)
+    if fix:
+        t = _timefix(t)
     return _fit(t, e, x_all, names, terms, s_codes, ties, robust, conf)
 
 

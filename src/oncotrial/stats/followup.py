@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from . import _checks
+from ._timefix import check_timefix, timefix as _timefix
 from .km import CONF_TYPES, km_from_arrays
 
 
@@ -30,12 +31,13 @@ class FollowupResult:
 
 
 def median_followup(time: Any, event: Any, *, conf_level: float = 0.95,
-                    conf_type: str = "log-log") -> FollowupResult:
+                    conf_type: str = "log-log", timefix: bool = True) -> FollowupResult:
     """Median potential follow-up: the KM median of the censoring distribution.
 
     Censorings are the "events" and events the "censorings" (Schemper & Smith
     1996), i.e. R ``survfit(Surv(time, 1 - event) ~ 1)``, and the median with
-    its CI as ``quantile.survfit``.
+    its CI as ``quantile.survfit``. ``timefix`` merges times equal up to
+    floating-point error first, as R's default ``survfit(timefix = TRUE)``.
 
     Example
     -------
@@ -46,8 +48,9 @@ def median_followup(time: Any, event: Any, *, conf_level: float = 0.95,
     e = _checks.as_event(event, t.size)
     c = _checks.check_conf_level(conf_level)
     _checks.check_option(conf_type, CONF_TYPES, "conf_type")
+    fix = check_timefix(timefix)
     if t.size == 0:
         raise ValueError("time: no rows; expected at least one observation")
-    fit = km_from_arrays(t, 1.0 - e, c, conf_type)
+    fit = km_from_arrays(_timefix(t) if fix else t, 1.0 - e, c, conf_type)
     return FollowupResult(median=fit.median, lower=fit.median_ci[0], upper=fit.median_ci[1],
                           n=int(t.size), conf_level=c)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import _checks
 from ._core import KMArrays, km_arrays, km_confint, km_quantiles, step_index
+from ._timefix import check_timefix, timefix as _timefix
 
 CONF_TYPES = ("log-log", "log", "plain")
 
@@ -99,7 +100,8 @@ class KMResult:
                 "conf_level": self.conf_level, "conf_type": self.conf_type}
 
 
-def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log-log") -> KMResult:
+def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log-log",
+       timefix: bool = True) -> KMResult:
     """Kaplan-Meier survival curve with Greenwood variance, as R ``survfit(Surv(time, event) ~ 1)``.
 
     Parameters
@@ -109,6 +111,8 @@ def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log
     conf_level : confidence level of the pointwise limits and the median CI.
     conf_type : "log-log" (default, as SAS and most oncology reports), "log"
         (R's default) or "plain".
+    timefix : merge times equal up to floating-point error first, as R's
+        ``survfit(timefix = TRUE)`` (the default; see ``_timefix``).
 
     Example
     -------
@@ -120,9 +124,10 @@ def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log
     e = _checks.as_event(event, t.size)
     c = _checks.check_conf_level(conf_level)
     _checks.check_option(conf_type, CONF_TYPES, "conf_type")
+    fix = check_timefix(timefix)
     if t.size == 0:
         raise ValueError("time: no rows; expected at least one observation")
-    return km_from_arrays(t, e, c, conf_type)
+    return km_from_arrays(_timefix(t) if fix else t, e, c, conf_type)
 
 
 def km_from_arrays(t: np.ndarray, e: np.ndarray, conf_level: float, conf_type: str) -> KMResult:

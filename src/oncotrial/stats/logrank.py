@@ -11,6 +11,7 @@ import pandas as pd
 from . import _checks
 from ._core import chisq_sf, logrank_arrays, logrank_chisq
 from ._labels import encode
+from ._timefix import check_timefix, timefix as _timefix
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,15 @@ class LogrankResult:
                 "observed": self.observed.to_dict(), "expected": self.expected.to_dict()}
 
 
-def logrank(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float = 0.0) -> LogrankResult:
+def logrank(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float = 0.0,
+            timefix: bool = True) -> LogrankResult:
     """Compare survival between groups, optionally stratified, as R ``survdiff``.
 
     ``rho`` = 0 is the log-rank test; rho = 1 the Peto-Peto/Prentice
     modification of the Gehan-Wilcoxon test (weights S(t-)^rho from the pooled
     Kaplan-Meier within stratum). The p-value is two-sided (chi-square).
+    ``timefix`` merges times equal up to floating-point error first (over all
+    rows, before splitting by stratum), as R's default ``survdiff(timefix = TRUE)``.
 
     Example
     -------
@@ -69,6 +73,7 @@ def logrank(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float
         raise ValueError(f"rho: expected a number, got {rho!r}") from exc
     if not np.isfinite(r):
         raise ValueError(f"rho: expected a finite number, got {rho!r}")
+    fix = check_timefix(timefix)
     if t.size == 0:
         raise ValueError("time: no rows; expected at least one observation")
     if strata is None:
@@ -78,6 +83,8 @@ def logrank(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float
         s_levels, s_codes = encode(s_lab)
         ns = s_levels.size
     levels, codes = encode(g)
+    if fix:
+        t = _timefix(t)
     la = logrank_arrays(t, e, codes, levels.size, s_codes, ns, r)
     chisq, df = logrank_chisq(la)
     p = float(chisq_sf(chisq, df)) if df >= 1 else float("nan")

@@ -11,6 +11,7 @@ import pandas as pd
 from . import _checks
 from ._core import km_arrays, norm_sf2, rmst_arrays, z_value
 from ._labels import encode
+from ._timefix import check_timefix, timefix as _timefix
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def _check_tau(tau: Any) -> float:
     return t
 
 
-def _rmst(t: np.ndarray, e: np.ndarray, tau: float, conf: float) -> RMSTResult:
+def _rmst(t: np.ndarray, e: np.ndarray, tau: float, conf: float, fix: bool) -> RMSTResult:
+    if fix:
+        t = _timefix(t)
     if t.size == 0 or tau > t.max():
         nan = float("nan")
         return RMSTResult(nan, nan, nan, nan, tau, conf)
@@ -88,12 +91,13 @@ def _rmst(t: np.ndarray, e: np.ndarray, tau: float, conf: float) -> RMSTResult:
     return RMSTResult(est, se, est - z * se, est + z * se, tau, conf)
 
 
-def rmst(time: Any, event: Any, *, tau: float, conf_level: float = 0.95) -> RMSTResult:
+def rmst(time: Any, event: Any, *, tau: float, conf_level: float = 0.95, timefix: bool = True) -> RMSTResult:
     """Restricted mean survival time up to ``tau``: the area under the KM curve.
 
     Variance as survRM2 / R ``print(survfit, rmean = tau)``: the sum over event
     times t_j <= tau of (area from t_j to tau)^2 d_j / (n_j (n_j - d_j)).
-    CI = estimate +/- z se.
+    CI = estimate +/- z se. ``timefix`` merges times equal up to floating-point
+    error first, as R's default ``survfit(timefix = TRUE)``.
 
     Example
     -------
@@ -102,15 +106,18 @@ def rmst(time: Any, event: Any, *, tau: float, conf_level: float = 0.95) -> RMST
     """
     t = _checks.as_time(time)
     e = _checks.as_event(event, t.size)
-    return _rmst(t, e, _check_tau(tau), _checks.check_conf_level(conf_level))
+    tau_f, conf = _check_tau(tau), _checks.check_conf_level(conf_level)
+    return _rmst(t, e, tau_f, conf, check_timefix(timefix))
 
 
-def rmst_diff(time: Any, event: Any, group: Any, *, tau: float, conf_level: float = 0.95) -> RMSTDiffResult:
+def rmst_diff(time: Any, event: Any, group: Any, *, tau: float, conf_level: float = 0.95,
+              timefix: bool = True) -> RMSTDiffResult:
     """Difference and ratio of RMST between two groups, as survRM2 ``rmst2``.
 
     The difference is group 2 minus group 1 (labels in sorted order; e.g. B - A)
     with se = sqrt(se1^2 + se2^2); the ratio group 2 / group 1 with a CI on the
-    log scale. Exactly two groups are required.
+    log scale. Exactly two groups are required. ``timefix`` merges near-equal
+    times within each group (survRM2 fits ``survfit`` per arm, so R does the same).
 
     Example
     -------
@@ -122,10 +129,11 @@ def rmst_diff(time: Any, event: Any, group: Any, *, tau: float, conf_level: floa
     g = _checks.as_labels(group, t.size, "group")
     tau_f = _check_tau(tau)
     conf = _checks.check_conf_level(conf_level)
+    fix = check_timefix(timefix)
     levels, codes = encode(g)
     if levels.size != 2:
         raise ValueError(f"group: expected exactly 2 groups, got {levels.size} ({list(levels)[:5]})")
-    per = {lv.item() if hasattr(lv, "item") else lv: _rmst(t[codes == k], e[codes == k], tau_f, conf)
+    per = {lv.item() if hasattr(lv, "item") else lv: _rmst(t[codes == k], e[codes == k], tau_f, conf, fix)
            for k, lv in enumerate(levels)}
     a, b = list(per.values())
     z = z_value(conf)
