@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import machine_line, markers, write_section
 from oncotrial.protocol import load_protocol
 from oncotrial.randomization import (
     Minimization,
@@ -31,8 +31,7 @@ from oncotrial.randomization import (
     write_allocation_list,
 )
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN balance -->", "<!-- END balance -->"
+BEGIN, END = markers("balance")
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -95,8 +94,7 @@ def main() -> None:
         rows.append(("read_allocation_list (checksum, chain, structure)", best_of(lambda: read_allocation_list(path))))
 
     load = load_start
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-               f"{platform.python_version()}, numpy {np.__version__}, 1-min load average {load:.1f} at the start")
+    machine = f"{machine_line()}, numpy {np.__version__}, 1-min load average {load:.1f} at the start"
     lines = [
         BEGIN,
         "## Randomization: balance simulation and allocation lists",
@@ -124,15 +122,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            text = head + section + tail
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        RESULTS.write_text(text)
-        print(f"updated {RESULTS}", file=sys.stderr)
+        print(f"updated {write_section('balance', section)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,8 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _results import machine_line, markers, write_section
+
 HERE = Path(__file__).resolve().parent
-BEGIN, END = "<!-- BEGIN design -->", "<!-- END design -->"
+BEGIN, END = markers("design")
 
 
 def patina_settings():
@@ -94,18 +95,6 @@ def time_lifelines(df: pd.DataFrame) -> dict | None:
             "log_hr": [r[0] for r in res]}
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--replicates", type=int, default=10000)
@@ -165,7 +154,7 @@ def main() -> None:
         "## Design: batched simulation of whole trials",
         "",
         f"`python benchmarks/design_simulate.py --write` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-        f"{machine()}; Python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}. "
+        f"{machine_line()}, numpy {np.__version__}, numba {numba.__version__}. "
         f"Load average {load_before[0]:.1f} before / {load_after[0]:.1f} after: the machine is shared with other "
         "jobs, so wall-clock times are inflated; CPU times (process user + system) are the load-robust comparison.",
         "",
@@ -195,13 +184,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        path = HERE / "RESULTS.md"
-        old = path.read_text() if path.exists() else "# Benchmarks\n"
-        if BEGIN in old and END in old:
-            new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        path.write_text(new)
+        write_section("design", text)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import sys
 import tempfile
 import time
-from pathlib import Path
 
+from _results import machine_line, markers, write_section
 from oncotrial.protocol import load_protocol
 from oncotrial.sim import calibrate, reconstruct, simulate_trial, trial_figures, write_trial
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN sim -->", "<!-- END sim -->"
+BEGIN, END = markers("sim")
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -51,7 +48,7 @@ def main() -> None:
             ("calibrate", best_of(lambda: calibrate(p), 1)),
             ("reconstruct (incl. its ADaM/stats check)", best_of(lambda: reconstruct(p), 1)),
         ]
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    machine = machine_line()
     lines = [BEGIN, "## Simulation and reconstruction (oncotrial.sim)", "",
              f"`python benchmarks/sim_speed.py --write` on {dt.date.today().isoformat()}, {machine}. "
              "Best of 3 runs (write, figures: 2; calibrate, reconstruct: 1).", "",
@@ -59,15 +56,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            text = head + section + tail
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        RESULTS.write_text(text)
-        print(f"updated {RESULTS}", file=sys.stderr)
+        print(f"updated {write_section('sim', section)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

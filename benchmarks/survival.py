@@ -47,10 +47,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from _results import cpu_model, markers, write_section
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- BEGIN survival -->", "<!-- END survival -->"
+BEGIN, END = markers("survival")
 STRATA4 = ["s1", "s2", "s3", "s4"]
 COVS5 = ["x1", "x2", "x3", "x4", "x5"]
 TOL = 1e-6
@@ -296,14 +297,7 @@ def max_rel(a: Any, b: Any) -> float:
 
 
 def machine() -> dict[str, str]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = ""
     try:
         kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
@@ -432,7 +426,7 @@ def main() -> int:
     lines = render(tools, times, agree, r_versions, args.quick)
     print("\n".join(lines))
     if not args.quick:
-        write_section(lines)
+        write_survival_section(lines)
     if failed:
         print(f"oncotrial differs from R by more than {TOL:g}: {failed}", file=sys.stderr)
         return 1
@@ -497,17 +491,8 @@ def render(tools: list[str], times: dict, agree: dict, r_versions: str, quick: b
     return out
 
 
-def write_section(lines: list[str]) -> None:
-    block = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        pre, rest = text.split(BEGIN, 1)
-        _, post = rest.split(END, 1)
-        text = pre + block + post
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-    print(f"wrote the survival section of {RESULTS}")
+def write_survival_section(lines: list[str]) -> None:
+    print(f"wrote the survival section of {write_section('survival', chr(10).join(lines))}")
 
 
 if __name__ == "__main__":

@@ -259,3 +259,57 @@ def test_settings_argument_errors():
         simulate_trials(s, 2, seed=1).replicate(0, look=5)
     with pytest.raises(ValueError, match="i:"):
         simulate_trials(s, 2, seed=1).replicate(7)
+
+
+def _one_trial(stats, df, timefix=True):
+    lr = stats.logrank(df["AVAL"], df["EVENT"], df["TRT01PN"], strata=df["STRATUM"], timefix=timefix)
+    fit = stats.cox(df, time="AVAL", event="EVENT", covariates=["TRT01PN"], strata="STRATUM", timefix=timefix)
+    meds = [stats.km(df["AVAL"][df["TRT01PN"] == a], df["EVENT"][df["TRT01PN"] == a], timefix=timefix).median
+            for a in (1, 0)]
+    return lr.observed[1] - lr.expected[1], lr.var.loc[1, 1], float(fit.coef.iloc[0]), float(fit.se.iloc[0]), meds
+
+
+def _assert_batch_is_one_trial(an, j, k, one):
+    oe, v, b, se, (m1, m0) = one
+    assert an.observed_minus_expected[j, k] == pytest.approx(oe, abs=1e-9)
+    assert an.variance[j, k] == pytest.approx(v, abs=1e-9)
+    assert an.log_hr[j, k] == pytest.approx(b, abs=1e-9)
+    assert an.se_log_hr[j, k] == pytest.approx(se, abs=1e-9)
+    np.testing.assert_array_equal([an.median_experimental[j, k], an.median_control[j, k]], [m1, m0])
+
+
+def test_batch_merges_near_equal_times_like_one_trial():
+    # Replicate 3854 (seed 11), look 2: two distinct times lie within R's timefix tolerance
+    # (a few trials in 10,000 have such a pair); the batch merges them as oncotrial.stats
+    # and R survival do by default, which moves the log-rank statistic.
+    stats = _stats()
+    from oncotrial.stats._timefix import timefix
+
+    i, look = 3854, 2
+    batch = simulate_trials(reference_settings(), 1, seed=11, first=i)
+    an = analyse_trials(batch)
+    df = batch.replicate(i, look)
+    t = df["AVAL"].to_numpy()
+    assert np.unique(timefix(t)).size < np.unique(t).size
+    one = _one_trial(stats, df)
+    _assert_batch_is_one_trial(an, 0, look - 1, one)
+    assert abs(_one_trial(stats, df, timefix=False)[0] - one[0]) > 1e-3
+
+
+def test_batch_timefix_per_arm_and_pooled_on_month_conversions():
+    # hand-made trial whose times are day counts turned into months along two arithmetic
+    # paths (equal up to rounding only), near-ties within and across arms and strata
+    stats = _stats()
+    rng = np.random.default_rng(4)
+    n = 80
+    days = rng.integers(30, 60, n)
+    months = np.where(rng.random(n) < 0.5, days / 30.4375, (days / 365.25) * 12)
+    censored = rng.random(n) < 0.3
+    batch = TrialBatch(reference_settings(), 0, np.zeros((1, n)), np.where(censored, 1e3, months)[None],
+                       np.where(censored, months, np.inf)[None], (rng.random(n) < 0.5).astype(np.int8)[None],
+                       rng.integers(0, 2, n).astype(np.int16)[None])
+    an = analyse_trials(batch)
+    df = batch.replicate(0, 1)
+    one = _one_trial(stats, df)
+    _assert_batch_is_one_trial(an, 0, 0, one)
+    assert abs(_one_trial(stats, df, timefix=False)[0] - one[0]) > 1e-3

@@ -14,6 +14,8 @@ from numba import njit, prange
 
 # quantile.survfit (R survival) treats survival within sqrt(eps) of 0.5 as equal to it
 _QTOL = float(np.sqrt(np.finfo(np.float64).eps))
+# aeqSurv (R survival, timefix = TRUE) merges distinct times closer than this (see below)
+_TIMEFIX_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 @njit(cache=True, inline="always")
@@ -156,6 +158,70 @@ def _argsort_by_time(time, idx):
 
 
 @njit(cache=True)
+def _timefix_map(order, time, arm, which, mean, out):
+    """Write to ``out`` the times of arm ``which`` (-1: all) merged as R's aeqSurv does.
+
+    Along ``order`` (increasing time), a distinct time within tol of the previous distinct
+    time -- absolutely, or relative to ``mean`` (of the distinct times) -- takes the value
+    of the first time of its run. The map is monotone, so ``order`` still sorts ``out``.
+    """
+    first = True
+    cut = 0.0
+    prev = 0.0
+    for i in range(order.size):
+        p = order[i]
+        if which >= 0 and arm[p] != which:
+            continue
+        v = time[p]
+        if first:
+            cut = v
+            first = False
+        elif v != prev:
+            dy = v - prev
+            if not (dy <= _TIMEFIX_TOL or dy / mean <= _TIMEFIX_TOL):
+                cut = v
+        prev = v
+        out[p] = cut
+
+
+@njit(cache=True)
+def _timefix_trial(order, time, arm, pooled, per_arm):
+    """oncotrial.stats' timefix (R aeqSurv) of one trial: over all patients and within each arm.
+
+    One pass finds, for all patients and for each arm, the mean distinct time and the
+    smallest gap between consecutive distinct times; only a trial with a gap within the
+    tolerance (a few in 10,000 PATINA-sized trials) pays for the mapping passes. Returns
+    whether ``pooled`` / ``per_arm`` were written (else the times stand as they are).
+    """
+    total = np.zeros(3)  # index 0: all patients; 1 + a: arm a
+    count = np.zeros(3, np.int64)
+    prev = np.zeros(3)
+    gap = np.full(3, np.inf)
+    for i in range(order.size):
+        p = order[i]
+        v = time[p]
+        for k in (0, 1 + arm[p]):
+            if count[k] == 0 or v != prev[k]:
+                if count[k] > 0 and v - prev[k] < gap[k]:
+                    gap[k] = v - prev[k]
+                total[k] += abs(v)
+                count[k] += 1
+                prev[k] = v
+    tied = np.zeros(3, np.bool_)
+    mean = np.ones(3)
+    for k in range(3):
+        if count[k] > 1:
+            mean[k] = total[k] / count[k]
+            tied[k] = gap[k] <= _TIMEFIX_TOL or gap[k] / mean[k] <= _TIMEFIX_TOL
+    if tied[0]:
+        _timefix_map(order, time, arm, -1, mean[0], pooled)
+    if tied[1] or tied[2]:
+        for a in range(2):
+            _timefix_map(order, time, arm, a, mean[1 + a], per_arm)
+    return tied[0], tied[1] or tied[2]
+
+
+@njit(cache=True)
 def _km_median(order, time, event, arm, which):
     """KM median of one arm in R's quantile.survfit convention (midpoint on an exact 0.5 flat)."""
     surv = 1.0
@@ -177,7 +243,8 @@ def _km_median(order, time, event, arm, which):
         d = 0
         c = 0
         j = i
-        while j < m and time[order[j]] == t:
+        # other-arm rows are skipped: ``time`` holds per-arm merged times, sorted within each arm only
+        while j < m and (arm[order[j]] != which or time[order[j]] == t):
             if arm[order[j]] == which:
                 if event[order[j]]:
                     d += 1
@@ -307,6 +374,15 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
         by_time = _argsort_by_time(time, idx)
         st = stratum[r]
         ar = arm[r]
+        # R's timefix, as oncotrial.stats applies it by default: over the whole trial for the
+        # log-rank and Cox fits, within each arm for the per-arm KM medians
+        tfix = np.empty(n)
+        tarm = np.empty(n)
+        fixed_all, fixed_arm = _timefix_trial(by_time, time, ar, tfix, tarm)
+        if not fixed_all:
+            tfix = time
+        if not fixed_arm:
+            tarm = time
         order = _counting_order(by_time, st, n_strata)
         # tie groups of (stratum, time), scanned backwards so risk sets accumulate
         n0 = np.zeros(m, np.int64)
@@ -325,11 +401,11 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
                 at0 = 0
                 at1 = 0
                 cur_s = s
-            t = time[p]
+            t = tfix[p]
             e0 = 0
             e1 = 0
             j = i
-            while j >= 0 and st[order[j]] == s and time[order[j]] == t:
+            while j >= 0 and st[order[j]] == s and tfix[order[j]] == t:
                 q = order[j]
                 if ar[q] == 1:
                     at1 += 1
@@ -364,8 +440,8 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
         beta[r] = b
         info[r] = inf_
         conv[r] = ok
-        med1[r] = _km_median(by_time, time, event, ar, 1)
-        med0[r] = _km_median(by_time, time, event, ar, 0)
+        med1[r] = _km_median(by_time, tarm, event, ar, 1)
+        med0[r] = _km_median(by_time, tarm, event, ar, 0)
     return out_n, out_d, o_e, var, beta, info, conv, med1, med0
 
 
