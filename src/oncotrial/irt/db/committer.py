@@ -11,7 +11,11 @@ the COMMIT fails every caller of the batch gets the error (nothing of it is dura
 number, audit link and idempotency record still commit (or vanish) together.
 
 On PostgreSQL it works the same way (one connection, savepoints); the row locks taken
-inside keep several server processes correct.
+inside keep several server processes correct. A work function marked
+``isolates_itself = True`` runs without the SAVEPOINT/RELEASE round trips: it promises
+that when it raises, the database has already undone its writes (a PL/pgSQL exception
+block, see migration 0002). If it fails with the transaction itself broken (aborted on
+the server), the whole batch fails instead, because nothing of it can commit.
 """
 
 from __future__ import annotations
@@ -97,6 +101,13 @@ class GroupCommitter:
 
     @staticmethod
     def _one(conn: Connection, raw: Raw, fn: Work, args: tuple[Any, ...]) -> tuple[Any, BaseException | None]:
+        if getattr(fn, "isolates_itself", False):
+            try:
+                return fn(conn, *args), None
+            except Exception as exc:
+                if _transaction_broken(raw):
+                    raise  # fails the batch: a COMMIT now would silently roll back the others
+                return None, exc
         raw.execute("SAVEPOINT irt_item")
         try:
             result = fn(conn, *args)
@@ -106,3 +117,10 @@ class GroupCommitter:
             return None, exc
         raw.execute("RELEASE SAVEPOINT irt_item")
         return result, None
+
+
+def _transaction_broken(raw: Raw) -> bool:
+    """True when the server has aborted the open transaction (PostgreSQL's INERROR state)."""
+    info = getattr(getattr(raw.cursor, "connection", None), "info", None)
+    status = getattr(info, "transaction_status", None)
+    return status is not None and status.name != "INTRANS"

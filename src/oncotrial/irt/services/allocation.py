@@ -11,6 +11,10 @@ stratum's next unassigned list row (the advisory lock first, because ``FOR UPDAT
 LIMIT 1`` alone can return no row to a waiter whose candidate was just taken), then the
 audit head; always in this order, so two writers can never deadlock. SQLite: the whole
 transaction runs under ``BEGIN IMMEDIATE`` (see :mod:`oncotrial.irt.db.engine`).
+
+On PostgreSQL a list-based randomization is one round trip: the database function
+``irt_randomize`` (migration 0002) runs the same statements in the same order, hash of the
+audit link included (:func:`allocate_in_one_call`). Minimization stays in Python.
 """
 
 from __future__ import annotations
@@ -121,11 +125,12 @@ def randomize(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequ
     With a ``committer`` the transaction is shared with concurrent randomizations."""
     stratum, fingerprint = prepare(trial, actor, req)
     args = (trial, actor, req, stratum, fingerprint, idempotency_key)
+    work = allocation_work(engine, trial)
     try:
         if committer is not None:
-            return committer.submit(allocate, *args).result()
+            return committer.submit(work, *args).result()
         with write_tx(engine) as conn:
-            return allocate(conn, *args)
+            return work(conn, *args)
     except integrity_errors(engine):
         return after_conflict(engine, trial, actor, req, idempotency_key, fingerprint)
 
@@ -136,7 +141,8 @@ async def randomize_async(committer: GroupCommitter, trial: Trial, actor: Actor,
     stratum, fingerprint = prepare(trial, actor, req)
     engine = committer.engine
     try:
-        return await committer.run(allocate, trial, actor, req, stratum, fingerprint, idempotency_key)
+        return await committer.run(allocation_work(engine, trial), trial, actor, req, stratum, fingerprint,
+                                   idempotency_key)
     except integrity_errors(engine):
         return await run_in_threadpool(after_conflict, engine, trial, actor, req, idempotency_key, fingerprint)
 
@@ -241,6 +247,65 @@ def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationReq
         raw.execute(_INSERT_KEY, {"user_id": actor.id, "key": key, "request_hash": fingerprint,
                                   "randomization_id": rid, "now": now})
     return _record(trial, number, req, arm, stratum, strata, now, actor), False
+
+
+_RANDOMIZE_IN_ONE_CALL = (
+    "SELECT r_outcome, r_number, r_arm, r_sqlstate, r_message FROM irt_randomize(CAST(:user_id AS integer), "
+    "CAST(:key AS text), :request_hash, :subject_id, CAST(:site_id AS integer), :stratum, :strata, :now, "
+    "CAST(:stratum_lock AS bigint), :actor, :new_middle, :new_tail)")
+
+
+def allocation_work(engine: Engine, trial: Trial):  # noqa: ANN201
+    """The function that writes one randomization: on PostgreSQL with a list-based method,
+    one call of the ``irt_randomize`` database function (migration 0002); otherwise
+    :func:`allocate`, statement by statement."""
+    if engine.dialect.name == "postgresql" and trial.uses_list:
+        return allocate_in_one_call
+    return allocate
+
+
+def allocate_in_one_call(conn: Connection, trial: Trial, actor: Actor, req: RandomizationRequest, stratum: str,
+                         fingerprint: str, key: str | None) -> tuple[dict[str, Any], bool]:
+    """:func:`allocate` in ONE round trip (PostgreSQL, list-based methods): the same
+    statements and lock order, run by ``irt_randomize`` in the caller's transaction.
+
+    The function computes the audit link's hash itself; the parts of the link's ``new``
+    document that do not come from the database are built here with :func:`audit.canonical`,
+    in its sorted key order (arm, idempotency_key, list_sequence, randomization_number,
+    site, strata, stratum), and the function inserts arm, sequence and number between them.
+    """
+    raw = Raw(conn)
+    strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
+    now = ts()
+    outcome, number, arm, sqlstate, message = raw.one(_RANDOMIZE_IN_ONE_CALL, {
+        "user_id": actor.id, "key": key, "request_hash": fingerprint, "subject_id": req.subject_id,
+        "site_id": actor.site_id, "stratum": stratum, "strata": json.dumps(strata, separators=(",", ":")),
+        "now": now, "stratum_lock": _advisory_key(stratum), "actor": actor.label,
+        "new_middle": f',"idempotency_key":{audit.canonical(key)},"list_sequence":',
+        "new_tail": (f',"site":{audit.canonical(req.site)},"strata":{audit.canonical(strata)},'
+                     f'"stratum":{audit.canonical(stratum)}}}')})
+    if outcome == "randomized":
+        return _record(trial, number, req, arm, stratum, strata, now, actor), False
+    if outcome in ("replay", "key_reused"):
+        replay = _replay(conn, trial, actor, key, fingerprint)  # raises Conflict for a reused key
+        if replay is None:
+            raise LookupError(f"Idempotency-Key: {key!r} was found by irt_randomize but not read back")
+        return replay, True
+    if outcome == "used_up":
+        raise Conflict(f"strata: the allocation list of stratum {stratum!r} is used up; "
+                       "ask the trial statistician to extend it")
+    # A caught database error (e.g. the unique subject_id): the function has rolled its
+    # writes back; raise the driver's own class so callers handle it as before.
+    import psycopg.errors
+
+    try:
+        error_class = psycopg.errors.lookup(sqlstate)
+    except KeyError:
+        error_class = psycopg.errors.DatabaseError
+    raise error_class(f"{message} (SQLSTATE {sqlstate}, in irt_randomize)")
+
+
+allocate_in_one_call.isolates_itself = True  # type: ignore[attr-defined]
 
 
 def _minimize(raw: Raw, trial: Trial, stratum: str, strata: dict[str, str]) -> tuple[int, int, str]:
