@@ -91,6 +91,21 @@ def test_cli_refuses_an_uninitialized_database(tmp_path):
     assert r.returncode == 2 and "irt init" in r.stderr
 
 
+def test_serve_refuses_a_schema_behind_the_code(tmp_path):
+    db = tmp_path / "old.db"
+    assert oncotrial("irt", "init", "--protocol", "patina", "--db", str(db)).returncode == 0
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:  # as if made by an oncotrial before the latest migration
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    engine.dispose()
+    r = oncotrial("serve", "--db", str(db), "--port", "1")
+    assert r.returncode == 2 and "oncotrial irt upgrade" in r.stderr and "0001" in r.stderr
+    assert oncotrial("irt", "upgrade", "--db", str(db)).returncode == 0
+    engine = make_engine(f"sqlite:///{db}")
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
 def test_migration_matches_models_and_guards_hold(db_url):
     from oncotrial.irt.loadgen import prepare_trial
 

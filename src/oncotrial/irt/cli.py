@@ -57,6 +57,17 @@ def _require_initialized(engine: object) -> None:
         raise IrtError("--db: the database holds no trial; run `oncotrial irt init --protocol NAME --db URL` first")
 
 
+def _require_current_schema(engine: object) -> None:
+    # A database made by an older oncotrial lacks what newer code calls (e.g. the
+    # PostgreSQL randomization function): refuse to serve it rather than fail per request.
+    from oncotrial.irt.db.migrate import current_revision, head_revision
+
+    have, need = current_revision(engine), head_revision()  # type: ignore[arg-type]
+    if have != need:
+        raise IrtError(f"--db: the database schema is at revision {have}, this oncotrial needs {need}; "
+                       "run `oncotrial irt upgrade --db URL` first")
+
+
 @irt_app.command("init")
 def init(
     protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (patina) or a TOML path."),
@@ -168,6 +179,7 @@ def serve(
     url = normalize_db_url(db)
     with _engine(url) as engine:
         _require_initialized(engine)
+        _require_current_schema(engine)
     if workers == 1:
         from oncotrial.irt.app import create_app
 
