@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _results import machine_line, markers, write_section
+from _results import best_of, machine_line, markers, write_section
 from oncotrial.protocol import load_protocol
 from oncotrial.randomization import (
     Minimization,
@@ -32,15 +32,6 @@ from oncotrial.randomization import (
 )
 
 BEGIN, END = markers("balance")
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

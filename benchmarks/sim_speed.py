@@ -14,22 +14,12 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-import time
 
-from _results import machine_line, markers, write_section
+from _results import best_of, machine_line, markers, write_section
 from oncotrial.protocol import load_protocol
 from oncotrial.sim import calibrate, reconstruct, simulate_trial, trial_figures, write_trial
 
 BEGIN, END = markers("sim")
-
-
-def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -7,9 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import _checks
-from ._timefix import check_timefix, timefix as _timefix
-from .km import CONF_TYPES, km_from_arrays
+from .km import km_arguments, km_from_arrays
 
 
 @dataclass(frozen=True)
@@ -44,13 +42,7 @@ def median_followup(time: Any, event: Any, *, conf_level: float = 0.95,
     >>> median_followup([3, 5, 6, 8, 9], [1, 0, 1, 0, 0]).median
     8.0
     """
-    t = _checks.as_time(time)
-    e = _checks.as_event(event, t.size)
-    c = _checks.check_conf_level(conf_level)
-    _checks.check_option(conf_type, CONF_TYPES, "conf_type")
-    fix = check_timefix(timefix)
-    if t.size == 0:
-        raise ValueError("time: no rows; expected at least one observation")
-    fit = km_from_arrays(_timefix(t) if fix else t, 1.0 - e, c, conf_type)
+    t, e, c = km_arguments(time, event, conf_level, conf_type, timefix)
+    fit = km_from_arrays(t, 1.0 - e, c, conf_type)
     return FollowupResult(median=fit.median, lower=fit.median_ci[0], upper=fit.median_ci[1],
                           n=int(t.size), conf_level=c)

@@ -120,6 +120,13 @@ def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log
     >>> fit.median
     3.0
     """
+    t, e, c = km_arguments(time, event, conf_level, conf_type, timefix)
+    return km_from_arrays(t, e, c, conf_type)
+
+
+def km_arguments(time: Any, event: Any, conf_level: float, conf_type: str,
+                 timefix: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Check the arguments every Kaplan-Meier fit takes; times come back merged if ``timefix``."""
     t = _checks.as_time(time)
     e = _checks.as_event(event, t.size)
     c = _checks.check_conf_level(conf_level)
@@ -127,7 +134,7 @@ def km(time: Any, event: Any, *, conf_level: float = 0.95, conf_type: str = "log
     fix = check_timefix(timefix)
     if t.size == 0:
         raise ValueError("time: no rows; expected at least one observation")
-    return km_from_arrays(_timefix(t) if fix else t, e, c, conf_type)
+    return (_timefix(t) if fix else t), e, c
 
 
 def km_from_arrays(t: np.ndarray, e: np.ndarray, conf_level: float, conf_type: str) -> KMResult:
