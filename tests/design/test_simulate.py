@@ -252,6 +252,7 @@ def test_settings_argument_errors():
         (dict(strata=((0.5, 0.6),)), "strata"),
         (dict(critical_values=(1.96, 2.0)), "critical_values"),
         (dict(n_subjects=1), "n_subjects"),
+        (dict(experimental=PiecewiseExponential((0.0, 12.0), (0.05, 0.0))), "experimental.hazards"),
     ]:
         with pytest.raises(ValueError, match=field):
             SimulationSettings(**(good | change))

@@ -91,6 +91,16 @@ def test_cli_refuses_an_uninitialized_database(tmp_path):
     assert r.returncode == 2 and "irt init" in r.stderr
 
 
+def test_list_seed_is_secret_unless_given(tmp_path):
+    """The protocol file is public: a list seeded from it could be rebuilt by any site."""
+    lines = [oncotrial("irt", "init", "--protocol", "patina", "--db", str(tmp_path / f"{i}.db")).stdout
+             for i in range(2)]
+    checksums = [ln.rsplit("checksum ", 1)[1].strip() for ln in lines]
+    assert checksums[0] != checksums[1]
+    public = oncotrial("irt", "init", "--protocol", "patina", "--db", str(tmp_path / "p.db"), "--seed", "20170601")
+    assert public.stdout.rsplit("checksum ", 1)[1].strip() not in checksums
+
+
 def test_serve_refuses_a_schema_behind_the_code(tmp_path):
     db = tmp_path / "old.db"
     assert oncotrial("irt", "init", "--protocol", "patina", "--db", str(db)).returncode == 0

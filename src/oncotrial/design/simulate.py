@@ -86,6 +86,12 @@ class SimulationSettings:
             raise ValueError(f"block_sizes: expected positive multiples of {total}, got {self.block_sizes!r}")
         if len(self.dropout_hazards) != 2 or min(self.dropout_hazards) < 0:
             raise ValueError(f"dropout_hazards: expected two non-negative hazards, got {self.dropout_hazards!r}")
+        for name in ("control", "experimental"):
+            # A zero tail (a cure fraction) gives infinite event times, which the kernels
+            # would count as events at time infinity.
+            if float(getattr(self, name).hazards[-1]) <= 0:
+                raise ValueError(f"{name}.hazards: the last, open-ended piece needs a positive hazard, got "
+                                 f"{getattr(self, name).hazards!r} (cure fractions are not simulated)")
 
     @property
     def n_looks(self) -> int:

@@ -72,7 +72,8 @@ def _require_current_schema(engine: object) -> None:
 def init(
     protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (patina) or a TOML path."),
     db: str = typer.Option(..., "--db", help=DB_HELP),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the allocation list (default: the protocol's)."),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Seed of the allocation list (default: a secret random seed, stored with the list)."),
     per_stratum: Optional[int] = typer.Option(None, "--per-stratum",
                                               help="List slots per stratum (default: the protocol's target N)."),
 ) -> None:

@@ -19,6 +19,8 @@ def _is_whole(x: object) -> bool:
     """An integer-valued real number (numpy integers included), not a bool."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return False
+    if isinstance(x, numbers.Integral):  # exact: a float round trip would reject ints above 2**53
+        return True
     return math.isfinite(float(x)) and float(x) == int(x)
 
 

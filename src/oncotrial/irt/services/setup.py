@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,10 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
     """Create the schema, store the protocol and its generated allocation list, start the audit chain.
 
     ``per_stratum`` defaults to the protocol's target sample size, so no stratum can run
-    out even if every patient fell into it; ``seed`` defaults to the protocol's seed.
+    out even if every patient fell into it. Without ``seed`` the list's seed is drawn from the
+    operating system's secure random source: the protocol's own seed is public (anyone with
+    the protocol file could rebuild the list and foresee allocations), so it serves
+    simulations only.
     """
     from oncotrial.protocol import load_protocol  # the protocol package is needed only here
 
@@ -65,7 +69,7 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise Invalid(f"--protocol: {exc}") from exc
     doc = p.model_dump(mode="json")
-    seed = int(p.randomization.seed if seed is None else seed)
+    seed = secrets.randbelow(2**63) if seed is None else int(seed)
     if seed < 0:
         raise Invalid(f"--seed: expected an integer >= 0, got {seed}")
     per_stratum = int(p.accrual.target_n if per_stratum is None else per_stratum)
