@@ -59,8 +59,10 @@ def test_patina_published_block_has_every_figure_of_the_report():
     dm = pub.dose_modifications[0]
     assert (dm.reduction, dm.median_time_to_first_reduction, dm.discontinuation_for_ae) == (57.7, 3.2, 18.0)
     b = pub.baseline
-    assert (b.age_median, b.female, b.postmenopausal, b.de_novo, b.visceral, b.cns_metastases, b.dual_her2,
-            b.aromatase_inhibitor) == (53.4, 99.4, 61.8, 54.4, 73.6, 3.9, 94.0, 90.7)
+    assert (b.age_median, b.female, b.postmenopausal, b.de_novo, b.visceral, b.cns_metastases) == (
+        53.4, 99.4, 61.8, 54.4, 73.6, 3.9)
+    assert [(x.factor, x.level, x.percent) for x in b.strata] == [
+        ("her2_blockade", "DUAL", 94.0), ("endocrine_therapy", "AI", 90.7), ("induction_response", "CR_PR", 68.5)]
     earlier = load_protocol("patina").published_earlier[0]
     assert earlier.pfs.hr == 0.74 and earlier.os.median["B"] == 77.0 and earlier.cbr.rate["A"] == 89.3
 
@@ -88,6 +90,10 @@ def test_assumed_values_are_marked_in_the_file():
     (lambda d: d["accrual"].pop("n_sites"), "accrual.n_sites: required setting is missing"),
     (lambda d: d["accrual"].update(end="2016-01-01"), "accrual.end: must be after start (2017-06-01)"),
     (lambda d: d["published"]["pfs"]["median"].update(C=3.0), "published.pfs.median: arm 'C' is not one of the protocol's arms"),
+    (lambda d: d["published"]["baseline"]["strata"][0].update(factor="her2"),
+     "published.baseline.strata[0].factor: 'her2' is not a stratification factor"),
+    (lambda d: d["published"]["baseline"]["strata"][1].update(level="TAMOXIFEN"),
+     "published.baseline.strata[1].level: 'TAMOXIFEN' is not a level of endocrine_therapy"),
     (lambda d: d["published"]["safety"]["events"][0].pop("grade"), "published.safety.events[0]: Neutropenia: give exactly one of grade or min_grade"),
 ])
 def test_bad_protocols_name_the_field(edit, message):

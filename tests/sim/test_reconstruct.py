@@ -18,7 +18,7 @@ EXACT_PATINA = [
     ("CBR (%)", "A"), ("CBR (%)", "B"), ("AE grade 3 (%)", "A"), ("AE grade 4 (%)", "B"),
     ("AE Neutropenia grade 3 (%)", "A"), ("AE Febrile neutropenia grade >= 3 (n)", "A"),
     ("AE Diarrhoea grade 2 (%)", "B"), ("Serious AE (%)", "A"), ("palbociclib discontinued for AE (%)", "A"),
-    ("palbociclib median time to first reduction (months)", "A"), ("baseline dual_her2 (%)", ""),
+    ("palbociclib median time to first reduction (months)", "A"), ("baseline her2_blockade=DUAL (%)", ""),
 ]
 
 

@@ -173,8 +173,6 @@ def _safety_rows(results: TrialResults, published: Published, add) -> None:
 BASELINE_LABELS = {
     "female": "Female (%)", "postmenopausal": "Postmenopausal (%)", "de_novo": "De novo metastatic disease (%)",
     "visceral": "Visceral metastases (%)", "cns_metastases": "CNS metastases (%)",
-    "dual_her2": "Dual anti-HER2 blockade (%)", "aromatase_inhibitor": "Aromatase inhibitor (%)",
-    "induction_cr_pr": "CR or PR to induction (%)",
 }
 
 
@@ -190,18 +188,14 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
             return NAN
 
     def factor(name: str, code: str) -> tuple[str, str]:
-        try:
-            f = protocol.factor(name)
-        except KeyError:
-            return "", ""
-        lv = next((x for x in f.levels if x.code == code), None)
-        return f.label or f.name, (lv.label or lv.code) if lv else ""
+        # The protocol has checked that every published level names one of its factors' levels.
+        f = protocol.factor(name)
+        lv = next(x for x in f.levels if x.code == code)
+        return f.label or f.name, lv.label or lv.code
 
     mapping = {
         "female": ("Sex", "F"), "postmenopausal": ("Postmenopausal", "Yes"), "de_novo": ("De novo metastatic disease", "Yes"),
         "visceral": ("Visceral disease", "Yes"), "cns_metastases": ("CNS metastases", "Yes"),
-        "dual_her2": factor("her2_blockade", "DUAL"), "aromatase_inhibitor": factor("endocrine_therapy", "AI"),
-        "induction_cr_pr": factor("induction_response", "CR_PR"),
     }
     if b.age_median is not None:
         rep = t.value("Age (years)", "")["median"] if t is not None and any(
@@ -217,3 +211,6 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
             rep = next((r.values["Total"]["percent"] for r in t.rows if r.characteristic == "Menopausal status"
                         and r.level.upper().startswith("POST")), NAN)
         add("Baseline", BASELINE_LABELS[fld], "", v, rep, "percent")
+    for lv in b.strata:
+        char, level = factor(lv.factor, lv.level)
+        add("Baseline", f"{char}: {level} (%)", "", lv.percent, pct(char, level), "percent")

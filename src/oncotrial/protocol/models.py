@@ -303,18 +303,33 @@ class DoseModification(_Model):
     discontinuation_for_ae: float | None = Field(default=None, ge=0, le=100)
 
 
+class PublishedLevel(_Model):
+    """The published share of patients in one level of a stratification factor."""
+
+    factor: str
+    level: str
+    percent: float = Field(ge=0, le=100)
+
+
 class PublishedBaseline(_Model):
-    """Published baseline percentages (age as a median in years)."""
+    """Published baseline percentages (age as a median in years).
+
+    The named characteristics are those of :class:`Baseline`; a published share of a
+    stratification level (e.g. dual HER2 blockade 94.0%) goes in ``strata``, naming the
+    protocol's factor and level, so that no code needs to know a trial's factors.
+    """
 
     age_median: float | None = None
-    female: float | None = None
-    postmenopausal: float | None = None
-    de_novo: float | None = None
-    visceral: float | None = None
-    cns_metastases: float | None = None
-    dual_her2: float | None = None
-    aromatase_inhibitor: float | None = None
-    induction_cr_pr: float | None = None
+    female: float | None = Field(default=None, ge=0, le=100)
+    postmenopausal: float | None = Field(default=None, ge=0, le=100)
+    de_novo: float | None = Field(default=None, ge=0, le=100)
+    visceral: float | None = Field(default=None, ge=0, le=100)
+    cns_metastases: float | None = Field(default=None, ge=0, le=100)
+    strata: list[PublishedLevel] = []
+
+    def characteristics(self) -> dict[str, float]:
+        """The named characteristics that were published, name -> value."""
+        return {k: v for k, v in self.model_dump(exclude={"strata"}).items() if v is not None}
 
 
 class Published(_Model):
@@ -381,6 +396,7 @@ class Protocol(_Model):
                 (f"published_earlier[{i}]", p) for i, p in enumerate(self.published_earlier)]:
             if pub is not None:
                 problems.extend(_unknown_arms(pub, codes, label))
+                problems.extend(_unknown_levels(pub, self.stratification_factors, label))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -446,4 +462,19 @@ def _unknown_arms(pub: Published, codes: set[str], label: str) -> list[str]:
     for j, dm in enumerate(pub.dose_modifications):
         if dm.arm not in codes:
             out.append(f"{label}.dose_modifications[{j}].arm: {dm.arm!r} is not one of the protocol's arms {sorted(codes)}")
+    return out
+
+
+def _unknown_levels(pub: Published, factors: list[StratificationFactor], label: str) -> list[str]:
+    """Published stratum shares must name a factor and level the protocol has."""
+    if pub.baseline is None:
+        return []
+    known = {f.name: f.codes for f in factors}
+    out = []
+    for j, lv in enumerate(pub.baseline.strata):
+        path = f"{label}.baseline.strata[{j}]"
+        if lv.factor not in known:
+            out.append(f"{path}.factor: {lv.factor!r} is not a stratification factor (known: {list(known)})")
+        elif lv.level not in known[lv.factor]:
+            out.append(f"{path}.level: {lv.level!r} is not a level of {lv.factor} (levels: {known[lv.factor]})")
     return out

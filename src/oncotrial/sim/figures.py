@@ -30,30 +30,25 @@ def event_label(ev) -> str:
 
 
 def baseline_targets(protocol: Protocol) -> dict[str, tuple[str, object]]:
-    """Published baseline field -> (how to compute, what): ("age",), ("sex", "F"), ("supp", QNAM/value), ("strat", factor/level)."""
+    """Published baseline figure name -> (how to compute, what): ("age",), ("sex", "F"), ("supp", QNAM/value), ("strat", column/level)."""
     pub = protocol.published
     out: dict[str, tuple[str, object]] = {}
     if pub is None or pub.baseline is None:
         return out
-    b = pub.baseline
     direct = {"age_median": ("age", None), "female": ("sex", "F"), "postmenopausal": ("supp", ("MENOSTAT", "POST")),
               "de_novo": ("supp", ("DENOVO", "Y")), "visceral": ("supp", ("VISCMET", "Y")),
               "cns_metastases": ("supp", ("CNSMET", "Y"))}
-    for name, value in b.model_dump().items():
-        if value is None:
-            continue
-        if name in direct:
-            out[name] = direct[name]
-            continue
-        # other published percentages are stratification levels: the level whose prevalence matches
-        best = None
-        for w, f in enumerate(protocol.stratification_factors, start=1):
-            for lv in f.levels:
-                if lv.prevalence is not None and abs(lv.prevalence * 100 - value) < 0.051:
-                    best = best or (f"STRAT{w}R", lv.code)
-        if best is not None:
-            out[name] = ("strat", best)
+    for name in pub.baseline.characteristics():
+        out[name] = direct[name]
+    columns = {f.name: f"STRAT{w}R" for w, f in enumerate(protocol.stratification_factors, start=1)}  # ADSL
+    for lv in pub.baseline.strata:
+        out[baseline_level_name(lv.factor, lv.level)] = ("strat", (columns[lv.factor], lv.level))
     return out
+
+
+def baseline_level_name(factor: str, level: str) -> str:
+    """How a published stratum share is named in the comparison table."""
+    return f"{factor}={level}"
 
 
 def published_figures(protocol: Protocol) -> pd.DataFrame:
@@ -118,9 +113,10 @@ def published_figures(protocol: Protocol) -> pd.DataFrame:
         if dm.discontinuation_for_ae is not None:
             add(f"{dm.drug} discontinued for AE (%)", dm.arm, dm.discontinuation_for_ae)
     if pub.baseline is not None:
-        for name, v in pub.baseline.model_dump().items():
-            if v is not None:
-                add(f"baseline {name}" + (" (years)" if name == "age_median" else " (%)"), "", v)
+        for name, v in pub.baseline.characteristics().items():
+            add(f"baseline {name}" + (" (years)" if name == "age_median" else " (%)"), "", v)
+        for lv in pub.baseline.strata:
+            add(f"baseline {baseline_level_name(lv.factor, lv.level)} (%)", "", lv.percent)
     return pd.DataFrame(rows, columns=["figure", "arm", "published"])
 
 
