@@ -8,17 +8,18 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
-from oncotrial.irt.db.models import AuditEntry
+from oncotrial.irt.db.models import AuditEntry, Randomization
 from oncotrial.irt.services.setup import add_user
 
 from .conftest import auth, body
 
-ROLES = ("site_coordinator", "statistician", "monitor", "admin")
+from oncotrial.irt.config import ROLES
+
 ALL = set(ROLES)
 READERS = {"site_coordinator", "statistician", "monitor"}
 
@@ -31,7 +32,7 @@ API = [
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
-    ("GET", "/api/v1/audit/verify", None, ALL),
+    ("GET", "/api/v1/audit/verify", None, ALL),  # coordinators: problems redacted to a count (test below)
     ("GET", "/api/v1/audit", None, {"statistician", "monitor", "admin"}),
     ("GET", "/api/v1/sites", None, {"admin", "statistician", "monitor"}),
     ("POST", "/api/v1/sites", "site", {"admin"}),
@@ -155,3 +156,30 @@ def test_web_authorization_matrix(setup, role):
         csrf = client.cookies.get("ot_csrf")
         r = client.post("/randomize", data={"csrf": csrf, "subject_id": "W1"}, follow_redirects=False)
         assert r.status_code == 403 and _audit_len(trial.db_url) == before
+
+
+def test_audit_verify_hides_other_sites_subjects_from_coordinators(setup):
+    """Every role may ask whether the trail is intact, but the problem messages name
+    subjects of every site: a coordinator gets the verdict and the count only."""
+    client, tokens, trial = setup
+    client.post("/api/v1/randomizations", json=body("P900", "S02"), headers=auth(trial.tokens["S02"]))
+    engine = make_engine(trial.db_url)
+    with engine.begin() as conn:  # an edit around the API (past its guard), at site S02
+        conn.execute(text("DROP TRIGGER irt_guard_randomizations_update"))
+        arm = conn.execute(select(Randomization.arm).where(Randomization.subject_id == "P900")).scalar_one()
+        conn.execute(update(Randomization).where(Randomization.subject_id == "P900")
+                     .values(arm="B" if arm == "A" else "A"))
+    engine.dispose()
+    full = client.get("/api/v1/audit/verify", headers=auth(tokens["statistician"])).json()
+    assert full["ok"] is False and full["problem_count"] == len(full["problems"]) >= 1
+    assert any("P900" in p for p in full["problems"])
+    for token in (trial.tokens["S01"], trial.tokens["S02"]):
+        r = client.get("/api/v1/audit/verify", headers=auth(token))
+        assert r.status_code == 200
+        seen = r.json()
+        assert "P900" not in r.text and "problems" not in seen
+        assert {k: seen[k] for k in ("ok", "entries", "head_hash", "problem_count")} == {
+            k: full[k] for k in ("ok", "entries", "head_hash", "problem_count")}
+        assert "statistician" in seen["detail"]
+    for role in ("monitor", "admin"):
+        assert client.get("/api/v1/audit/verify", headers=auth(tokens[role])).json()["problems"] == full["problems"]

@@ -20,6 +20,7 @@ from oncotrial.irt.config import Settings
 from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine, read_tx
 from oncotrial.irt.dependencies import TokenCache
+from oncotrial.irt.login_limit import FailedLoginLimiter
 from oncotrial.irt.routers import admin, audit, randomizations, reports, web
 from oncotrial.irt.services.errors import IrtError
 from oncotrial.irt.services.trial import load_trial
@@ -155,5 +156,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (randomizations, reports, audit, admin, web):
         app.include_router(module.router)
+    app.state.login_limiter = FailedLoginLimiter()
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

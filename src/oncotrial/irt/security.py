@@ -16,6 +16,10 @@ import secrets
 
 TOKEN_PREFIX = "ot_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+# The hash of a random password nobody knows, with the current parameters: a log-in for a
+# name that does not exist (or has no password) is checked against it, so it costs the same
+# scrypt time as a wrong password and timing does not reveal which names exist.
+DUMMY_PASSWORD_HASH = "scrypt$16384$8$1$ejSGDB6g9alFNeRZihWf5g==$B1rGqL6LfxyqCvR5qcmHEGdMHtB0PLXm3DDluYzEqqY="
 
 
 def utcnow() -> dt.datetime:

@@ -33,6 +33,7 @@ from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.raw import Raw
 
 Work = Callable[..., Any]
+SHUTTING_DOWN = "the service is shutting down"
 
 
 class GroupCommitter:
@@ -41,14 +42,20 @@ class GroupCommitter:
     def __init__(self, engine: Engine, *, max_batch: int = 64) -> None:
         self.engine, self.max_batch = engine, max_batch
         self._queue: queue.SimpleQueue[tuple[Future, Work, tuple[Any, ...]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="irt-group-commit", daemon=True)
+        self._closed = False
+        # Held while checking ``_closed`` and enqueueing, so nothing can slip in behind the
+        # stop marker unnoticed; whatever still does is failed by the drain after the loop.
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="irt-group-commit", daemon=True)
         self._thread.start()
-        self.batches = 0
-        self.items = 0
 
     def submit(self, fn: Work, *args: Any) -> Future:
+        """Queue ``fn(conn, *args)``; raises RuntimeError at once after :meth:`close`."""
         fut: Future = Future()
-        self._queue.put((fut, fn, args))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(SHUTTING_DOWN)
+            self._queue.put((fut, fn, args))
         return fut
 
     async def run(self, fn: Work, *args: Any) -> Any:
@@ -56,8 +63,30 @@ class GroupCommitter:
         return await asyncio.wrap_future(self.submit(fn, *args))
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            with self._lock:
+                self._closed = True  # a dead writer thread must refuse work, not queue it forever
+            self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        """Answer every item still queued when the loop stopped, so no caller waits forever."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None and item[0].set_running_or_notify_cancel():
+                item[0].set_exception(RuntimeError(SHUTTING_DOWN))
 
     def _loop(self) -> None:
         closing = False
@@ -91,8 +120,6 @@ class GroupCommitter:
                 if not fut.done():
                     fut.set_exception(exc)
             return
-        self.batches += 1
-        self.items += len(outcomes)
         for fut, result, error in outcomes:
             if error is None:
                 fut.set_result(result)

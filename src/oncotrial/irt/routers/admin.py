@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
+from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.schemas import DeactivateIn, SiteIn, TokenIn, UserIn
@@ -15,16 +16,15 @@ from oncotrial.irt.services.allocation import Actor
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-ALL_ROLES = ("site_coordinator", "statistician", "monitor", "admin")
 
 
 @router.get("/me")
-def me(actor: Annotated[Actor, Depends(require(*ALL_ROLES))]) -> dict[str, Any]:
+def me(actor: Annotated[Actor, Depends(require(*ROLES))]) -> dict[str, Any]:
     return {"name": actor.name, "role": actor.role, "site": actor.site}
 
 
 @router.get("/protocol")
-def protocol(actor: Annotated[Actor, Depends(require(*ALL_ROLES))],
+def protocol(actor: Annotated[Actor, Depends(require(*ROLES))],
              trial: Annotated[Trial, Depends(get_trial)]) -> dict[str, Any]:
     """What a client needs to randomize: arms, stratification factors and levels, eligibility."""
     return {

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine, select
 
 from oncotrial.irt.audit import verify_chain
+from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.dependencies import get_engine, require
 from oncotrial.irt.services.allocation import Actor, verify_records
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-ALL_ROLES = ("site_coordinator", "statistician", "monitor", "admin")
+SEES_PROBLEMS = ("statistician", "monitor", "admin")
 
 
 def verify(engine: Engine) -> dict[str, Any]:
@@ -24,15 +25,25 @@ def verify(engine: Engine) -> dict[str, Any]:
         record_problems = verify_records(conn)
     out = report.to_dict()
     out["problems"] = out["problems"] + record_problems
+    out["problem_count"] = len(out["problems"])
     out["ok"] = report.ok and not record_problems
     return out
 
 
 @router.get("/verify")
-def audit_verify(actor: Annotated[Actor, Depends(require(*ALL_ROLES))],
+def audit_verify(actor: Annotated[Actor, Depends(require(*ROLES))],
                  engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
-    """Recompute the hash chain and check the randomizations against it; ``ok`` only if intact."""
-    return verify(engine)
+    """Recompute the hash chain and check the randomizations against it; ``ok`` only if intact.
+
+    Problem messages name subjects of every site, so a site coordinator gets only the
+    verdict and the number of problems, not the messages.
+    """
+    out = verify(engine)
+    if actor.role not in SEES_PROBLEMS:
+        out.pop("problems")
+        if out["problem_count"]:
+            out["detail"] = f"problem details are shown to the roles {', '.join(SEES_PROBLEMS)}"
+    return out
 
 
 @router.get("")

@@ -18,13 +18,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
+from starlette.concurrency import run_in_threadpool
 
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import read_tx, write_tx
 from oncotrial.irt.db.models import User, WebSession
 from oncotrial.irt.dependencies import SESSION_COOKIE, actor_from_session
-from oncotrial.irt.security import hash_secret, new_secret, ts, utcnow, verify_password
+from oncotrial.irt.login_limit import FailedLoginLimiter
+from oncotrial.irt.security import DUMMY_PASSWORD_HASH, hash_secret, new_secret, ts, utcnow, verify_password
 from oncotrial.irt.services import allocation, setup
 from oncotrial.irt.services.allocation import Actor, RandomizationRequest
 from oncotrial.irt.services.errors import IrtError
@@ -86,6 +88,39 @@ def login_page(request: Request) -> HTMLResponse:
     return _render(request, "login.html", {"error": None, "name": ""})
 
 
+def _authenticate(engine: Engine, name: str, password: str) -> Any | None:
+    """The active user with this name and password, else None; blocking (DB and scrypt).
+
+    Always runs scrypt once: against the user's hash, or against a dummy hash when the
+    name is unknown, inactive or has no password, so the answer takes the same time.
+    """
+    with read_tx(engine) as conn:
+        user = conn.execute(select(User.id, User.name, User.role, User.password_hash, User.active)
+                            .where(User.name == name)).one_or_none()
+    usable = user is not None and bool(user.active) and user.password_hash is not None
+    matches = verify_password(password, user.password_hash if usable else DUMMY_PASSWORD_HASH)
+    return user if usable and matches else None
+
+
+def _start_session(engine: Engine, user: Any, hours: float) -> str:
+    secret = new_secret()
+    with write_tx(engine) as conn:
+        conn.execute(insert(WebSession).values(session_hash=hash_secret(secret), user_id=user.id, created_at=ts(),
+                                               expires_at=ts(utcnow() + dt.timedelta(hours=hours))))
+        audit.append(conn, actor=f"{user.name} ({user.role})", action="login", entity="user", entity_id=user.name,
+                     new={"session_hash_prefix": hash_secret(secret)[:12]})
+    return secret
+
+
+def _too_many(request: Request, name: str, wait: int) -> HTMLResponse:
+    minutes = f"{wait // 60} min {wait % 60} s" if wait >= 60 else f"{wait} s"
+    response = _render(request, "login.html", {
+        "error": f"too many failed log-ins for this user name from your address; try again in {minutes}",
+        "name": name}, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @router.post("/login")
 async def login(request: Request) -> Response:
     fields = await _form(request)
@@ -93,18 +128,20 @@ async def login(request: Request) -> Response:
         return error_page(request, 403, "csrf: the form's security token is missing or stale; reload the page")
     name, password = fields.get("name", "")[:100], fields.get("password", "")[:200]
     engine = request.app.state.engine
-    with read_tx(engine) as conn:
-        user = conn.execute(select(User.id, User.name, User.role, User.password_hash, User.active)
-                            .where(User.name == name)).one_or_none()
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    limiter: FailedLoginLimiter = request.app.state.login_limiter
+    key = (name, request.client.host if request.client else "")
+    wait = limiter.retry_after(key)
+    if wait:
+        return _too_many(request, name, wait)
+    # The database and scrypt (~50 ms) run on a worker thread: on the event loop they
+    # would stall every other request for that long.
+    user = await run_in_threadpool(_authenticate, engine, name, password)
+    if user is None:
+        limiter.record_failure(key)
         return _render(request, "login.html", {"error": "unknown user name or wrong password", "name": name}, 401)
-    secret = new_secret()
+    limiter.record_success(key)
     hours = request.app.state.settings.session_ttl_hours
-    with write_tx(engine) as conn:
-        conn.execute(insert(WebSession).values(session_hash=hash_secret(secret), user_id=user.id, created_at=ts(),
-                                               expires_at=ts(utcnow() + dt.timedelta(hours=hours))))
-        audit.append(conn, actor=f"{user.name} ({user.role})", action="login", entity="user", entity_id=user.name,
-                     new={"session_hash_prefix": hash_secret(secret)[:12]})
+    secret = await run_in_threadpool(_start_session, engine, user, hours)
     response = RedirectResponse(HOME[user.role], status_code=303)
     _set_cookie(request, response, SESSION_COOKIE, secret, max_age=int(hours * 3600))
     # A fresh CSRF token after log-in, so one planted before it is useless.
@@ -112,18 +149,21 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    fields = await _form(request)
-    if fields is None:
-        return error_page(request, 403, "csrf: the form's security token is missing or stale; reload the page")
-    secret = request.cookies.get(SESSION_COOKIE)
+def _end_session(request: Request, secret: str | None) -> None:
     actor = _signed_in(request)
     if secret and actor is not None:
         with write_tx(request.app.state.engine) as conn:
             conn.execute(update(WebSession).where(WebSession.session_hash == hash_secret(secret))
                          .values(ended_at=ts()))
             audit.append(conn, actor=actor.label, action="logout", entity="user", entity_id=actor.name)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    fields = await _form(request)
+    if fields is None:
+        return error_page(request, 403, "csrf: the form's security token is missing or stale; reload the page")
+    await run_in_threadpool(_end_session, request, request.cookies.get(SESSION_COOKIE))
     response = _to_login()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -152,7 +192,7 @@ def randomize_page(request: Request) -> Response:
 
 @router.post("/randomize")
 async def randomize_submit(request: Request) -> Response:
-    actor = _signed_in(request)
+    actor = await run_in_threadpool(_signed_in, request)  # a database read; off the event loop
     if actor is None:
         return _to_login()
     fields = await _form(request)

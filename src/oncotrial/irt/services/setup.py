@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -217,7 +216,3 @@ def list_users(conn: Connection) -> list[dict[str, Any]]:
                         .join(Site, Site.id == User.site_id, isouter=True).order_by(User.name)).all()
     return [{"name": r.name, "role": r.role, "site": r.code, "active": bool(r.active),
              "web_login": r.password_hash is not None} for r in rows]
-
-
-def protocol_document(conn: Connection) -> dict[str, Any]:
-    return json.loads(conn.execute(select(TrialSetup.protocol_json).where(TrialSetup.id == 1)).scalar_one())
