@@ -104,6 +104,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
+    if args.r_sample < 1 or args.lifelines_sample < 1:
+        ap.error("--r-sample and --lifelines-sample must be >= 1: the benchmark times R and lifelines beside oncotrial")
 
     import numba
 

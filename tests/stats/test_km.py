@@ -52,10 +52,18 @@ def test_all_censored_curve_is_flat() -> None:
 
 
 def test_median_on_a_flat_half_is_the_midpoint() -> None:
-    # S drops to exactly 0.5 at t=2 and stays there until t=4: R reports (2 + 4) / 2
-    fit = km([1, 2, 3, 4, 5, 6], [0, 1, 0, 1, 0, 0][:6])
+    # S is exactly 0.5 from t=3 (the censoring at 4 does not move it) until the next event at 5:
+    # quantile.survfit takes the midpoint (3 + 5) / 2. R survival 3.x:
+    # quantile(survfit(Surv(c(1,2,3,4,5,6), c(1,1,1,0,1,0)) ~ 1), 0.5)          -> 4, lower 2, upper NA
+    # quantile(survfit(..., conf.type = "log-log"), 0.5)                      -> 4, lower 1, upper NA
+    fit = km([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 0], conf_type="log")
     s = fit.table.set_index("time")["surv"]
-    assert s.loc[2.0] == pytest.approx(0.8)
+    assert s.loc[3.0] == pytest.approx(0.5, abs=1e-15) and s.loc[4.0] == s.loc[3.0]
+    assert fit.median == 4.0
+    assert fit.median_ci[0] == 2.0 and np.isnan(fit.median_ci[1])
+    ll = km([1, 2, 3, 4, 5, 6], [1, 1, 1, 0, 1, 0], conf_type="log-log")
+    assert ll.median == 4.0 and ll.median_ci[0] == 1.0 and np.isnan(ll.median_ci[1])
+    # the curve ends at 0.5 then drops to 0 at t=4: R gives (2 + 4) / 2 = 3
     fit = km([2, 2, 4, 4], [1, 1, 1, 1])
     assert fit.median == 3.0
 

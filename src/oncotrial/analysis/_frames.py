@@ -90,26 +90,38 @@ def flag(series: pd.Series) -> np.ndarray:
 def strata_columns(adsl: pd.DataFrame, protocol: Protocol, factors: Iterable[str]) -> dict[str, str]:
     """ADSL column holding each named stratification factor.
 
-    A factor is found as a column named like the factor (any case), or as the
-    STRATxR column whose values are that factor's level codes or labels.
+    A factor is found as a column named like the factor (any case), or else as
+    ``STRATwR`` where w is the factor's position in the protocol's randomization
+    order (``randomization.stratify_by``, or the order of
+    ``stratification_factors`` when that is empty), which is how the simulator
+    and the IRT export number them. Position, not the values, decides: two
+    factors with the same levels (e.g. Yes/No) would otherwise be swapped.
+    Values outside the factor's level codes or labels raise ValueError.
     """
+    order = list(protocol.randomization.stratify_by) or [f.name for f in protocol.stratification_factors]
+    by_upper = {str(c).upper(): c for c in adsl.columns}
     out: dict[str, str] = {}
-    stratr = [c for c in adsl.columns if c.upper().startswith("STRAT") and c.upper().endswith("R")]
     for name in factors:
         f = protocol.factor(name)
         allowed = {lv.code.upper() for lv in f.levels} | {lv.label.upper() for lv in f.levels if lv.label}
-        direct = [c for c in adsl.columns if c.upper() == name.upper()]
-        cands = direct + [c for c in stratr if c not in out.values()]
-        found = None
-        for c in cands:
-            vals = {str(v).strip().upper() for v in adsl[c].dropna().unique()}
-            if vals and vals <= allowed:
-                found = c
-                break
-        if found is None:
-            raise ValueError(f"ADSL: no column holds stratification factor {name!r} (levels {f.codes}); "
-                             f"looked at {cands or 'no STRATxR columns'}")
-        out[name] = found
+        direct = [c for c in adsl.columns if str(c).upper() == name.upper()]
+        if direct:
+            col = direct[0]
+        else:
+            want = f"STRAT{order.index(name) + 1}R" if name in order else None
+            col = by_upper.get(want) if want else None
+            if col is None:
+                where = (f"expected a column {name!r} or {want} (position {order.index(name) + 1} in the "
+                         f"randomization order {order})" if want else
+                         f"expected a column {name!r}; it is not in the randomization order {order}, so no "
+                         f"STRATwR column holds it")
+                raise ValueError(f"ADSL: no column holds stratification factor {name!r} (levels {f.codes}); {where}")
+        vals = {str(v).strip() for v in adsl[col].dropna().unique()}
+        bad = sorted(v for v in vals if v.upper() not in allowed)
+        if bad:
+            raise ValueError(f"ADSL: column {col} holds stratification factor {name!r}, but has values {bad} "
+                             f"outside its levels {f.codes} (codes or labels)")
+        out[name] = col
     return out
 
 

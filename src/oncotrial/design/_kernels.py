@@ -270,12 +270,34 @@ def _km_median(order, time, event, arm, which):
 
 
 @njit(cache=True)
+def _efron_info(beta, n0, n1, d0, d1, n_groups):
+    """Efron information of one binary covariate at ``beta``."""
+    e = np.exp(beta)
+    info = 0.0
+    for g in range(n_groups):
+        d = d0[g] + d1[g]
+        if d == 0:
+            continue
+        s0 = n0[g] + n1[g] * e
+        s1 = n1[g] * e
+        dd0 = d0[g] + d1[g] * e
+        dd1 = d1[g] * e
+        for l in range(d):
+            f = l / d
+            m = (s1 - f * dd1) / (s0 - f * dd0)
+            info += m - m * m
+    return info
+
+
+@njit(cache=True)
 def _cox_efron(n0, n1, d0, d1, n_groups, tol, max_iter):
     """Newton-Raphson for the Efron partial likelihood of one binary covariate.
 
     With a binary covariate the risk-set sums depend only on the at-risk and event counts
     per arm of each (stratum, time) group, so each iteration costs O(groups).
-    Returns (beta, information at beta, converged).
+    Returns (beta, information at beta, converged); a fit that does not converge (e.g.
+    every event in one arm, beta running off to infinity) gives NaN beta and information,
+    as ``oncotrial.stats.cox`` does.
     """
     beta = 0.0
     ll_old = -np.inf
@@ -308,7 +330,8 @@ def _cox_efron(n0, n1, d0, d1, n_groups, tol, max_iter):
             step *= 0.5
             beta -= step
             if abs(step) < tol:
-                return beta, info, True
+                # ``info`` above belongs to the rejected beta: recompute at the accepted one
+                return beta, _efron_info(beta, n0, n1, d0, d1, n_groups), True
             continue
         if info <= 0.0:
             return np.nan, np.nan, False
@@ -317,22 +340,8 @@ def _cox_efron(n0, n1, d0, d1, n_groups, tol, max_iter):
         ll_old = ll
         if abs(step) < tol:
             # one more evaluation gives the information at the converged beta
-            e = np.exp(beta)
-            info = 0.0
-            for g in range(n_groups):
-                d = d0[g] + d1[g]
-                if d == 0:
-                    continue
-                s0 = n0[g] + n1[g] * e
-                s1 = n1[g] * e
-                dd0 = d0[g] + d1[g] * e
-                dd1 = d1[g] * e
-                for l in range(d):
-                    f = l / d
-                    m = (s1 - f * dd1) / (s0 - f * dd0)
-                    info += m - m * m
-            return beta, info, True
-    return beta, info, False
+            return beta, _efron_info(beta, n0, n1, d0, d1, n_groups), True
+    return np.nan, np.nan, False
 
 
 @njit(cache=True, parallel=True)

@@ -200,6 +200,10 @@ def _print_simulation(p, settings, results, analytic, curve) -> None:
                   ", ".join(f"{x:.3f}" for x in r.stop_by_look), f"{r.expected_events:.1f}",
                   f"{r.expected_duration:.1f}", f"{q['q50']:.3f} ({q['q025']:.3f}-{q['q975']:.3f})")
     c.print(t)
+    for name, r in results.items():
+        if r.n_not_converged:
+            c.print(f"{name}: the Cox fit did not converge in {r.n_not_converged} trial(s) (e.g. all events in one "
+                    "arm); the HR estimate summarises the others")
     c.print(f"analytic power (Schoenfeld, same bounds and events): {analytic:.4f}")
     if curve is not None:
         pc = Table(title="Power curve")

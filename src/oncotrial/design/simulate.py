@@ -224,7 +224,9 @@ class TrialBatch:
         else:
             if not (1 <= look <= s.n_looks):
                 raise ValueError(f"look: expected 1..{s.n_looks}, got {look!r}")
-            cut = float(self.cut_times()[j, look - 1])
+            # only this row: looping over a batch must not redo every replicate's cuts (O(R^2))
+            ev = np.asarray(s.events_per_look[look - 1:look], np.int64)
+            cut = float(_kernels.cut_times(self.entry[j:j + 1], self.pfs[j:j + 1], self.dropout[j:j + 1], ev)[0, 0])
         keep = entry <= cut
         # the same arithmetic as the analysis kernel: an event counts if entry + pfs <= cut
         event = (pfs <= drop) & (entry + pfs <= cut)
@@ -346,7 +348,8 @@ class BatchAnalysis:
 
     ``logrank_z`` = (O - E) / sqrt(V) for the experimental arm, stratified (negative when the
     experimental arm does better, as R ``survdiff``); ``z = -logrank_z`` is compared with the
-    bounds. ``log_hr`` / ``se_log_hr``: stratified Cox (Efron) for experimental vs control.
+    bounds. ``log_hr`` / ``se_log_hr``: stratified Cox (Efron) for experimental vs control;
+    NaN where the fit did not converge (``converged`` False), as ``oncotrial.stats.cox``.
     ``stop_look`` (1-based) and ``decision`` (1 efficacy, -1 futility, 0 none at the final
     look) follow the group-sequential rules.
     """
@@ -462,7 +465,11 @@ def _decide(z: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> tuple[np.nda
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Operating characteristics estimated from simulated replicates of one scenario."""
+    """Operating characteristics estimated from simulated replicates of one scenario.
+
+    ``hr_mean_log`` / ``hr_quantiles`` are over the replicates whose Cox fit at the stopping
+    look converged; ``n_not_converged`` counts the others (their log HR is NaN).
+    """
 
     hazard_ratio: float
     n_replicates: int
@@ -479,6 +486,7 @@ class SimulationResult:
     hr_quantiles: dict[str, float]
     median_experimental: float
     median_control: float
+    n_not_converged: int
     analysis: BatchAnalysis = field(repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -508,8 +516,14 @@ def _summarise(analysis: BatchAnalysis, hazard_ratio: float, seed: int) -> Simul
     reject = (at_k & (analysis.decision[:, None] == 1)).mean(axis=0)
     fut = (at_k & (analysis.decision[:, None] == -1)).mean(axis=0)
     power = float(reject.sum())
+    # Cox fits that did not converge (e.g. every event in one arm) are NaN, as in
+    # oncotrial.stats.cox: the HR summaries are over the others, and their number is reported.
     hr_stop = analysis.at_stop("log_hr")
-    q = np.nanquantile(np.exp(hr_stop), [0.025, 0.25, 0.5, 0.75, 0.975])
+    n_not_converged = int(np.count_nonzero(~analysis.at_stop("converged")))
+    fitted = hr_stop[np.isfinite(hr_stop)]
+    probs = [0.025, 0.25, 0.5, 0.75, 0.975]
+    q = np.quantile(np.exp(fitted), probs) if fitted.size else np.full(len(probs), np.nan)
+    hr_mean_log = float(fitted.mean()) if fitted.size else float("nan")
     return SimulationResult(
         hazard_ratio=float(hazard_ratio),
         n_replicates=n,
@@ -522,10 +536,11 @@ def _summarise(analysis: BatchAnalysis, hazard_ratio: float, seed: int) -> Simul
         expected_events=float(analysis.at_stop("n_events").mean()),
         expected_duration=float(analysis.at_stop("cut_time").mean()),
         expected_subjects=float(analysis.at_stop("n_enrolled").mean()),
-        hr_mean_log=float(np.nanmean(hr_stop)),
+        hr_mean_log=hr_mean_log,
         hr_quantiles=dict(zip(("q025", "q25", "q50", "q75", "q975"), map(float, q))),
         median_experimental=float(np.nanmean(analysis.at_stop("median_experimental"))),
         median_control=float(np.nanmean(analysis.at_stop("median_control"))),
+        n_not_converged=n_not_converged,
         analysis=analysis,
     )
 

@@ -425,10 +425,17 @@ class Protocol(_Model):
         raise KeyError(f"endpoint {endpoint_id!r} is not in the protocol")
 
     @property
+    def factors_in_strat_order(self) -> list[StratificationFactor]:
+        """The factors numbered as CDISC STRATwR/STRATwV: randomization's ``stratify_by`` first, in its
+        order, then any other factor. The IRT export, the simulator and the analysis all number by this."""
+        first = [self.factor(n) for n in self.randomization.stratify_by]
+        return first + [f for f in self.stratification_factors if f.name not in self.randomization.stratify_by]
+
+    @property
     def strata_levels(self) -> dict[str, list[str]]:
-        """Factor name -> level codes, for the factors randomization stratifies by, in protocol order."""
+        """Factor name -> level codes, for the factors randomization stratifies by, in STRATwR order."""
         chosen = self.randomization.stratify_by or [f.name for f in self.stratification_factors]
-        return {f.name: f.codes for f in self.stratification_factors if f.name in chosen}
+        return {n: self.factor(n).codes for n in chosen}
 
 
 def _unknown_arms(pub: Published, codes: set[str], label: str) -> list[str]:

@@ -18,6 +18,8 @@ import datetime as dt
 import numpy as np
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
+from oncotrial.stats import km
+from oncotrial.stats._core import km_arrays
 from oncotrial.sim.outcomes import draw_course
 from oncotrial.sim.params import PiecewiseExponential, SimParams, _pfs_points, default_params
 from oncotrial.sim.patients import enrol
@@ -47,12 +49,23 @@ def _observed_pfs(course, rs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _km_at(t: np.ndarray, e: np.ndarray, at: float) -> float:
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    n_risk = t.size - np.arange(t.size)
-    s = np.cumprod(np.where(e, 1 - 1 / n_risk, 1.0))
-    k = np.searchsorted(t, at, side="right") - 1
-    return 1.0 if k < 0 else float(s[k])
+    """Kaplan-Meier S(at) (oncotrial.stats, so tied censorings stay in the risk set);
+    beyond the last observed time the last value is kept."""
+    a = km_arrays(np.asarray(t, float), np.asarray(e, bool).astype(float))
+    k = int(np.searchsorted(a.time, at, side="right")) - 1
+    return 1.0 if k < 0 else float(a.surv[k])
+
+
+def _confirmable_after_days(protocol: Protocol) -> float:
+    """Study day of the earliest assessment that can confirm a response seen at the first one.
+
+    Assessments follow the schedule only, so confirmation (a second PR/CR at least
+    ``confirmation_min_weeks`` later) falls at the first scheduled assessment that far
+    after the first assessment; a responder progressing before it is not counted.
+    """
+    sch = protocol.schedule
+    k = max(1, int(np.ceil(sch.confirmation_min_weeks / sch.interval_weeks - 1e-9)))
+    return sch.interval_weeks * 7 * (1 + k)
 
 
 def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5, seed: int = 2024) -> SimParams:
@@ -71,6 +84,7 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5
     params = default_params(protocol)
     arms = protocol.arm_codes
     points = {a: _pfs_points(protocol, a) for a in arms}
+    confirm_day = _confirmable_after_days(protocol)
     for _ in range(rounds):
         sims = _pooled_courses(protocol, params, replicates, seed)
         new_pfs, new_resp, new_pp = {}, dict(params.response_prob), dict(params.post_progression_death)
@@ -84,7 +98,8 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5
                 deaths += int(np.isfinite(course["DTHDY"].to_numpy()[m]).sum())
                 pop = m & (pts["INDRESP"] != "CR").to_numpy()
                 n_pop += int(pop.sum())
-                resp += int((course["RESPONDER"].to_numpy() & pop & (course["PFS_TRUE"].to_numpy() * DAYS_PER_MONTH > 200)).sum())
+                confirmable = course["PFS_TRUE"].to_numpy() * DAYS_PER_MONTH > confirm_day
+                resp += int((course["RESPONDER"].to_numpy() & pop & confirmable).sum())
             t, e = np.concatenate(t_all), np.concatenate(e_all)
             cbr_t = protocol.schedule.cbr_min_sd_weeks * 7 / DAYS_PER_MONTH
             cbr_obs = None
@@ -221,14 +236,10 @@ def _benefit_rows(protocol: Protocol, rs, n: int) -> np.ndarray:
     ok = rs[rs["RESP"].isin(["SD", "PR", "CR", "NON-CR/NON-PD"]) & (rs["DY"] >= cbr_day)]
     ok = ok[ok["DY"].to_numpy() < first_pd[ok["row"].to_numpy()]]
     resp = rs[rs["RESP"].isin(["PR", "CR"])].groupby("row")["DY"].agg(["min", "max", "count"])
-    conf = resp[(resp["count"] >= 2) & (resp["max"] - resp["min"] >= 28)].index.to_numpy()
+    conf = resp[(resp["count"] >= 2) & (resp["max"] - resp["min"] >= 7 * protocol.schedule.confirmation_min_weeks)].index.to_numpy()
     return np.union1d(ok["row"].unique(), conf).astype(int)
 
 
 def _km_median(t: np.ndarray, e: np.ndarray) -> float:
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    n_risk = t.size - np.arange(t.size)
-    s = np.cumprod(np.where(e, 1 - 1 / n_risk, 1.0))
-    k = np.flatnonzero(s <= 0.5)
-    return float(t[k[0]]) if k.size else np.nan
+    """Kaplan-Meier median as R quantile.survfit (oncotrial.stats); NaN when not reached."""
+    return float(km(np.asarray(t, float), np.asarray(e, bool).astype(int)).median)

@@ -84,7 +84,7 @@ def build_dm(protocol: Protocol, pts: pd.DataFrame, course: pd.DataFrame, ex: pd
 
 def build_suppdm(protocol: Protocol, pts: pd.DataFrame) -> pd.DataFrame:
     qn: list[tuple[str, str, np.ndarray]] = []
-    for w, f in enumerate(protocol.stratification_factors, start=1):
+    for w, f in enumerate(protocol.factors_in_strat_order, start=1):
         qn.append((f"STRAT{w}R", (f.label or f.name)[:40], pts[strat_col(f.name)].to_numpy()))
     for q, label in BASELINE_QNAMS.items():
         if q in pts.columns:

@@ -37,6 +37,19 @@ class KMArrays:
     greenwood: np.ndarray  # variance of log S (R survfit's std.err squared)
 
 
+def many_ties(time: np.ndarray) -> bool:
+    """True for large, heavily tied time arrays (days, 0.1 months), judged on a sample.
+
+    There, hashing (pandas.factorize / unique) and then sorting the few distinct
+    values is several times cheaper than sorting every row.
+    """
+    n = time.size
+    if n <= 50_000:
+        return False
+    sample = time[:: n // 4096]
+    return bool(np.unique(sample).size < 0.25 * sample.size)
+
+
 def time_table(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct times (sorted), number at risk and events at each: the only O(n) step of a KM fit.
 
@@ -46,11 +59,7 @@ def time_table(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     time = time + 0.0  # -0.0 and 0.0 are one time
     n = time.size
-    many_ties = False
-    if n > 50_000:
-        sample = time[:: n // 4096]
-        many_ties = np.unique(sample).size < 0.25 * sample.size
-    if many_ties:
+    if many_ties(time):
         codes, uniq = pd.factorize(time, sort=False)
         o = np.argsort(uniq)
         n_all = np.bincount(codes, minlength=uniq.size)[o]

@@ -14,18 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oncotrial.stats._core import many_ties
+
 # aeqSurv's default tolerance
 TIMEFIX_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 def _sorted_unique(t: np.ndarray) -> np.ndarray:
-    # heavily tied data (days, 0.1 months): hashing then sorting the few distinct
-    # values is several times cheaper than sorting every row (same test as _core.time_table)
-    n = t.size
-    if n > 50_000:
-        sample = t[:: n // 4096]
-        if np.unique(sample).size < 0.25 * sample.size:
-            return np.sort(pd.unique(t))
+    if many_ties(t):
+        return np.sort(pd.unique(t))
     return np.unique(t)
 
 

@@ -23,7 +23,7 @@ from scipy import optimize as _opt
 from scipy import stats as _st
 
 from . import _checks
-from ._core import z_value
+from ._core import norm_sf2, z_value
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def prop_diff(x1: Any, n1: Any, x2: Any, n2: Any, *, conf_level: float = 0.95) -
     lower = bound(z, -1.0 + eps, d_hat, -1.0) if d_hat > -1.0 + eps else -1.0
     upper = bound(-z, d_hat, 1.0 - eps, 1.0) if d_hat < 1.0 - eps else 1.0
     t0 = _mn_stat(0.0, *args)
-    p = float(2.0 * _st.norm.sf(abs(t0))) if np.isfinite(t0) else 0.0
+    p = float(norm_sf2(t0)) if np.isfinite(t0) else 0.0
     return ComparisonResult(d_hat, lower, upper, p, conf, "miettinen-nurminen", int(use.size))
 
 
@@ -230,7 +230,7 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int, *, conf_level: float = 0.95,
         se = np.sqrt(1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d)
         z = z_value(conf)
         return ComparisonResult(float(np.exp(lor)), float(np.exp(lor - z * se)), float(np.exp(lor + z * se)),
-                                float(2.0 * _st.norm.sf(abs(lor / se))), conf, "woolf", 1)
+                                float(norm_sf2(lor / se)), conf, "woolf", 1)
     return _fisher(a, b, c, d, conf)
 
 
