@@ -136,6 +136,25 @@ def compare_published(results: TrialResults, published: Published, protocol: Pro
     return Comparison(source=published.source, label=published.label, rows=tuple(rows))
 
 
+def event_figure(ev) -> str:
+    """How a published adverse-event figure is named: "<term>, grade <g>" (count rows add " (patients)")."""
+    grade = str(ev.grade) if ev.grade is not None else f">={ev.min_grade}"
+    return f"{ev.term}, grade {grade.replace('>=', '≥')}"
+
+
+def _stratum_labels(protocol: Protocol, factor: str, level: str) -> tuple[str, str]:
+    # The protocol has checked that every published level names one of its factors' levels.
+    f = protocol.factor(factor)
+    lv = next(x for x in f.levels if x.code == level)
+    return f.label or f.name, lv.label or lv.code
+
+
+def stratum_figure(protocol: Protocol, factor: str, level: str) -> str:
+    """How a published stratum share is named: "<factor label>: <level label> (%)"."""
+    char, lev = _stratum_labels(protocol, factor, level)
+    return f"{char}: {lev} (%)"
+
+
 TERM_ALIASES = {"DIARRHOEA": {"DIARRHOEA", "DIARRHEA"}, "DIARRHEA": {"DIARRHOEA", "DIARRHEA"}}
 
 
@@ -162,7 +181,7 @@ def _safety_rows(results: TrialResults, published: Published, add) -> None:
         row = None
         if res is not None:
             row = next((r for r in res.by_term if r.term.upper() in names and r.grade == grade), None)
-        label = f"{ev.term}, grade {grade.replace('>=', '≥')}"
+        label = event_figure(ev)
         for arm, v in ev.percent.items():
             add("Safety", label, arm, v, row.percent.get(arm, NAN) if row else (0.0 if res else NAN), "percent")
         for arm, v in ev.count.items():
@@ -187,12 +206,6 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
         except KeyError:
             return NAN
 
-    def factor(name: str, code: str) -> tuple[str, str]:
-        # The protocol has checked that every published level names one of its factors' levels.
-        f = protocol.factor(name)
-        lv = next(x for x in f.levels if x.code == code)
-        return f.label or f.name, lv.label or lv.code
-
     mapping = {
         "female": ("Sex", "F"), "postmenopausal": ("Postmenopausal", "Yes"), "de_novo": ("De novo metastatic disease", "Yes"),
         "visceral": ("Visceral disease", "Yes"), "cns_metastases": ("CNS metastases", "Yes"),
@@ -212,5 +225,5 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
                         and r.level.upper().startswith("POST")), NAN)
         add("Baseline", BASELINE_LABELS[fld], "", v, rep, "percent")
     for lv in b.strata:
-        char, level = factor(lv.factor, lv.level)
-        add("Baseline", f"{char}: {level} (%)", "", lv.percent, pct(char, level), "percent")
+        char, level = _stratum_labels(protocol, lv.factor, lv.level)
+        add("Baseline", stratum_figure(protocol, lv.factor, lv.level), "", lv.percent, pct(char, level), "percent")

@@ -1,19 +1,22 @@
-"""The published figures of a trial, computed from its SDTM through oncotrial.adam and oncotrial.stats.
+"""The published figures of a trial next to the same figures computed from its data.
 
-:func:`trial_figures` derives ADSL, ADRS, ADTTE and ADAE-style subject counts from
-SDTM frames and returns one row per figure (``figure``, ``arm``, ``value``), named
-as :func:`published_figures` names the published ones, so the two can be set side
-by side. Times are in months (AVAL days / DAYS_PER_MONTH); percentages in percent.
+:func:`published_figures` lists the protocol's ``published`` block as rows
+(``figure``, ``arm``, ``published``); :func:`trial_figures` computes the same
+figures from SDTM through the one analysis path of the report
+(:func:`oncotrial.report.pipeline.adam_from_sdtm` ->
+:func:`oncotrial.analysis.run_analysis` -> :func:`oncotrial.analysis.compare_published`)
+and names its rows alike, so the two can be set side by side. Times are in the
+published unit (months); percentages in percent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from oncotrial.protocol import DAYS_PER_MONTH, Protocol
-
-TERM_SUFFIX = "safety.event"
+from oncotrial.protocol import Protocol
 
 
 def _experimental(protocol: Protocol) -> tuple[str, str]:
@@ -23,27 +26,11 @@ def _experimental(protocol: Protocol) -> tuple[str, str]:
     return exp[0], ctl[0]
 
 
-def event_label(ev) -> str:
+def event_label(ev, kind: str | None = None) -> str:
+    """How a published AE figure is named; ``kind`` "n" or "%" (default: as published, a percentage if given)."""
     g = f"grade {ev.grade}" if ev.grade is not None else f"grade >= {ev.min_grade}"
-    kind = "n" if ev.count and not ev.percent else "%"
+    kind = kind or ("n" if ev.count and not ev.percent else "%")
     return f"AE {ev.term} {g} ({kind})"
-
-
-def baseline_targets(protocol: Protocol) -> dict[str, tuple[str, object]]:
-    """Published baseline figure name -> (how to compute, what): ("age",), ("sex", "F"), ("supp", QNAM/value), ("strat", column/level)."""
-    pub = protocol.published
-    out: dict[str, tuple[str, object]] = {}
-    if pub is None or pub.baseline is None:
-        return out
-    direct = {"age_median": ("age", None), "female": ("sex", "F"), "postmenopausal": ("supp", ("MENOSTAT", "POST")),
-              "de_novo": ("supp", ("DENOVO", "Y")), "visceral": ("supp", ("VISCMET", "Y")),
-              "cns_metastases": ("supp", ("CNSMET", "Y"))}
-    for name in pub.baseline.characteristics():
-        out[name] = direct[name]
-    columns = {f.name: f"STRAT{w}R" for w, f in enumerate(protocol.stratification_factors, start=1)}  # ADSL
-    for lv in pub.baseline.strata:
-        out[baseline_level_name(lv.factor, lv.level)] = ("strat", (columns[lv.factor], lv.level))
-    return out
 
 
 def baseline_level_name(factor: str, level: str) -> str:
@@ -120,197 +107,104 @@ def published_figures(protocol: Protocol) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "arm", "published"])
 
 
-def derive_adam(protocol: Protocol, sdtm: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """ADSL, ADRS and ADTTE from SDTM frames, with the protocol's schedule settings."""
-    from oncotrial.adam.adrs import adrs
-    from oncotrial.adam.adsl import adsl
-    from oncotrial.adam.adtte import adtte
+def _figure_names(protocol: Protocol) -> dict[tuple[str, str], str]:
+    """(section, figure) of a :func:`compare_published` row -> the name :func:`published_figures` gives it."""
+    from oncotrial.analysis.compare import BASELINE_LABELS, event_figure, stratum_figure
 
-    s = {k.upper(): v for k, v in sdtm.items()}
-    sl = adsl(s["DM"], ds=s.get("DS"), ex=s.get("EX"), ae=s.get("AE"), sv=s.get("SV"), rs=s.get("RS"),
-              suppdm=s.get("SUPPDM"), cm=s.get("CM"))
-    sch = protocol.schedule
-    rs = adrs(sl, s["RS"], confirmation_min_days=int(round(sch.confirmation_min_weeks * 7)),
-              sd_min_days=int(round(sch.sd_min_weeks * 7)), cbr_min_days=int(round(sch.cbr_min_sd_weeks * 7)))
-    reducible = [d.drug.upper() for a in protocol.arms for d in a.regimen if len(d.dose_levels) > 1]
-    tte = adtte(sl, rs, dataset_ex=s.get("EX"), extrt=reducible[0] if reducible else None,
-                assessment_interval_days=sch.interval_weeks * 7, window_days=sch.window_days,
-                max_missed=sch.missed_assessments_for_censoring)
-    return {"ADSL": sl, "ADRS": rs, "ADTTE": tte}
+    pub = protocol.published
+    names = {("Follow-up", "Median follow-up (reverse KM)"): "median follow-up (months)",
+             ("Patients", "Randomized"): "randomized (n)"}
+    for key, title in (("pfs", "PFS"), ("os", "OS"), ("dor", "DoR")):
+        E = key.upper()
+        names.update({(title, "Events"): f"{E} events (n)", (title, "Median"): f"{E} median (months)",
+                      (title, "Median, lower 95% CI"): f"{E} median lower CI",
+                      (title, "Median, upper 95% CI"): f"{E} median upper CI",
+                      (title, "Hazard ratio"): f"{E} HR", (title, "Hazard ratio (stratified)"): f"{E} HR",
+                      (title, "Hazard ratio, lower 95% CI"): f"{E} HR lower CI",
+                      (title, "Hazard ratio, upper 95% CI"): f"{E} HR upper CI"})
+        for sided in (1, 2):
+            names[(title, f"Log-rank p ({sided}-sided)")] = f"{E} p ({sided}-sided)"
+        r = getattr(pub, key)
+        for lm in (r.landmarks if r is not None else ()):
+            names[(title, f"Rate at {lm.time:g} {pub.time_unit}")] = f"{E} rate at {lm.time:g} months (%)"
+    for title in ("ORR", "CBR"):
+        names.update({(title, "Rate"): f"{title} (%)", (title, "Rate, lower 95% CI"): f"{title} lower CI",
+                      (title, "Rate, upper 95% CI"): f"{title} upper CI"})
+    names.update({("Safety", "Any adverse event"): "AE any grade (%)",
+                  ("Safety", "Worst grade 3 adverse event"): "AE grade 3 (%)",
+                  ("Safety", "Worst grade 4 adverse event"): "AE grade 4 (%)",
+                  ("Safety", "Serious adverse event"): "Serious AE (%)",
+                  ("Safety", "Treatment-related deaths"): "Treatment-related deaths (n)"})
+    for ev in (pub.safety.events if pub.safety is not None else ()):
+        names[("Safety", event_figure(ev))] = event_label(ev, "%")
+        names[("Safety", event_figure(ev) + " (patients)")] = event_label(ev, "n")
+    for dm in pub.dose_modifications:
+        sec = f"Dose modifications ({dm.drug})"
+        names.update({(sec, "Dose reduction"): f"{dm.drug} dose reduction (%)",
+                      (sec, "Median time to first reduction"): f"{dm.drug} median time to first reduction (months)",
+                      (sec, "Discontinued for an AE"): f"{dm.drug} discontinued for AE (%)"})
+    names[("Baseline", "Median age (years)")] = "baseline age_median (years)"
+    names.update({("Baseline", lab): f"baseline {fld} (%)" for fld, lab in BASELINE_LABELS.items()})
+    for lv in (pub.baseline.strata if pub.baseline is not None else ()):
+        names[("Baseline", stratum_figure(protocol, lv.factor, lv.level))] = \
+            f"baseline {baseline_level_name(lv.factor, lv.level)} (%)"
+    return names
 
 
-def _pct(k: float, n: float) -> float:
-    return 100.0 * k / n if n else np.nan
+def _r_rule_bounds(protocol: Protocol, adam: Mapping[str, pd.DataFrame], results) -> dict[tuple[str, str], float]:
+    """KM median CI bounds by R survival's quantile rule, per (figure, arm): a cross-check the notes quote."""
+    from oncotrial.analysis.survival import tte_frame
+    from oncotrial.sim.km_target import km_stats
+
+    out: dict[tuple[str, str], float] = {}
+    for key in ("pfs", "os", "dor"):
+        r, res = getattr(protocol.published, key), getattr(results, key)
+        if r is None or res is None or not r.median_ci:
+            continue
+        d = tte_frame(adam["adsl"], adam["adtte"], protocol, res.paramcd)
+        for a in r.median_ci:
+            da = d[d["ARM"] == a]
+            if len(da) == 0:
+                continue
+            st = km_stats(da["TIME"].to_numpy(), da["EVENT"].to_numpy().astype(bool), protocol.analysis.conf_level)
+            out[(f"{key.upper()} median lower CI", a)] = st.lower
+            out[(f"{key.upper()} median upper CI", a)] = st.upper
+    return out
 
 
-def trial_figures(protocol: Protocol, sdtm: dict[str, pd.DataFrame], adam: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Every figure of ``protocol.published``, computed from ``sdtm``: columns figure, arm, value."""
-    from oncotrial.stats import cox, km, logrank, median_followup
+def trial_figures(protocol: Protocol, sdtm: Mapping[str, pd.DataFrame] | None = None,
+                  adam: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Every figure of ``protocol.published`` computed from ``sdtm`` (or ``adam``): columns figure, arm, value, r_rule.
+
+    The numbers are the report's: ADaM as ``oncotrial analyze`` derives it,
+    :func:`~oncotrial.analysis.run_analysis`, then
+    :func:`~oncotrial.analysis.compare_published`; only the figure names are
+    :func:`published_figures`'. ``r_rule`` holds, for KM median CI bounds, the
+    bound by R survival's quantile rule (NaN elsewhere). ``adam`` is keyed by
+    lower-case dataset name, as :func:`run_analysis` takes it.
+
+    Example
+    -------
+    >>> trial_figures(load_protocol("patina"), simulate_trial(load_protocol("patina"), 0).sdtm)  # doctest: +SKIP
+    """
+    from oncotrial.analysis import compare_published, run_analysis
 
     pub = protocol.published
     if pub is None:
         raise ValueError(f"{protocol.study.id}: the protocol has no published block")
-    adam = adam or derive_adam(protocol, sdtm)
-    sl, rs, tte = adam["ADSL"], adam["ADRS"], adam["ADTTE"]
-    exp, ctl = _experimental(protocol)
-    arms = protocol.arm_codes
-    strata_cols = [f"STRAT{w}R" for w, f in enumerate(protocol.stratification_factors, start=1)
-                   if f.name in protocol.analysis.stratify_by]
-    rows: list[tuple[str, str, float, float]] = []
+    if (sdtm is None) == (adam is None):
+        raise ValueError("trial_figures: give exactly one of sdtm (SDTM domains) or adam (ADaM datasets)")
+    if adam is None:
+        from oncotrial.report.pipeline import adam_from_sdtm
 
-    def add(fig: str, arm: str, v, check: float = np.nan) -> None:
-        rows.append((fig, arm, float(v), float(check)))
-
-    for a in arms:
-        add("randomized (n)", a, (sl["ARMCD"] == a).sum())
-    if pub.median_followup:
-        # reverse Kaplan-Meier of overall survival: follow-up for death, the trial's whole follow-up
-        os_ = tte[tte["PARAMCD"] == "OS"]
-        add("median follow-up (months)", "", median_followup(os_["AVAL"] / DAYS_PER_MONTH, (os_["CNSR"] == 0).astype(int)).median)
-
-    orr_pop = sl
-    if pub.orr is not None and "excluding" in pub.orr.population.lower() and "INDRESP" in sl.columns:
-        orr_pop = sl[sl["INDRESP"] != "CR"]
-
-    def tte_block(ep: str, r) -> None:
-        d = tte[tte["PARAMCD"] == ep].copy()
-
-        d["T"] = d["AVAL"] / DAYS_PER_MONTH
-        d["E"] = (d["CNSR"] == 0).astype(int)
-        d["TRT"] = (d["ARMCD"] == exp).astype(float)
-        for a in arms:
-            da = d[d["ARMCD"] == a]
-            if len(da) == 0:
-                continue
-            f = km(da["T"], da["E"], conf_level=protocol.analysis.conf_level, conf_type=protocol.analysis.km_conf_type)
-            if a in r.median:
-                add(f"{ep} median (months)", a, f.median)
-            if a in r.median_ci:
-                # the same bounds by R survival's quantile rule, as a cross-check shown in the notes
-                from oncotrial.sim.km_target import km_stats
-                rr = km_stats(da["T"].to_numpy(), da["E"].to_numpy().astype(bool), protocol.analysis.conf_level)
-                add(f"{ep} median lower CI", a, f.median_ci[0], rr.lower)
-                add(f"{ep} median upper CI", a, f.median_ci[1], rr.upper)
-            if a in r.events:
-                add(f"{ep} events (n)", a, da["E"].sum())
-            for lm in r.landmarks:
-                if a in lm.rate:
-                    add(f"{ep} rate at {lm.time:g} months (%)", a, 100 * float(f.survival_at([lm.time])["surv"].iloc[0]))
-        d2 = d[d["ARMCD"].isin([exp, ctl])]
-        if r.hr is not None or r.hr_ci is not None:
-            fit = cox(d2, time="T", event="E", covariates=["TRT"], strata=strata_cols if r.hr_stratified and strata_cols else None,
-                      ties=protocol.analysis.ties, conf_level=protocol.analysis.conf_level)
-            add(f"{ep} HR", "", fit.hr.iloc[0])
-            add(f"{ep} HR lower CI", "", fit.hr_ci.iloc[0, 0])
-            add(f"{ep} HR upper CI", "", fit.hr_ci.iloc[0, 1])
-        if r.p_value is not None:
-            lr = logrank(d2["T"], d2["E"], d2["TRT"],
-                         strata=d2[strata_cols].astype(str).agg("|".join, axis=1) if r.p_stratified and strata_cols else None)
-            p = lr.p_value
-            if r.p_sided == 1:
-                # one-sided in favour of the experimental arm
-                z = np.sqrt(lr.chisq) * (1 if _observed_minus_expected(d2) < 0 else -1)
-                from scipy.stats import norm
-                p = float(norm.sf(z))
-            add(f"{ep} p ({r.p_sided}-sided)", "", p)
-
-    for ep in ("pfs", "os", "dor"):
-        r = getattr(pub, ep)
-        if r is not None:
-            tte_block(ep.upper(), r)
-
-    def binom(k: int, n: int) -> tuple[float, float]:
-        from oncotrial.stats import clopper_pearson, wilson
-
-        f = clopper_pearson if protocol.analysis.binomial_ci == "clopper-pearson" else wilson
-        res = f(int(k), int(n), conf_level=protocol.analysis.conf_level)
-        return float(res.lower), float(res.upper)
-
-    for ep, param in (("orr", "CRSP"), ("cbr", "CBR")):
-        r = getattr(pub, ep)
-        if r is None:
-            continue
-        pop = orr_pop if ep == "orr" else sl
-        flag = rs[(rs["PARAMCD"] == param)].set_index("USUBJID")["AVALC"]
-        for a in arms:
-            ids = pop.loc[pop["ARMCD"] == a, "USUBJID"]
-            k = int((ids.map(flag) == "Y").sum())
-            n = len(ids)
-            add(f"{ep.upper()} (%)", a, _pct(k, n))
-            if a in r.ci:
-                lo, hi = binom(k, n)
-                add(f"{ep.upper()} lower CI", a, 100 * lo)
-                add(f"{ep.upper()} upper CI", a, 100 * hi)
-
-    if pub.safety is not None or pub.dose_modifications:
-        ae = sdtm["AE"].copy()
-        saf = sl[sl["SAFFL"] == "Y"]
-        arm_of = saf.set_index("USUBJID")["ACTARMCD"]
-        ae = ae[ae["USUBJID"].isin(arm_of.index)]
-        ae["ARM_"] = ae["USUBJID"].map(arm_of)
-        ae["G"] = pd.to_numeric(ae["AETOXGR"], errors="coerce")
-        worst = ae.groupby("USUBJID")["G"].max()
-        s = pub.safety
-        if s is not None:
-            for a in arms:
-                ids = saf.loc[saf["ACTARMCD"] == a, "USUBJID"]
-                w = ids.map(worst)
-                n = len(ids)
-                if a in s.any_grade:
-                    add("AE any grade (%)", a, _pct(w.notna().sum(), n))
-                if a in s.grade3:
-                    add("AE grade 3 (%)", a, _pct((w == 3).sum(), n))
-                if a in s.grade4:
-                    add("AE grade 4 (%)", a, _pct((w == 4).sum(), n))
-                if a in s.serious:
-                    add("Serious AE (%)", a, _pct(ae.loc[(ae["ARM_"] == a) & (ae["AESER"] == "Y"), "USUBJID"].nunique(), n))
-                if a in s.treatment_related_deaths:
-                    add("Treatment-related deaths (n)", a,
-                        ae.loc[(ae["ARM_"] == a) & (ae["G"] == 5) & (ae["AEREL"] == "Y"), "USUBJID"].nunique())
-            for ev in s.events:
-                sub = ae[ae["AEDECOD"].str.lower() == ev.term.lower()]
-                wt = sub.groupby("USUBJID")["G"].max()
-                for a in (ev.percent or ev.count):
-                    ids = saf.loc[saf["ACTARMCD"] == a, "USUBJID"]
-                    g = ids.map(wt)
-                    k = int((g == ev.grade).sum()) if ev.grade is not None else int((g >= ev.min_grade).sum())
-                    add(event_label(ev), a, k if (ev.count and not ev.percent) else _pct(k, len(ids)))
-        for dm in pub.dose_modifications:
-            ids = saf.loc[saf["ACTARMCD"] == dm.arm, "USUBJID"]
-            n = len(ids)
-            ttdr = tte[(tte["PARAMCD"] == "TTDR") & tte["USUBJID"].isin(ids)]
-            if dm.reduction is not None:
-                add(f"{dm.drug} dose reduction (%)", dm.arm, _pct((ttdr["CNSR"] == 0).sum(), n))
-            if dm.median_time_to_first_reduction is not None:
-                add(f"{dm.drug} median time to first reduction (months)", dm.arm,
-                    float(np.median(ttdr.loc[ttdr["CNSR"] == 0, "AVAL"])) / DAYS_PER_MONTH if (ttdr["CNSR"] == 0).any() else np.nan)
-            if dm.discontinuation_for_ae is not None:
-                k = ae.loc[(ae["ARM_"] == dm.arm) & (ae["AEACN"] == "DRUG WITHDRAWN"), "USUBJID"].nunique()
-                add(f"{dm.drug} discontinued for AE (%)", dm.arm, _pct(k, n))
-
-    for name, (kind, what) in baseline_targets(protocol).items():
-        lab = f"baseline {name}" + (" (years)" if name == "age_median" else " (%)")
-        if kind == "age":
-            add(lab, "", float(np.median(sl["AGE"].astype(float))))
-        elif kind == "sex":
-            add(lab, "", _pct((sl["SEX"] == what).sum(), len(sl)))
-        else:
-            col, val = what
-            add(lab, "", _pct((sl[col].astype(str) == val).sum(), len(sl)) if col in sl.columns else np.nan)
+        adam = adam_from_sdtm(sdtm, protocol)
+    results = run_analysis(adam, protocol)
+    names = _figure_names(protocol)
+    check = _r_rule_bounds(protocol, adam, results)
+    rows = []
+    for r in compare_published(results, pub, protocol).rows:
+        name = names.get((r.section, r.figure))
+        if name is None:
+            raise ValueError(f"trial_figures: no figure name for the comparison row {r.section!r} / {r.figure!r}")
+        rows.append((name, r.arm, float(r.reproduced), float(check.get((name, r.arm), np.nan))))
     return pd.DataFrame(rows, columns=["figure", "arm", "value", "r_rule"])
-
-
-def _observed_minus_expected(d: pd.DataFrame) -> float:
-    """O - E of events in the experimental group (TRT == 1), unstratified log-rank."""
-    t = d["T"].to_numpy()
-    e = d["E"].to_numpy()
-    g = d["TRT"].to_numpy()
-    o_minus_e = 0.0
-    for tt in np.unique(t[e == 1]):
-        at = t >= tt
-        n = at.sum()
-        n1 = (at & (g == 1)).sum()
-        dd = ((t == tt) & (e == 1)).sum()
-        d1 = ((t == tt) & (e == 1) & (g == 1)).sum()
-        o_minus_e += d1 - dd * n1 / n
-    return o_minus_e

@@ -5,8 +5,9 @@ The method is general: every target comes from the protocol's ``published`` bloc
 exactly by assigning exact numbers of patients; survival figures by building event
 times whose Kaplan-Meier curves pass through the published medians, CI bounds and
 landmark rates, with the HR tuned by search (see :mod:`oncotrial.sim.recon_tte`).
-The comparison table is computed from the SDTM written, through
-:mod:`oncotrial.adam` and :mod:`oncotrial.stats` (:func:`oncotrial.sim.figures.trial_figures`).
+The comparison table is computed from the SDTM written, through the report's own
+analysis (ADaM as ``oncotrial analyze`` derives it, :func:`oncotrial.analysis.run_analysis`,
+:func:`oncotrial.analysis.compare_published`; see :func:`oncotrial.sim.figures.trial_figures`).
 """
 
 from __future__ import annotations
@@ -685,7 +686,7 @@ def _assessments(protocol, pts, arm, pfs_t, pfs_e, death_first, indresp, starts,
 # ---------------------------------------------------------------- comparison
 
 def compare(protocol: Protocol, sdtm: dict[str, pd.DataFrame], notes: list[str] | None = None) -> pd.DataFrame:
-    """Published vs reproduced figures, computed from ``sdtm`` through ADaM and oncotrial.stats."""
+    """Published vs reproduced figures, computed from ``sdtm`` by the report's analysis path."""
     from oncotrial.sim.figures import published_figures, trial_figures
     from oncotrial.sim.rounding import decimals_of, within_rounding
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pandas as pd
 
 from oncotrial.protocol import Protocol
-from oncotrial.sim.figures import derive_adam, published_figures, trial_figures
+from oncotrial.sim.figures import published_figures, trial_figures
 from oncotrial.sim.params import SimParams
 from oncotrial.sim.rounding import decimals_of
 from oncotrial.sim.trial import simulate_trial
 
 
 def replicate_figures(protocol: Protocol, replicates: int, *, seed: int = 0, params: SimParams | None = None) -> pd.DataFrame:
-    """Long frame: replicate, figure, arm, value -- each trial through SDTM -> ADaM -> stats."""
+    """Long frame: replicate, figure, arm, value -- each trial analysed as the report analyses one (SDTM -> ADaM -> plan)."""
     if replicates < 1:
         raise ValueError(f"replicates: expected at least 1, got {replicates}")
     rows = []
     for r in range(replicates):
         trial = simulate_trial(protocol, seed + r, params)
-        f = trial_figures(protocol, trial.sdtm, derive_adam(protocol, trial.sdtm))
+        f = trial_figures(protocol, trial.sdtm).drop(columns="r_rule")
         f.insert(0, "replicate", r)
         rows.append(f)
     return pd.concat(rows, ignore_index=True)
