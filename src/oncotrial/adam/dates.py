@@ -122,10 +122,6 @@ def compute_duration(start: pd.Series, end: pd.Series, *, add_one: bool = True) 
     return days + 1.0 if add_one else days
 
 
-def _as_date(x) -> pd.Series:
-    return pd.to_datetime(x).astype("datetime64[ns]").dt.normalize()
-
-
 def date_imputation_flag(dtc: pd.Series, date: pd.Series) -> pd.Series:
     """``--DTF`` as admiral sets it: ``"D"`` day imputed, ``"M"`` month imputed, else NA."""
     s = pd.Series(dtc).astype("string")

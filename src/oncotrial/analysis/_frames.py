@@ -28,6 +28,22 @@ def require_columns(df: pd.DataFrame, name: str, columns: Iterable[str]) -> None
         raise ValueError(f"{name}: missing column(s) {missing}; present: {list(df.columns)}")
 
 
+def one_per_subject(df: pd.DataFrame, name: str, paramcd: str) -> tuple[pd.DataFrame, pd.Series]:
+    """The ``paramcd`` records of an ADaM BDS dataset and their USUBJIDs, one record per subject.
+
+    More than one record for a subject is an error: which one counts would be a guess.
+    """
+    require_columns(df, name, ["USUBJID", "PARAMCD"])
+    d = df[df["PARAMCD"].astype(str) == paramcd]
+    if d.empty:
+        raise ValueError(f"{name}: no rows with PARAMCD {paramcd!r}; present: {sorted(df['PARAMCD'].astype(str).unique())}")
+    ids = d["USUBJID"].astype(str)
+    dup = ids.duplicated()
+    if dup.any():
+        raise ValueError(f"{name}: USUBJID {ids[dup].iloc[0]!r} has more than one {paramcd} row; expected one per subject")
+    return d, ids
+
+
 def days_to_unit(days: np.ndarray | pd.Series | float, unit: str) -> np.ndarray | float:
     """Convert days to the protocol's time unit (months are 30.4375 days)."""
     if unit not in DAYS_PER_UNIT:
@@ -83,8 +99,8 @@ def comparison_arms(protocol: Protocol) -> tuple[str, str]:
 
 def flag(series: pd.Series) -> np.ndarray:
     """A CDISC Y/N (or 1/0, True/False) flag as booleans; missing is False."""
-    s = series.astype(object)
-    return s.map(lambda v: str(v).strip().upper() in {"Y", "YES", "1", "1.0", "TRUE"}).to_numpy(dtype=bool)
+    s = series.astype(object).astype(str).str.strip().str.upper()
+    return s.isin({"Y", "YES", "1", "1.0", "TRUE"}).to_numpy(dtype=bool)
 
 
 def strata_columns(adsl: pd.DataFrame, protocol: Protocol, factors: Iterable[str]) -> dict[str, str]:

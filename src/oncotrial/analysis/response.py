@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from oncotrial.analysis import _binom
-from oncotrial.analysis._frames import arm_of, comparison_arms, require_columns
+from oncotrial.analysis._frames import arm_of, comparison_arms, one_per_subject, require_columns
 from oncotrial.analysis.results import ArmRate, BinaryAnalysis
 from oncotrial.protocol import Protocol
 
@@ -19,13 +19,7 @@ def responders(adrs: pd.DataFrame, paramcd: str, values: Iterable[str]) -> pd.Se
     a subject with more than one is an error, since which one counts would be a guess.
     """
     require_columns(adrs, "ADRS", ["USUBJID", "PARAMCD", "AVALC"])
-    d = adrs[adrs["PARAMCD"].astype(str) == paramcd]
-    if d.empty:
-        raise ValueError(f"ADRS: no rows with PARAMCD {paramcd!r}; present: {sorted(adrs['PARAMCD'].astype(str).unique())}")
-    ids = d["USUBJID"].astype(str)
-    dup = ids.duplicated()
-    if dup.any():
-        raise ValueError(f"ADRS: USUBJID {ids[dup].iloc[0]!r} has more than one {paramcd} row; expected one per subject")
+    d, ids = one_per_subject(adrs, "ADRS", paramcd)
     want = {v.upper() for v in values}
     return pd.Series(d["AVALC"].astype(str).str.strip().str.upper().isin(want).to_numpy(), index=ids.to_numpy())
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, comparison_arms, days_to_unit, require_columns,
-                                         strata_columns)
+                                         one_per_subject, strata_columns)
 from oncotrial.analysis.results import ArmTimeToEvent, Landmark, TimeToEventAnalysis
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.stats import cox, km, logrank
@@ -24,13 +24,7 @@ def tte_frame(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protocol, param
     """
     require_columns(adtte, "ADTTE", ["USUBJID", "PARAMCD", "AVAL", "CNSR"])
     arms = arm_of(adsl, protocol)
-    d = adtte[adtte["PARAMCD"].astype(str) == paramcd]
-    if d.empty:
-        raise ValueError(f"ADTTE: no rows with PARAMCD {paramcd!r}; present: {sorted(adtte['PARAMCD'].astype(str).unique())}")
-    ids = d["USUBJID"].astype(str)
-    dup = ids.duplicated()
-    if dup.any():
-        raise ValueError(f"ADTTE: USUBJID {ids[dup].iloc[0]!r} has more than one {paramcd} row; expected one per subject")
+    d, ids = one_per_subject(adtte, "ADTTE", paramcd)
     aval = pd.to_numeric(d["AVAL"], errors="coerce").to_numpy(dtype=float)
     cnsr = pd.to_numeric(d["CNSR"], errors="coerce").to_numpy(dtype=float)
     for name, v, ok in (("AVAL", aval, np.isfinite(aval) & (aval >= 0)),

@@ -106,16 +106,3 @@ def stage_probability(z, hw, t_prev, t_k, bound, drift, side):
     shift = z * np.sqrt(t_prev) + drift * (t_k - t_prev)
     x = (bound * np.sqrt(t_k) - shift) / sd
     return float(hw @ (norm.sf(x) if side == "upper" else norm.cdf(x)))
-
-
-def carried_density(t, upper, lower, drift, r=DEFAULT_R):
-    """Yield (z, hw) carried into each stage k >= 1 (density of continuing through k-1)."""
-    t = np.asarray(t, float)
-    mean1 = drift * np.sqrt(t[0])
-    z, w = _stage_grid(mean1, lower[0], upper[0], r)
-    hw = w * norm.pdf(z - mean1)
-    out = [(z, hw)]
-    for k in range(1, len(upper)):
-        _, _, z, hw = _step(z, hw, t[k - 1], t[k], upper[k], lower[k], drift, r, True)
-        out.append((z, hw))
-    return out

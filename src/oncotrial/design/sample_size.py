@@ -244,9 +244,9 @@ def sample_size_survival(
     times = np.asarray(times)
 
     futility = np.asarray(design.futility_bounds[:-1])
-    ch1 = characteristics(design.information_rates, design.critical_values, futility, design.drift)
+    # Under H1 the design already holds its stopping probabilities; only H0's need computing.
     ch0 = characteristics(design.information_rates, design.critical_values, futility, 0.0)
-    stop1 = np.asarray(ch1.rejection_probabilities) + np.asarray(ch1.futility_probabilities)
+    stop1 = np.asarray(design.rejection_probabilities) + np.asarray(design.futility_probabilities)
     stop0 = np.asarray(ch0.rejection_probabilities) + np.asarray(ch0.futility_probabilities)
 
     scale = (1 + r) / np.sqrt(r * events_k)
