@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
+from oncotrial._console import make_console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -90,7 +90,7 @@ def design(
 
 
 def _print_design(p, sd) -> None:
-    c = Console()
+    c = make_console()
     g = sd.design
     c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; one-sided alpha {g.alpha:g}, power {1 - g.beta:.0%})")
     c.print(
@@ -160,7 +160,7 @@ def simulate_design_cmd(
     results = {}
     # the bar goes to stderr so that --json output on stdout stays machine-readable
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=as_json) as bar:
+                  console=make_console(stderr=True), transient=as_json) as bar:
         task = bar.add_task("simulating trials", total=total)
         step = lambda n: bar.advance(task, n)  # noqa: E731
         for name, h in scenarios:
@@ -187,7 +187,7 @@ def simulate_design_cmd(
 
 
 def _print_simulation(p, settings, results, analytic, curve) -> None:
-    c = Console()
+    c = make_console()
     c.print(f"[bold]{p.study.id}[/bold]: {settings.n_subjects} patients, {settings.n_strata} strata, "
             f"events per look {list(settings.events_per_look)}")
     t = Table(title="Simulated operating characteristics")

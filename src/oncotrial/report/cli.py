@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from oncotrial._console import make_console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from oncotrial.protocol import ProtocolError
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def _bar(steps: tuple[str, ...]):

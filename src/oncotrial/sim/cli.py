@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from oncotrial._console import make_console
 from rich.table import Table
 
 from oncotrial.protocol import ProtocolError
 
-console = Console()
+console = make_console()
 
 
 def _fmt(v: float, d: int) -> str:
