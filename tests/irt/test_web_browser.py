@@ -24,9 +24,11 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 PASSWORD = "web-pass-1234"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    db_url = "sqlite:///" + str(tmp_path_factory.mktemp("web") / "web.sqlite")
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    # One server per test: each test's randomization numbers and dashboard counts are its
+    # own, whatever order the tests run in.
+    db_url = "sqlite:///" + str(tmp_path / "web.sqlite")
     prepare_trial(db_url, n_sites=2, per_stratum=20)
     engine = make_engine(db_url)
     add_user(engine, "carol", "site_coordinator", site="S01", password=PASSWORD, actor="test")
