@@ -17,6 +17,13 @@ from oncotrial.irt.loadgen import Fixture, fresh_postgres_database, prepare_tria
 PG_ENV = "ONCOTRIAL_TEST_PG_URL"
 
 
+@pytest.fixture(autouse=True)
+def _audit_keys_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL databases' audit keys default to ~/.config; tests (and the servers they
+    # start, which inherit the environment) keep theirs in a throw-away folder.
+    monkeypatch.setenv("ONCOTRIAL_IRT_KEY_DIR", str(tmp_path_factory.getbasetemp() / "audit-keys"))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return normalize_db_url(tmp_path / "irt.sqlite")

@@ -3,6 +3,7 @@ the append-only guards, and tamper detection by `oncotrial audit verify`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -101,39 +102,93 @@ def test_list_seed_is_secret_unless_given(tmp_path):
     assert public.stdout.rsplit("checksum ", 1)[1].strip() not in checksums
 
 
-def test_serve_refuses_a_schema_behind_the_code(tmp_path):
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from oncotrial.irt.db.migrate import alembic_config
+
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def test_serve_refuses_a_schema_behind_the_code_and_upgrade_signs_an_old_chain(tmp_path):
     db = tmp_path / "old.db"
-    assert oncotrial("irt", "init", "--protocol", "patina", "--db", str(db)).returncode == 0
+    assert oncotrial("irt", "init", "--protocol", "patina", "--db", str(db), "--per-stratum", "4").returncode == 0
+    assert oncotrial("irt", "add-site", "--db", str(db), "--site", "S01", "--country", "US").returncode == 0
     engine = make_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:  # as if made by an oncotrial before the latest migration
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    _downgrade(engine, "0002")  # a database as oncotrial made it before the signed head
     engine.dispose()
+    (tmp_path / "old.db.audit-key").unlink()  # nor was there a key
     r = oncotrial("serve", "--db", str(db), "--port", "1")
-    assert r.returncode == 2 and "oncotrial irt upgrade" in r.stderr and "0001" in r.stderr
-    assert oncotrial("irt", "upgrade", "--db", str(db)).returncode == 0
+    assert r.returncode == 2 and "oncotrial irt upgrade" in r.stderr and "0002" in r.stderr
+    r = oncotrial("irt", "upgrade", "--db", str(db))
+    assert r.returncode == 0 and "head signed" in r.stdout, r.stderr
     engine = make_engine(f"sqlite:///{db}")
     assert current_revision(engine) == head_revision()
     engine.dispose()
+    assert (tmp_path / "old.db.audit-key").is_file()
+    r = oncotrial("audit", "verify", "--db", str(db), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["ok"] is True
+
+
+def test_upgrade_refuses_to_sign_a_broken_chain(tmp_path):
+    db = tmp_path / "old.db"
+    assert oncotrial("irt", "init", "--protocol", "patina", "--db", str(db), "--per-stratum", "4").returncode == 0
+    engine = make_engine(f"sqlite:///{db}")
+    _downgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER irt_guard_audit_log_update"))
+        conn.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE seq = 1"))
+    engine.dispose()
+    r = oncotrial("irt", "upgrade", "--db", str(db))
+    assert r.returncode == 2 and "broken" in r.stderr and "seq 1" in r.stderr
 
 
 def test_migration_matches_models_and_guards_hold(db_url):
+    from fastapi.testclient import TestClient
+
+    from oncotrial.irt.app import create_app
+    from oncotrial.irt.config import Settings
     from oncotrial.irt.loadgen import prepare_trial
 
-    prepare_trial(db_url, n_sites=1, per_stratum=4)
+    from .conftest import auth, body
+
+    fx = prepare_trial(db_url, n_sites=1, per_stratum=4)
+    with TestClient(create_app(Settings(db_url=db_url))) as client:
+        r = client.post("/api/v1/randomizations", json=body("X1"), headers={**auth(fx.tokens["S01"]),
+                                                                            "Idempotency-Key": "k1"})
+        assert r.status_code == 201
     engine = make_engine(db_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO randomizations (randomization_number, subject_id, site_id, arm, stratum, "
-                          "strata_randomized, strata_verified, allocation_id, eligibility_confirmed, randomized_at, "
-                          "randomized_by) VALUES (1, 'X1', 1, 'A', 's', '{}', '{}', 1, true, 't', 1)"))
-    for sql in ["DELETE FROM audit_log", "UPDATE audit_log SET reason = 'x'", "DELETE FROM randomizations",
-                "UPDATE randomizations SET arm = 'B'", "UPDATE allocation_list SET arm = 'B'",
-                "DELETE FROM allocation_list"]:
+    refused = [
+        "DELETE FROM audit_log", "UPDATE audit_log SET reason = 'x'", "DELETE FROM randomizations",
+        "UPDATE randomizations SET arm = 'B'", "UPDATE randomizations SET site_id = 2",
+        "UPDATE randomizations SET randomized_at = 'x'", "UPDATE allocation_list SET arm = 'B'",
+        "DELETE FROM allocation_list",
+        # released list rows made a stratum answer 409 forever
+        "UPDATE allocation_list SET assigned = false",
+        "INSERT INTO allocation_list (stratum, sequence, block, block_size, arm, assigned) "
+        "VALUES ('s', 1, 1, 2, 'A', false)",
+        "INSERT INTO randomizations (randomization_number, subject_id, site_id, arm, stratum, strata_randomized, "
+        "strata_verified, allocation_id, eligibility_confirmed, randomized_at, randomized_by) "
+        "VALUES (2, 'X2', 1, 'A', 's', '{}', '{}', 2, true, 't', 1)",
+        "UPDATE counters SET value = 0", "UPDATE counters SET value = value + 5", "DELETE FROM counters",
+        "UPDATE audit_head SET seq = 1", "UPDATE audit_head SET hash = 'x'", "DELETE FROM audit_head",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, 'x')",
+        "INSERT INTO audit_log (seq, ts, actor, action, entity, entity_id, old, new, reason, prev_hash, hash) "
+        "VALUES (1000, 't', 'a', 'b', 'c', 'd', 'null', 'null', '', 'x', 'y')",
+        "UPDATE trial_setup SET seed = 1", "UPDATE trial_setup SET list_checksum = 'x'", "DELETE FROM trial_setup",
+        "UPDATE idempotency_keys SET key = 'k2'", "DELETE FROM idempotency_keys",
+    ]
+    for sql in refused:
         with pytest.raises(DatabaseError):
             with engine.begin() as conn:
                 conn.execute(text(sql))
+                pytest.fail(f"not refused: {sql}")
     with engine.begin() as conn:  # the verified strata are the one thing a correction changes
         conn.execute(text("UPDATE randomizations SET strata_verified = '{\"a\": 1}'"))
     engine.dispose()

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oncotrial.irt import audit as audit_chain
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine, read_tx
@@ -121,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.trial = load_trial(conn)
         app.state.settings = settings
         app.state.token_cache = TokenCache()
-        app.state.committer = GroupCommitter(app.state.engine)
+        app.state.committer = GroupCommitter(app.state.engine, before_commit=audit_chain.seal_head)
         # Everything built at start-up (SQLAlchemy metadata, pydantic and FastAPI models) lives
         # as long as the process; frozen, the cyclic GC stops re-scanning it. Unfrozen, each
         # full collection stalled every in-flight request for ~100 ms (the p99 of the benchmark).

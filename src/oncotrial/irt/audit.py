@@ -5,6 +5,13 @@ its own fields, so changing, removing or reordering any past row breaks every la
 hash. Writers append inside their own transaction after locking the chain head
 (``audit_head``, one row), so links are numbered without gaps and a write and its
 audit record commit or vanish together.
+
+A consistent rewrite of the whole chain (every hash recomputed) would still verify, so
+the head is also signed: ``audit_head.mac`` is an HMAC of its sequence number and hash
+under the audit key, a file outside the database (:mod:`oncotrial.irt.audit_key`). Every
+append renews it in the same statement that moves the head; the PostgreSQL randomize
+function moves the head without the key, and the group committer signs the head once per
+batch before its COMMIT (:func:`seal_head`), so a committed head is always signed.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from oncotrial.irt import audit_key
+from oncotrial.irt.audit_key import AuditKey, AuditKeyError
 from oncotrial.irt.db.models import AuditEntry, AuditHead
 from oncotrial.irt.db.raw import Raw
 from oncotrial.irt.security import ts
@@ -34,8 +43,22 @@ def link_hash(prev_hash: str, seq: int, when: str, actor: str, action: str, enti
     return hashlib.sha256((prev_hash + "\n" + body).encode("utf-8")).hexdigest()
 
 
-def init_chain(conn: Connection) -> None:
-    conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+def init_chain(conn: Connection, key: AuditKey | None = None) -> None:
+    """Start the chain with its genesis head, signed with ``key`` (default: the engine's key)."""
+    key = key or audit_key.key_for(conn.engine)
+    conn.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS, mac=key.sign_head(0, GENESIS),
+                                          key_id=key.key_id))
+
+
+def seal_head(conn: Connection | Raw) -> None:
+    """Sign the current head (no-op when its signature is current); in the caller's transaction."""
+    raw = conn if isinstance(conn, Raw) else Raw(conn)
+    key = audit_key.key_for(raw.engine)
+    seq, head_hash, mac = raw.one("SELECT seq, hash, mac FROM audit_head WHERE id = 1" + raw.for_update())
+    want = key.sign_head(seq, head_hash)
+    if mac != want:
+        raw.execute("UPDATE audit_head SET mac = :mac, key_id = :key_id WHERE id = 1",
+                    {"mac": want, "key_id": key.key_id})
 
 
 def append(conn: Connection | Raw, *, actor: str, action: str, entity: str, entity_id: str | int,
@@ -45,6 +68,7 @@ def append(conn: Connection | Raw, *, actor: str, action: str, entity: str, enti
     Locks the chain head row first (PostgreSQL: ``FOR UPDATE``; SQLite: the writer
     already holds the database lock), so concurrent writers append one at a time."""
     raw = conn if isinstance(conn, Raw) else Raw(conn)
+    key = audit_key.key_for(raw.engine)  # before any write: a missing key leaves nothing half-done
     head_seq, head_hash = raw.one("SELECT seq, hash FROM audit_head WHERE id = 1" + raw.for_update())
     seq = head_seq + 1
     when = when or ts()
@@ -55,7 +79,8 @@ def append(conn: Connection | Raw, *, actor: str, action: str, entity: str, enti
                 "VALUES (:seq, :ts, :actor, :action, :entity, :entity_id, :old, :new, :reason, :prev_hash, :hash)",
                 {"seq": seq, "ts": when, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
                  "old": old_text, "new": new_text, "reason": reason, "prev_hash": head_hash, "hash": digest})
-    raw.execute("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", {"seq": seq, "hash": digest})
+    raw.execute("UPDATE audit_head SET seq = :seq, hash = :hash, mac = :mac, key_id = :key_id WHERE id = 1",
+                {"seq": seq, "hash": digest, "mac": key.sign_head(seq, digest), "key_id": key.key_id})
     return digest
 
 
@@ -72,8 +97,9 @@ class ChainReport:
         return {"ok": self.ok, "entries": self.entries, "head_hash": self.head_hash, "problems": list(self.problems)}
 
 
-def verify_chain(conn: Connection, *, max_problems: int = 20) -> ChainReport:
-    """Recompute every link; report gaps, broken links, edited rows and a moved head."""
+def verify_chain(conn: Connection, *, max_problems: int = 20, check_signature: bool = True) -> ChainReport:
+    """Recompute every link; report gaps, broken links, edited rows, a moved head and a
+    head not signed by the audit key (a rewritten chain)."""
     problems: list[str] = []
     prev, expected_seq, n = GENESIS, 1, 0
     rows = conn.execute(select(AuditEntry.__table__).order_by(AuditEntry.seq)).all()
@@ -89,10 +115,32 @@ def verify_chain(conn: Connection, *, max_problems: int = 20) -> ChainReport:
         prev, expected_seq = r.hash, r.seq + 1
         if len(problems) >= max_problems:
             break
-    head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+    head = conn.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.mac, AuditHead.key_id)
+                        .where(AuditHead.id == 1)).one_or_none()
     if head is None:
         problems.append("audit head row is missing")
-    elif len(problems) < max_problems and (head.seq != expected_seq - 1 or head.hash != prev):
-        problems.append(f"audit head (seq {head.seq}) does not match the last link (seq {expected_seq - 1}): "
-                        "links were removed or added outside the chain")
+    else:
+        if len(problems) < max_problems and (head.seq != expected_seq - 1 or head.hash != prev):
+            problems.append(f"audit head (seq {head.seq}) does not match the last link (seq {expected_seq - 1}): "
+                            "links were removed or added outside the chain")
+        if check_signature:
+            problems.extend(_signature_problems(conn, head))
     return ChainReport(ok=not problems, entries=n, head_hash=prev, problems=tuple(problems))
+
+
+def _signature_problems(conn: Connection, head: Any) -> list[str]:
+    try:
+        key = audit_key.key_for(conn.engine)
+    except AuditKeyError as exc:
+        return [f"{exc}; without it the chain head cannot be authenticated"]
+    if head.mac is None:
+        return ["audit head is not signed (a database from before oncotrial 0003); "
+                "run `oncotrial irt upgrade --db URL` to verify and sign it"]
+    if head.key_id != key.key_id:
+        return [f"audit key {key.path} is not the key this chain was signed with "
+                f"(key id {key.key_id}, the head names {head.key_id})"]
+    if head.mac != key.sign_head(head.seq, head.hash):
+        return [f"audit head (seq {head.seq}) is not signed by the audit key: the chain was rewritten "
+                "or the head replaced outside the service"]
+    return []
+

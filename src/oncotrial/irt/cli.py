@@ -147,12 +147,16 @@ def issue_token(
 def upgrade_schema(db: str = typer.Option(..., "--db", help=DB_HELP)) -> None:
     """Apply the schema migrations of this version of oncotrial to an existing database."""
     from oncotrial.irt.db.migrate import current_revision, head_revision, upgrade
+    from oncotrial.irt.services.setup import sign_unsigned_head
 
     with _engine(db) as engine:
         _require_initialized(engine)
         before = current_revision(engine)  # type: ignore[arg-type]
         upgrade(engine)  # type: ignore[arg-type]
+        signed = sign_unsigned_head(engine)  # type: ignore[arg-type]
     typer.echo(f"schema at revision {head_revision()} (was {before})")
+    if signed:
+        typer.echo(f"audit chain verified and its head signed with the audit key {signed}")
 
 
 ENV_SECURE = "ONCOTRIAL_IRT_SECURE_COOKIES"

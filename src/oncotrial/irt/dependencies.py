@@ -17,7 +17,7 @@ from sqlalchemy import Engine, bindparam, select
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import ApiToken, Site, User, WebSession
 from oncotrial.irt.security import hash_secret, ts
-from oncotrial.irt.services.allocation import Actor
+from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
 SESSION_COOKIE = "ot_session"

@@ -39,8 +39,11 @@ SHUTTING_DOWN = "the service is shutting down"
 class GroupCommitter:
     """Run ``fn(conn, *args)`` calls on one writer thread, batched into shared transactions."""
 
-    def __init__(self, engine: Engine, *, max_batch: int = 64) -> None:
-        self.engine, self.max_batch = engine, max_batch
+    def __init__(self, engine: Engine, *, max_batch: int = 64,
+                 before_commit: Callable[[Connection], None] | None = None) -> None:
+        # ``before_commit(conn)`` runs once per batch, after its items and before the COMMIT
+        # (the service signs the audit head there); if it raises, the whole batch fails.
+        self.engine, self.max_batch, self.before_commit = engine, max_batch, before_commit
         self._queue: queue.SimpleQueue[tuple[Future, Work, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._closed = False
         # Held while checking ``_closed`` and enqueueing, so nothing can slip in behind the
@@ -115,6 +118,8 @@ class GroupCommitter:
                     if not fut.set_running_or_notify_cancel():
                         continue
                     outcomes.append((fut, *self._one(conn, raw, fn, args)))
+                if self.before_commit is not None and any(error is None for _, _, error in outcomes):
+                    self.before_commit(conn)
         except BaseException as exc:  # the COMMIT (or the lock) failed: nothing of this batch is durable
             for fut, _, _ in batch:
                 if not fut.done():

@@ -14,18 +14,28 @@ row locks it needs (see :mod:`oncotrial.irt.services.allocation`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from oncotrial.irt import audit_key
+
 _WRITE_LOCKS: dict[int, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def make_engine(db_url: str, *, pool_size: int = 16) -> Engine:
-    """An engine for ``db_url`` set up for durable, serialized writes."""
+def make_engine(db_url: str, *, pool_size: int = 16, audit_key_file: str | os.PathLike[str] | None = None) -> Engine:
+    """An engine for ``db_url`` set up for durable, serialized writes, knowing where its
+    audit key lives (``audit_key_file``, default :func:`oncotrial.irt.audit_key.default_key_path`)."""
+    engine = _make_engine(db_url, pool_size)
+    audit_key.attach(engine, audit_key_file)
+    return engine
+
+
+def _make_engine(db_url: str, pool_size: int) -> Engine:
     if db_url.startswith("sqlite"):
         if db_url in ("sqlite://", "sqlite:///:memory:"):
             raise ValueError("--db: an in-memory SQLite database cannot be shared by the service; give a file path")

@@ -170,9 +170,12 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The chain head: locked by every writer so links are appended one at a time."""
+    """The chain head: locked by every writer so links are appended one at a time, and
+    signed (``mac``) with the audit key kept outside the database (``key_id`` names it)."""
 
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)

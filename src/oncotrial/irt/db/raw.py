@@ -22,10 +22,11 @@ _CONVERTED: dict[str, str] = {}
 class Raw:
     """A cursor on the DB-API connection under an open SQLAlchemy ``Connection``."""
 
-    __slots__ = ("cursor", "postgres")
+    __slots__ = ("cursor", "postgres", "engine")
 
     def __init__(self, conn: Connection) -> None:
         self.postgres = conn.dialect.name == "postgresql"
+        self.engine = conn.engine
         self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:

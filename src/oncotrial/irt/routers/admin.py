@@ -12,7 +12,7 @@ from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.schemas import DeactivateIn, SiteIn, TokenIn, UserIn
 from oncotrial.irt.services import setup
-from oncotrial.irt.services.allocation import Actor
+from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])

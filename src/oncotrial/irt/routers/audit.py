@@ -13,7 +13,8 @@ from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.dependencies import get_engine, require
-from oncotrial.irt.services.allocation import Actor, verify_records
+from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.integrity import verify_records
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 SEES_PROBLEMS = ("statistician", "monitor", "admin")

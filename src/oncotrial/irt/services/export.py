@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from oncotrial.irt.db.models import Randomization, Site
-from oncotrial.irt.services.allocation import usubjid
+from oncotrial.irt.services.actors import usubjid
 from oncotrial.irt.services.trial import Trial
 
 DATASETS = ("dm", "ds", "adsl")

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, inspect, select, update
 
-from oncotrial.irt import audit
+from oncotrial.irt import audit, audit_key
+from oncotrial.irt.audit_key import AuditKey
 from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx, write_tx
 from oncotrial.irt.db.migrate import upgrade
-from oncotrial.irt.db.models import AllocationRow, ApiToken, Counter, Site, TrialSetup, User
+from oncotrial.irt.db.models import AllocationRow, ApiToken, AuditHead, Counter, Site, TrialSetup, User
 from oncotrial.irt.security import hash_password, hash_secret, new_secret, ts, utcnow
 from oncotrial.irt.services.errors import Conflict, Invalid, NotFound
 from oncotrial.irt.services.trial import SUPPORTED_METHODS, Trial
@@ -92,6 +93,9 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
     n_strata = len({r.stratum for r in rows})
 
     upgrade(engine)
+    if is_initialized(engine):
+        raise Conflict("the database already holds a trial; an allocation list is never regenerated in place")
+    key = _audit_key_for_new_trial(engine)
     with write_tx(engine) as conn:
         if conn.execute(select(TrialSetup.study_id).where(TrialSetup.id == 1)).one_or_none() is not None:
             raise Conflict("the database already holds a trial; an allocation list is never regenerated in place")
@@ -104,12 +108,38 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
                 {"stratum": r.stratum, "sequence": r.sequence, "block": r.block, "block_size": r.block_size,
                  "arm": r.arm, "assigned": False} for r in rows])
         conn.execute(insert(Counter).values(name=RANDOMIZATION_COUNTER, value=0))
-        audit.init_chain(conn)
+        audit.init_chain(conn, key)
         # The seed is not written to the trail: the trail is readable by monitors, the seed is the list.
         audit.append(conn, actor=actor, action="init", entity="trial", entity_id=trial.study_id, when=now,
                      new={"protocol": protocol, "method": trial.method, "strata": n_strata,
                           "list_rows": len(rows), "list_checksum": checksum})
     return InitResult(trial.study_id, trial.method, n_strata, len(rows), checksum, seed)
+
+
+def _audit_key_for_new_trial(engine: Engine) -> AuditKey:
+    """The key file the configuration names, created now (a file left by an earlier failed
+    set-up of this same database is reused: no chain was signed with it yet)."""
+    path = audit_key.key_path(engine)
+    return audit_key.load_key(path) if path.exists() else audit_key.create_key(path)
+
+
+def sign_unsigned_head(engine: Engine) -> str | None:
+    """For a database from before migration 0003: verify its chain, then sign the head with
+    the configured key (created if missing). Returns the key file, or None if already signed.
+    Refuses a chain that does not verify: signing it would certify the damage."""
+    with read_tx(engine) as conn:
+        head = conn.execute(select(AuditHead.mac)).one_or_none()
+        if head is None or head.mac is not None:
+            return None
+        report = audit.verify_chain(conn, check_signature=False)
+    if not report.ok:
+        raise Conflict("audit chain: broken, so its head is not signed; " + "; ".join(report.problems[:3]))
+    path = audit_key.key_path(engine)
+    if not path.exists():
+        audit_key.create_key(path)
+    with write_tx(engine) as conn:
+        audit.seal_head(conn)
+    return str(path)
 
 
 def is_initialized(engine: Engine) -> bool:

@@ -1,0 +1,76 @@
+"""Reading randomizations back in their public form, as a role may see them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from oncotrial.irt.db.models import Correction, Randomization, Site, User
+from oncotrial.irt.services.actors import Actor, usubjid
+from oncotrial.irt.services.errors import NotFound
+from oncotrial.irt.services.trial import Trial
+
+
+_RECORD_COLUMNS = (Randomization.id, Randomization.randomization_number, Randomization.subject_id,
+                   Site.code.label("site"), Randomization.arm, Randomization.stratum,
+                   Randomization.strata_randomized, Randomization.strata_verified,
+                   Randomization.randomized_at, User.name.label("randomized_by"), Randomization.site_id)
+
+def record_query():  # noqa: ANN202
+    return (select(*_RECORD_COLUMNS).join(Site, Site.id == Randomization.site_id)
+            .join(User, User.id == Randomization.randomized_by))
+
+def to_record(trial: Trial, row: Any) -> dict[str, Any]:
+    """The public form of a randomization (as returned by the API)."""
+    arm = trial.arm(row.arm)
+    return {
+        "randomization_number": row.randomization_number,
+        "subject_id": row.subject_id,
+        "usubjid": usubjid(trial.study_id, row.subject_id),
+        "site": row.site,
+        "arm": arm.code,
+        "arm_name": arm.name,
+        "stratum": row.stratum,
+        "strata": json.loads(row.strata_randomized),
+        "strata_verified": json.loads(row.strata_verified),
+        "randomized_at": row.randomized_at,
+        "randomized_by": row.randomized_by,
+    }
+
+def visible_site_filter(actor: Actor):  # noqa: ANN201
+    """A site coordinator sees their own site only; other reading roles see all sites."""
+    if actor.role == "site_coordinator":
+        return Randomization.site_id == actor.site_id
+    return None
+
+def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
+    row = conn.execute(record_query().where(Randomization.subject_id == subject_id)).one_or_none()
+    # Another site's subject answers exactly like a missing one: a coordinator must not
+    # learn which subject ids exist elsewhere.
+    if row is None or (actor.role == "site_coordinator" and row.site_id != actor.site_id):
+        raise NotFound(f"subject_id: no randomization of {subject_id!r} at your site"
+                       if actor.role == "site_coordinator" else f"subject_id: {subject_id!r} is not randomized")
+    record = to_record(trial, row)
+    record["corrections"] = list_corrections(conn, row.id)
+    return record
+
+def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: str | None = None,
+                        limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    q = record_query()
+    own = visible_site_filter(actor)
+    if own is not None:
+        q = q.where(own)
+    if site is not None:
+        q = q.where(Site.code == site)
+    rows = conn.execute(q.order_by(Randomization.randomization_number).limit(limit).offset(offset)).all()
+    return [to_record(trial, r) for r in rows]
+
+def list_corrections(conn: Connection, randomization_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(Correction.field, Correction.old_value, Correction.new_value, Correction.reason,
+                               Correction.corrected_at, User.name)
+                        .join(User, User.id == Correction.corrected_by)
+                        .where(Correction.randomization_id == randomization_id).order_by(Correction.id)).all()
+    return [{"field": r.field, "old": json.loads(r.old_value), "new": json.loads(r.new_value), "reason": r.reason,
+             "corrected_at": r.corrected_at, "corrected_by": r.name} for r in rows]
