@@ -72,8 +72,8 @@ class EntityCheck:
                       and not _same(value, want[f])]
             differ += [f for f in row.keys() if f != "entity_id" and f not in want]
             if differ:
-                problems.append(f"{self.entity} {entity_id!r}: {', '.join(sorted(differ))} "
-                                "differ from the audit trail")
+                problems.append(f"{self.entity} {entity_id!r} does not match the audit trail in: "
+                                f"{', '.join(sorted(differ))}")
         for missing in sorted(set(state) - seen):
             problems.append(f"{self.entity} {missing!r} is in the audit trail but not in the database")
         return problems
@@ -146,8 +146,8 @@ def check_randomizations(conn: Connection, links: Links) -> list[str]:
         if r["list_stratum"] != r["stratum"] or r["list_arm"] != r["arm"]:
             differ.append("allocation_id")
         if differ:
-            problems.append(f"randomization of {subject!r}: {', '.join(sorted(set(differ)))} "
-                            "differ from its audit record")
+            problems.append(f"randomization of {subject!r} does not match its audit record in: "
+                            f"{', '.join(sorted(set(differ)))}")
         problems.extend(_correction_problems(conn, r["id"], subject, corrections.get(subject, [])))
     for missing in sorted(set(expected) - seen):
         problems.append(f"randomization of {missing!r} is in the audit trail but not in the database")
