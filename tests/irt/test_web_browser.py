@@ -185,7 +185,14 @@ def test_forms_refuse_a_missing_or_forged_csrf_token(server):
         # The same form submitted twice (double click) gives one randomization, shown twice.
         page = client.get("/randomize")
         form_key = re.search(r'name="form_key" value="([^"]+)"', page.text).group(1)
-        token = client.cookies.get("ot_csrf")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        # The token belongs to this session: the double-submit cookie alone no longer passes,
+        # and a foreign Origin is refused even with the right token.
+        r = client.post("/randomize", data={**form, "csrf": client.cookies.get("ot_csrf"), "form_key": form_key})
+        assert r.status_code == 403 and "csrf" in r.text
+        r = client.post("/randomize", data={**form, "csrf": token, "form_key": form_key},
+                        headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and "another site" in r.text
         first = client.post("/randomize", data={**form, "csrf": token, "form_key": form_key})
         second = client.post("/randomize", data={**form, "csrf": token, "form_key": form_key})
         number = re.compile(r'id="randomization_number">(\d+)<')

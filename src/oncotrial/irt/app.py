@@ -6,13 +6,14 @@ Build it with :func:`create_app`; ``oncotrial serve`` runs it under uvicorn.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,9 +21,10 @@ from oncotrial.irt import audit as audit_chain
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine, read_tx
-from oncotrial.irt.dependencies import TokenCache
-from oncotrial.irt.login_limit import FailedLoginLimiter
+from oncotrial.irt.dependencies import LoginRequired, TokenCache
+from oncotrial.irt.login_limit import LoginLimits
 from oncotrial.irt.routers import admin, audit, randomizations, reports, web
+from oncotrial.irt.schemas import errors_message
 from oncotrial.irt.services.errors import IrtError
 from oncotrial.irt.services.trial import load_trial
 
@@ -88,28 +90,97 @@ async def _empty_receive() -> Message:  # pragma: no cover - a response never re
     return {"type": "http.disconnect"}
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    if loc and loc[0] == "header":
-        return "header " + ".".join(parts)
-    return ".".join(parts) or "body"
-
-
 def validation_message(exc: RequestValidationError) -> str:
-    """One line naming each bad field and what was expected, e.g.
-    ``eligibility_confirmed: Input should be a valid boolean``."""
-    problems = []
-    for err in exc.errors()[:10]:
-        loc = tuple(err.get("loc", ()))
-        if err.get("type") == "json_invalid":
-            problems.append(f"body: not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
-        elif err.get("type") == "missing":
-            problems.append(f"{_location(loc)}: required field is missing")
-        elif err.get("type") == "extra_forbidden":
-            problems.append(f"{_location(loc)}: unknown field")
-        else:
-            problems.append(f"{_location(loc)}: {err.get('msg', 'invalid')}")
-    return "; ".join(problems)
+    """One line naming each bad field and what was expected."""
+    return errors_message(exc.errors())
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class StrictJson:
+    """Refuse a JSON body with a repeated key (400) instead of letting the last one win:
+    two readers of the same request must not see two different requests."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        if b"json" not in headers.get(b"content-type", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            json.loads(body, object_pairs_hook=_refuse_duplicates)
+        except _DuplicateKey as exc:
+            response = JSONResponse({"detail": f"body: key {str(exc)!r} appears twice; send each field once"},
+                                    status_code=400)
+            await response(scope, _empty_receive, send)
+            return
+        except ValueError:
+            pass  # not JSON: the endpoint's own parser names the problem
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"),
+                    (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+DEFAULT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+
+
+class SecurityHeaders:
+    """Headers on every response: no framing, no referrer, no caching (pages and answers show
+    arms), and a restrictive CSP unless the page set its own (pages allow their one style)."""
+
+    def __init__(self, app: ASGIApp, docs_prefix: str | None) -> None:
+        self.app, self.docs_prefix = app, docs_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = self.docs_prefix is not None and scope["path"].startswith(self.docs_prefix)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if not docs and DEFAULT_CSP[0] not in names:
+                    headers.append(DEFAULT_CSP)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -117,7 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.db_url)
+        app.state.engine = make_engine(settings.db_url, audit_key_file=settings.audit_key_file)
         with read_tx(app.state.engine) as conn:
             app.state.trial = load_trial(conn)
         app.state.settings = settings
@@ -132,12 +203,19 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.committer.close()
         app.state.engine.dispose()
 
-    app = FastAPI(title="oncotrial IRT", version="1", lifespan=lifespan, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)
+    docs = settings.docs
+    app = FastAPI(title="oncotrial IRT", version="1", lifespan=lifespan, docs_url="/api/docs" if docs else None,
+                  openapi_url="/api/openapi.json" if docs else None, redoc_url=None)
 
     @app.exception_handler(IrtError)
-    async def irt_error(request: Request, exc: IrtError) -> JSONResponse:
+    async def irt_error(request: Request, exc: IrtError) -> Any:
+        if not request.url.path.startswith("/api/"):
+            return web.error_page(request, exc.status_code, exc.message)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -157,6 +235,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     for module in (randomizations, reports, audit, admin, web):
         app.include_router(module.router)
-    app.state.login_limiter = FailedLoginLimiter()
+    app.state.login_limiter = LoginLimits()
+    app.state.settings = settings
+    app.add_middleware(StrictJson)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, docs_prefix="/api/docs" if docs else None)
     return app

@@ -7,6 +7,7 @@ Role checks (:func:`require`) then refuse with 403, naming the roles allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import ApiToken, Site, User, WebSession
 from oncotrial.irt.security import hash_secret, ts
 from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.errors import Forbidden
 from oncotrial.irt.services.trial import Trial
 
 SESSION_COOKIE = "ot_session"
@@ -133,3 +135,50 @@ def require(*roles: str) -> Callable[..., Actor]:
         return actor
 
     return dependency
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in user; the app answers with a redirect to /login."""
+
+
+async def page_actor(request: Request) -> Actor | None:
+    """The signed-in user of a web page (session cookie), or None; kept on ``request.state``."""
+    actor = await run_in_threadpool(actor_from_session, request.app.state.engine, request.cookies.get(SESSION_COOKIE))
+    request.state.actor = actor
+    return actor
+
+
+def require_page(*roles: str, refusal: str) -> Callable[..., Actor]:
+    """A page dependency: not signed in -> /login; another role -> 403 page with ``refusal``."""
+
+    async def dependency(actor: Actor | None = Depends(page_actor)) -> Actor:
+        if actor is None:
+            raise LoginRequired()
+        if actor.role not in roles:
+            raise Forbidden(refusal.format(role=actor.role))
+        return actor
+
+    return dependency
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or the nearest address in ``X-Forwarded-For`` that is
+    not a trusted proxy when the peer is one of ``Settings.trusted_proxies`` (default none:
+    a forwarded header from anyone else is ignored, so it cannot rotate the log-in limit)."""
+    peer = request.client.host if request.client else ""
+    trusted = request.app.state.settings.trusted_networks
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop
+    return peer
+
+
+def _in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)

@@ -79,3 +79,32 @@ class FailedLoginLimiter:
     def record_success(self, key: tuple[str, str]) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+class LoginLimits:
+    """The three limits a log-in passes: per (name, client), per account and per client.
+
+    The pair limit stops guessing one account from one place; the account limit stops a
+    guesser who rotates addresses (a botnet, or a forged ``X-Forwarded-For`` before only
+    configured proxies were trusted); the client limit stops one address spraying names.
+    A success clears only the pair: an account under attack stays limited.
+    """
+
+    def __init__(self, *, per_pair: int = 5, per_account: int = 20, per_client: int = 50,
+                 window_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.pair = FailedLoginLimiter(per_pair, window_seconds, clock=clock)
+        self.account = FailedLoginLimiter(per_account, window_seconds, clock=clock)
+        self.client = FailedLoginLimiter(per_client, window_seconds, clock=clock)
+
+    def _keys(self, name: str, client: str) -> tuple[tuple[FailedLoginLimiter, tuple[str, str]], ...]:
+        return ((self.pair, (name, client)), (self.account, (name, "*")), (self.client, ("*", client)))
+
+    def retry_after(self, name: str, client: str) -> int:
+        return max(limiter.retry_after(key) for limiter, key in self._keys(name, client))
+
+    def record_failure(self, name: str, client: str) -> None:
+        for limiter, key in self._keys(name, client):
+            limiter.record_failure(key)
+
+    def record_success(self, name: str, client: str) -> None:
+        self.pair.record_success((name, client))

@@ -3,7 +3,8 @@ so ``"eligibility_confirmed": "yes"`` or ``"subject_id": 7`` is a 422 naming the
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
@@ -49,3 +50,27 @@ class TokenIn(_Body):
 
 class DeactivateIn(_Body):
     reason: Reason
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if loc and loc[0] == "header":
+        return "header " + ".".join(parts)
+    return ".".join(parts) or "body"
+
+
+def errors_message(errors: Iterable[Mapping[str, Any]]) -> str:
+    """One line naming each bad field and what was expected (API and web forms alike), e.g.
+    ``eligibility_confirmed: Input should be a valid boolean``."""
+    problems = []
+    for err in list(errors)[:10]:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            problems.append(f"body: not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})")
+        elif err.get("type") == "missing":
+            problems.append(f"{_location(loc)}: required field is missing")
+        elif err.get("type") == "extra_forbidden":
+            problems.append(f"{_location(loc)}: unknown field")
+        else:
+            problems.append(f"{_location(loc)}: {err.get('msg', 'invalid')}")
+    return "; ".join(problems)
