@@ -32,12 +32,16 @@ def _actor() -> str:
         return "cli"
 
 
+KEY_HELP = ("Audit key file (default: ONCOTRIAL_IRT_AUDIT_KEY, else <db file>.audit-key for SQLite, "
+            "~/.config/oncotrial/irt-keys/HOST_PORT_DB.audit-key for PostgreSQL).")
+
+
 @contextmanager
-def _engine(db: str) -> Iterator[object]:
+def _engine(db: str, audit_key: str | None = None) -> Iterator[object]:
     from oncotrial.irt.db.engine import make_engine
 
     try:
-        engine = make_engine(normalize_db_url(db))
+        engine = make_engine(normalize_db_url(db), audit_key_file=audit_key)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -68,6 +72,12 @@ def _require_current_schema(engine: object) -> None:
                        "run `oncotrial irt upgrade --db URL` first")
 
 
+def _require_audit_key(engine: object) -> None:
+    from oncotrial.irt.audit_key import key_for
+
+    key_for(engine)  # type: ignore[arg-type]  # raises AuditKeyError (a ValueError) naming the file
+
+
 @irt_app.command("init")
 def init(
     protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (patina) or a TOML path."),
@@ -76,13 +86,14 @@ def init(
         None, "--seed", help="Seed of the allocation list (default: a secret random seed, stored with the list)."),
     per_stratum: Optional[int] = typer.Option(None, "--per-stratum",
                                               help="List slots per stratum (default: the protocol's target N)."),
+    audit_key: Optional[str] = typer.Option(None, "--audit-key", help=KEY_HELP + " Created here."),
 ) -> None:
     """Create the schema, store the protocol and generate the stratified allocation list.
 
     The list itself is never printed: only its size and checksum."""
     from oncotrial.irt.services.setup import init_trial
 
-    with _engine(db) as engine:
+    with _engine(db, audit_key) as engine:
         result = init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor=_actor())  # type: ignore[arg-type]
     if result.list_rows:
         typer.echo(f"initialized {result.study_id}: {result.method}, {result.strata} strata, "
@@ -144,12 +155,13 @@ def issue_token(
 
 
 @irt_app.command("upgrade")
-def upgrade_schema(db: str = typer.Option(..., "--db", help=DB_HELP)) -> None:
+def upgrade_schema(db: str = typer.Option(..., "--db", help=DB_HELP),
+                   audit_key: Optional[str] = typer.Option(None, "--audit-key", help=KEY_HELP)) -> None:
     """Apply the schema migrations of this version of oncotrial to an existing database."""
     from oncotrial.irt.db.migrate import current_revision, head_revision, upgrade
     from oncotrial.irt.services.setup import sign_unsigned_head
 
-    with _engine(db) as engine:
+    with _engine(db, audit_key) as engine:
         _require_initialized(engine)
         before = current_revision(engine)  # type: ignore[arg-type]
         upgrade(engine)  # type: ignore[arg-type]
@@ -160,13 +172,18 @@ def upgrade_schema(db: str = typer.Option(..., "--db", help=DB_HELP)) -> None:
 
 
 ENV_SECURE = "ONCOTRIAL_IRT_SECURE_COOKIES"
+ENV_PROXIES = "ONCOTRIAL_IRT_TRUSTED_PROXIES"
+ENV_DOCS = "ONCOTRIAL_IRT_DOCS"
 
 
 def app_from_env():  # noqa: ANN201
     """ASGI factory for ``--workers > 1`` (each worker process builds its own app)."""
     from oncotrial.irt.app import create_app
 
-    return create_app(Settings(db_url=os.environ[ENV_DB], secure_cookies=os.environ.get(ENV_SECURE) == "1"))
+    proxies = tuple(p for p in os.environ.get(ENV_PROXIES, "").split(",") if p)
+    return create_app(Settings(db_url=os.environ[ENV_DB], secure_cookies=os.environ.get(ENV_SECURE) == "1",
+                               trusted_proxies=proxies, docs=os.environ.get(ENV_DOCS) == "1",
+                               audit_key_file=os.environ.get("ONCOTRIAL_IRT_AUDIT_KEY")))
 
 
 def serve(
@@ -177,35 +194,55 @@ def serve(
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="Log every request."),
     secure_cookies: bool = typer.Option(False, "--secure-cookies",
                                         help="Mark cookies Secure (when served behind HTTPS)."),
+    trusted_proxy: list[str] = typer.Option([], "--trusted-proxy",
+                                            help="A reverse proxy (address or network) whose X-Forwarded-For is "
+                                                 "believed; repeat for several. Default: none."),
+    docs: bool = typer.Option(False, "--docs/--no-docs", help="Serve the OpenAPI pages at /api/docs."),
+    audit_key: Optional[str] = typer.Option(None, "--audit-key", help=KEY_HELP),
 ) -> None:
     """Run the randomization service (REST API and web pages)."""
     import uvicorn
 
     url = normalize_db_url(db)
-    with _engine(url) as engine:
+    try:
+        settings = Settings(db_url=url, secure_cookies=secure_cookies, trusted_proxies=tuple(trusted_proxy),
+                            docs=docs, audit_key_file=audit_key)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _engine(url, audit_key) as engine:
         _require_initialized(engine)
         _require_current_schema(engine)
+        _require_audit_key(engine)
+    # Forwarded headers are resolved by the app, from configured proxies only; uvicorn's own
+    # handling would believe them from 127.0.0.1 (anyone on the machine).
+    common = dict(host=host, port=port, access_log=access_log, log_level="info", timeout_graceful_shutdown=5,
+                  proxy_headers=False)
     if workers == 1:
         from oncotrial.irt.app import create_app
 
-        uvicorn.run(create_app(Settings(db_url=url, secure_cookies=secure_cookies)), host=host, port=port,
-                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+        uvicorn.run(create_app(settings), **common)
     else:
         os.environ[ENV_DB] = url
         os.environ[ENV_SECURE] = "1" if secure_cookies else "0"
-        uvicorn.run("oncotrial.irt.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+        os.environ[ENV_PROXIES] = ",".join(trusted_proxy)
+        os.environ[ENV_DOCS] = "1" if docs else "0"
+        if audit_key:
+            os.environ["ONCOTRIAL_IRT_AUDIT_KEY"] = audit_key
+        uvicorn.run("oncotrial.irt.cli:app_from_env", factory=True, workers=workers, **common)
 
 
 @audit_app.command("verify")
 def audit_verify(
     db: str = typer.Option(..., "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    audit_key: Optional[str] = typer.Option(None, "--audit-key", help=KEY_HELP),
 ) -> None:
-    """Recompute the audit hash chain; exit 0 only when it is intact and matches the randomizations."""
+    """Recompute the audit hash chain and its signed head; exit 0 only when it is intact and
+    the database (allocation list, randomizations, corrections, sites, users) matches it."""
     from oncotrial.irt.routers.audit import verify
 
-    with _engine(db) as engine:
+    with _engine(db, audit_key) as engine:
         _require_initialized(engine)
         report = verify(engine)  # type: ignore[arg-type]
     if as_json:

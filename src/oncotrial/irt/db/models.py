@@ -12,7 +12,7 @@ randomizations and the audit trail.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, func, text, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -113,6 +113,8 @@ class Randomization(Base):
     and only through a recorded correction."""
 
     __tablename__ = "randomizations"
+    # "P001" and "p001" are one subject to a person reading a CRF: one of them only.
+    __table_args__ = (Index("uq_randomizations_subject_id_ci", func.lower(text("subject_id")), unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     randomization_number: Mapped[int] = mapped_column(Integer, unique=True)
     subject_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -57,6 +57,19 @@ def audit_entries(
     with read_tx(engine) as conn:
         rows = conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                             .limit(limit)).all()
+    blinded = actor.role not in READS_ARMS
     return {"items": [{"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "entity": r.entity,
-                       "entity_id": r.entity_id, "old": json.loads(r.old), "new": json.loads(r.new),
+                       "entity_id": r.entity_id, "old": _shown(r.old, blinded), "new": _shown(r.new, blinded),
                        "reason": r.reason, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
+
+
+# The roles that may read randomizations (and so arms); the others read the trail without them.
+READS_ARMS = ("statistician", "monitor")
+HIDDEN = ("arm", "list_sequence")
+
+
+def _shown(text: str, blinded: bool) -> Any:
+    doc = json.loads(text)
+    if blinded and isinstance(doc, dict):
+        doc = {k: ("(hidden)" if k in HIDDEN else v) for k, v in doc.items()}
+    return doc

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.schemas import CorrectionIn, RandomizationIn
-from oncotrial.irt.services import allocation
-from oncotrial.irt.services.allocation import Actor, RandomizationRequest
+from oncotrial.irt.services import corrections, records
+from oncotrial.irt.services.actors import Actor, RandomizationRequest
+from oncotrial.irt.services.randomize import randomize_async
 from oncotrial.irt.services.errors import Invalid
 from oncotrial.irt.services.trial import Trial
 
@@ -37,7 +38,7 @@ async def create_randomization(
     # Awaited on the event loop: the writes run in the group committer's thread and the
     # answer comes once they are durable (the hot path holds no pool thread meanwhile).
     state = request.app.state
-    record, replayed = await allocation.randomize_async(state.committer, state.trial, actor, req, idempotency_key)
+    record, replayed = await randomize_async(state.committer, state.trial, actor, req, idempotency_key)
     # A JSONResponse skips FastAPI's generic re-encoding of the record: it is plain JSON already.
     return JSONResponse(record, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
@@ -53,7 +54,7 @@ def list_randomizations(
 ) -> dict[str, Any]:
     """Randomizations in number order: a coordinator's own site only, all sites for other roles."""
     with read_tx(engine) as conn:
-        items = allocation.list_randomizations(conn, trial, actor, site=site, limit=limit, offset=offset)
+        items = records.list_randomizations(conn, trial, actor, site=site, limit=limit, offset=offset)
     return {"items": items, "count": len(items), "limit": limit, "offset": offset}
 
 
@@ -65,7 +66,7 @@ def get_randomization(
     trial: Annotated[Trial, Depends(get_trial)],
 ) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return allocation.get_randomization(conn, trial, actor, subject_id)
+        return records.get_randomization(conn, trial, actor, subject_id)
 
 
 @router.post("/{subject_id}/corrections", status_code=201)
@@ -77,4 +78,4 @@ def correct_randomization(
     trial: Annotated[Trial, Depends(get_trial)],
 ) -> dict[str, Any]:
     """Record the verified strata (STRATwV) with a reason; arm and strata as randomized never change."""
-    return allocation.correct_strata(engine, trial, actor, subject_id, body.strata_verified, body.reason)
+    return corrections.correct_strata(engine, trial, actor, subject_id, body.strata_verified, body.reason)

@@ -12,9 +12,8 @@ from sqlalchemy import Engine, select
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import AllocationRow, TrialSetup
 from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.services import allocation
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.services.export import export_frame, strata_labels
+from oncotrial.irt.services.export import csv_safe, export_frame, strata_labels
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -27,7 +26,7 @@ def get_balance(
     trial: Annotated[Trial, Depends(get_trial)],
 ) -> dict[str, Any]:
     with read_tx(engine) as conn:
-        return allocation.balance(conn, trial)
+        return balance(conn, trial)
 
 
 @router.get("/allocation-list")
@@ -62,6 +61,6 @@ def export(
         return JSONResponse({"dataset": dataset.upper(), "labels": strata_labels(trial),
                              "rows": frame.to_dict(orient="records")})
     buf = io.StringIO()
-    frame.to_csv(buf, index=False)
+    csv_safe(frame).to_csv(buf, index=False)
     return Response(buf.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{dataset}.csv"'})

@@ -83,3 +83,28 @@ def export_frame(conn: Connection, trial: Trial, dataset: str) -> pd.DataFrame:
     if dataset not in DATASETS:
         raise ValueError(f"dataset: {dataset!r} is not exportable; expected one of {', '.join(DATASETS)}")
     return {"dm": dm_frame, "ds": ds_frame, "adsl": adsl_frame}[dataset](conn, trial)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with text cells safe to open in a spreadsheet (OWASP CSV injection): a cell
+    starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'`` so it is shown,
+    not evaluated; NUL characters are dropped. Numbers are left as they are.
+
+    >>> csv_safe(pd.DataFrame({"SUBJID": ["=HYPERLINK(1)", "P\x0001", "-x"], "N": [-1, 2, 3]})).to_dict("list")
+    {'SUBJID': ["'=HYPERLINK(1)", 'P01', "'-x"], 'N': [-1, 2, 3]}
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_safe_cell)
+    return out
+
+
+def _safe_cell(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "")
+    return "'" + value if value.startswith(_FORMULA_START) else value

@@ -22,7 +22,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -94,7 +94,7 @@ def after_conflict(engine: Engine, trial: Trial, actor: Actor, req: Randomizatio
         replay = _replay(conn, trial, actor, key, fingerprint)
         if replay is not None:
             return replay, True
-        _raise_if_subject_exists(conn, req.subject_id)
+        _raise_if_subject_exists(conn, actor, req.subject_id)
     raise Conflict(f"subject_id: {req.subject_id!r} conflicts with a concurrent request; retry")
 
 _FIND_KEY = "SELECT request_hash, randomization_id FROM idempotency_keys WHERE user_id = :user_id AND key = :key"
@@ -111,12 +111,19 @@ def _replay(conn: Connection, trial: Trial, actor: Actor, key: str | None, finge
     row = conn.execute(record_query().where(Randomization.id == randomization_id)).one()
     return to_record(trial, row)
 
-def _raise_if_subject_exists(conn: Connection, subject_id: str) -> None:
-    number = conn.execute(select(Randomization.randomization_number)
-                          .where(Randomization.subject_id == subject_id)).scalar_one_or_none()
-    if number is not None:
-        raise Conflict(f"subject_id: {subject_id!r} is already randomized (randomization number {number}); "
-                       "a randomization is never repeated")
+def _raise_if_subject_exists(conn: Connection, actor: Actor, subject_id: str) -> None:
+    row = conn.execute(select(Randomization.subject_id, Randomization.randomization_number, Randomization.site_id)
+                       .where(func.lower(Randomization.subject_id) == subject_id.lower())).one_or_none()
+    if row is None:
+        return
+    if row.site_id != actor.site_id:
+        # Another site's subject: refuse without saying that it exists, nor its number.
+        raise Conflict(f"subject_id: {subject_id!r} cannot be used; choose another subject id "
+                       "(subject ids are unique across the trial, whatever their case)")
+    same = "" if row.subject_id == subject_id else f" as {row.subject_id!r}"
+    raise Conflict(f"subject_id: {subject_id!r} is already randomized{same} (randomization number "
+                   f"{row.randomization_number}); a randomization is never repeated")
+
 
 _TAKE_SLOT = ("UPDATE allocation_list SET assigned = TRUE WHERE id = ("
               "SELECT id FROM allocation_list WHERE stratum = :stratum AND assigned = FALSE "

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
 
 from oncotrial.irt import audit, audit_key
 from oncotrial.irt.audit_key import AuditKey
@@ -224,9 +224,15 @@ def set_user_active(engine: Engine, user_name: str, active: bool, *, reason: str
     if not reason.strip():
         raise Invalid("reason: required when activating or deactivating a user")
     with write_tx(engine) as conn:
-        row = conn.execute(select(User.id, User.active).where(User.name == user_name)).one_or_none()
+        row = conn.execute(select(User.id, User.active, User.role).where(User.name == user_name)).one_or_none()
         if row is None:
             raise NotFound(f"user: {user_name!r} does not exist")
+        if not active and row.role == "admin" and row.active:
+            admins = conn.execute(select(func.count()).select_from(User)
+                                  .where(User.role == "admin", User.active.is_(True))).scalar_one()
+            if admins <= 1:
+                raise Conflict(f"user: {user_name!r} is the last active admin; add another admin first, "
+                               "or nobody could manage sites and users")
         conn.execute(update(User).where(User.id == row.id).values(active=active))
         if not active:
             conn.execute(update(ApiToken).where(ApiToken.user_id == row.id, ApiToken.revoked_at.is_(None))
