@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from oncotrial.protocol.edc import Edc, edc_problems
+
 DAYS_PER_MONTH = 30.4375
 """Days in an average month: the conversion every time in months uses."""
 
@@ -366,6 +368,7 @@ class Protocol(_Model):
     baseline: Baseline | None = None
     published: Published | None = None
     published_earlier: list[Published] = []
+    edc: Edc | None = None
 
     @field_validator("arms")
     @classmethod
@@ -397,6 +400,10 @@ class Protocol(_Model):
             if pub is not None:
                 problems.extend(_unknown_arms(pub, codes, label))
                 problems.extend(_unknown_levels(pub, self.stratification_factors, label))
+        if self.edc is not None:
+            cycles = {d.cycle_length_days for a in self.arms for d in a.regimen}
+            problems.extend(edc_problems(self.edc, cycle_lengths=cycles,
+                                         default_cycle=self.schedule.visit_interval_days))
         if problems:
             raise ValueError("; ".join(problems))
         return self
