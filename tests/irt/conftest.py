@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings, normalize_db_url
-from oncotrial.irt.loadgen import Fixture, fresh_postgres_database, prepare_trial
+from oncotrial.irt.testing import Fixture, fresh_postgres_database, prepare_trial
 
 PG_ENV = "ONCOTRIAL_TEST_PG_URL"
 

@@ -192,7 +192,7 @@ def test_minimization_protocol_matches_independent_assignment(tmp_path):
 
     from oncotrial.irt.app import create_app
     from oncotrial.irt.config import Settings
-    from oncotrial.irt.loadgen import prepare_trial
+    from oncotrial.irt.testing import prepare_trial
     from oncotrial.protocol import protocol_path
     from oncotrial.randomization import Minimization
 

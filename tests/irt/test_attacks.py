@@ -136,7 +136,7 @@ def test_security_headers(coordinator, trial, path):
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"  # "no-referrer" makes browsers send Origin: null
     assert r.headers["cache-control"] == "no-store"
 
 

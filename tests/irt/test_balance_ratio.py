@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
-from oncotrial.irt.loadgen import Fixture, prepare_trial
+from oncotrial.irt.testing import Fixture, prepare_trial
 from oncotrial.irt.services.setup import add_user
 from oncotrial.protocol import protocol_path
 from oncotrial.randomization import balance_report, stratum_key

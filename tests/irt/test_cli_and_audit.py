@@ -151,7 +151,7 @@ def test_migration_matches_models_and_guards_hold(db_url):
 
     from oncotrial.irt.app import create_app
     from oncotrial.irt.config import Settings
-    from oncotrial.irt.loadgen import prepare_trial
+    from oncotrial.irt.testing import prepare_trial
 
     from .conftest import auth, body
 

@@ -15,7 +15,7 @@ from oncotrial.irt import audit
 from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine
 from oncotrial.irt.db.models import AuditEntry, Randomization, Site, User
-from oncotrial.irt.loadgen import prepare_trial
+from oncotrial.irt.testing import prepare_trial
 from oncotrial.irt.services import allocation
 from oncotrial.irt.services.allocation import Actor, RandomizationRequest, verify_records
 from oncotrial.irt.services.errors import Conflict

@@ -18,7 +18,7 @@ from oncotrial.irt import audit, audit_key
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
-from oncotrial.irt.loadgen import Fixture, prepare_trial
+from oncotrial.irt.testing import Fixture, prepare_trial
 from oncotrial.randomization import AllocationRow, rows_checksum
 
 from .conftest import auth, body

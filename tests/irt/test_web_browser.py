@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from oncotrial.irt.db.engine import make_engine
-from oncotrial.irt.loadgen import ServerProcess, prepare_trial
+from oncotrial.irt.testing import ServerProcess, prepare_trial
 from oncotrial.irt.services.setup import add_user
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -117,7 +117,7 @@ def test_coordinator_randomizes_in_the_browser(server, browser):
 
     base = server.base_url
     _login(browser, base, "carol")
-    assert browser.current_url.endswith("/patients")
+    assert browser.current_url.endswith("/patients"), browser.page_source[:3000]
     assert "carol (site_coordinator, site S01)" in browser.find_element(By.ID, "whoami").text
     session = browser.get_cookie("ot_session")
     assert session is not None and session["httpOnly"] is True

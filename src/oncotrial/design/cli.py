@@ -183,7 +183,7 @@ def simulate_design_cmd(
         from oncotrial.design.plots import plot_power_curve
 
         plot_power_curve(curve, plot, title=f"{p.study.id}: power by true hazard ratio")
-        typer.echo(f"power curve written to {plot}")
+        typer.echo(f"power curve written to {plot}", err=as_json)
 
 
 def _print_simulation(p, settings, results, analytic, curve) -> None:

@@ -152,13 +152,15 @@ class StrictJson:
         await self.app(scope, replay, send)
 
 
-SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"),
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
                     (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
 DEFAULT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 
 
 class SecurityHeaders:
-    """Headers on every response: no framing, no referrer, no caching (pages and answers show
+    """Headers on every response: no framing, no referrer to other sites (``same-origin``:
+    with ``no-referrer`` browsers send ``Origin: null`` on the service's own forms, which the
+    origin check must refuse), no caching (pages and answers show
     arms), and a restrictive CSP unless the page set its own (pages allow their one style)."""
 
     def __init__(self, app: ASGIApp, docs_prefix: str | None) -> None:

@@ -1,133 +1,66 @@
-"""Drive a running service: start it as a real process, fire concurrent randomizations.
+"""Load generation: many concurrent HTTP clients randomizing against a running service,
+with an honest record of which requests got a 201.
 
-Used by the reliability tests (tests/irt) and the benchmark (benchmarks/irt_throughput.py):
-both need a real uvicorn process on a free loopback port, many concurrent HTTP clients,
-and an honest record of which requests got a 201. Needs ``httpx`` (the ``test`` extra);
-the service itself does not import this module.
+Used by the reliability tests (tests/irt) and the benchmark (benchmarks/irt_throughput.py).
+Plain ``http.client`` keep-alive connections, one per client thread: no HTTP library beyond
+the standard library. The fixtures it needs live in :mod:`oncotrial.irt.testing` (and are
+importable from here as before).
 """
 
 from __future__ import annotations
 
-import os
+import http.client
+import json
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from oncotrial.irt.testing import Fixture, ServerProcess, free_port, fresh_postgres_database, prepare_trial
 
-from oncotrial.irt.db.engine import make_engine
-from oncotrial.irt.services.setup import add_site, add_user, init_trial
+__all__ = ["Fixture", "LoadResult", "Patient", "ServerProcess", "free_port", "fresh_postgres_database",
+           "make_patients", "prepare_trial", "run_load"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
 
 
-@contextmanager
-def fresh_postgres_database(admin_url: str, prefix: str = "oncotrial_irt") -> Iterator[str]:
-    """A new, empty PostgreSQL database next to ``admin_url``'s; dropped afterwards."""
-    url = make_url(admin_url)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+@dataclass
+class _Answer:
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
 
 
-@dataclass(frozen=True)
-class Fixture:
-    """A trial ready to serve: its database URL and one coordinator token per site."""
+class _Client:
+    """One keep-alive connection, reopened after a transport error or when the URL changes."""
 
-    db_url: str
-    tokens: dict[str, str]
-    statistician: str
-    levels: dict[str, list[str]]
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout, self.conn, self.base = timeout, None, None
 
+    def post(self, base_url: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        if self.conn is None or self.base != base_url:
+            self.close()
+            parts = urlsplit(base_url)
+            self.conn, self.base = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout), base_url
+        try:
+            self.conn.request("POST", path, body=json.dumps(body),
+                              headers={**headers, "Content-Type": "application/json"})
+            response = self.conn.getresponse()
+            return _Answer(response.status, response.read().decode("utf-8", "replace"))
+        except TRANSPORT_ERRORS:
+            self.close()
+            raise
 
-def prepare_trial(db_url: str, *, n_sites: int, protocol: str = "patina", seed: int = 20170601,
-                  per_stratum: int | None = None) -> Fixture:
-    """Init ``protocol`` in an empty database with ``n_sites`` sites, one coordinator each, and a statistician."""
-    engine = make_engine(db_url)
-    try:
-        init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor="loadgen")
-        tokens = {}
-        for i in range(1, n_sites + 1):
-            site = f"S{i:02d}"
-            add_site(engine, site, "US", actor="loadgen")
-            _, tokens[site] = add_user(engine, f"coord{i:02d}", "site_coordinator", site=site, actor="loadgen")
-        _, stat = add_user(engine, "statistician", "statistician", actor="loadgen")
-        from oncotrial.protocol import load_protocol
-
-        p = load_protocol(protocol)
-        names = p.randomization.stratify_by or [f.name for f in p.stratification_factors]
-        levels = {f.name: f.codes for f in p.stratification_factors if f.name in names}
-        return Fixture(db_url, tokens, stat, levels)
-    finally:
-        engine.dispose()
-
-
-class ServerProcess:
-    """``oncotrial serve`` as a child process on a free loopback port."""
-
-    def __init__(self, db_url: str, *, port: int | None = None, workers: int = 1) -> None:
-        self.db_url, self.port, self.workers = db_url, port or free_port(), workers
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> ServerProcess:
-        # `python -m oncotrial.irt serve` is `oncotrial serve` without importing the rest of
-        # the package, so a restart after SIGKILL takes a fraction of a second.
-        cmd = [sys.executable, "-m", "oncotrial.irt", "serve", "--db", self.db_url, "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {err[-2000:]}")
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"server did not answer on {self.base_url} within {timeout} s")
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (uvicorn workers included) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=30)
-        if self.proc is not None and self.proc.stderr:
-            self.proc.stderr.close()
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.kill(signal.SIGTERM)
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
 
 
 @dataclass(frozen=True)
@@ -185,14 +118,15 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
     stop_at = time.monotonic() + deadline_s
     url_of = base_url if callable(base_url) else (lambda: base_url)
 
-    def post(client: httpx.Client, p: Patient) -> tuple[httpx.Response, float]:
+    def post(client: _Client, p: Patient) -> tuple[_Answer, float]:
         t0 = time.perf_counter()
-        r = client.post(url_of() + "/api/v1/randomizations", json=p.body(),
-                        headers={"Authorization": f"Bearer {fixture.tokens[p.site]}", "Idempotency-Key": p.key})
+        r = client.post(url_of(), "/api/v1/randomizations", p.body(),
+                        {"Authorization": f"Bearer {fixture.tokens[p.site]}", "Idempotency-Key": p.key})
         return r, time.perf_counter() - t0
 
     def worker() -> None:
-        with httpx.Client(timeout=httpx.Timeout(10.0, connect=2.0)) as client:
+        client = _Client()
+        try:
             while True:
                 with lock:
                     if not queue:
@@ -206,7 +140,7 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
                         break
                     try:
                         r, dt = post(client, p)
-                    except httpx.TransportError:
+                    except TRANSPORT_ERRORS:
                         r, dt = None, 0.0
                     if r is not None and r.status_code == 201:
                         with lock:
@@ -228,7 +162,7 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
                     while time.monotonic() < stop_at:  # retried like a first try if the server is down
                         try:
                             r, _ = post(client, p)
-                        except httpx.TransportError:
+                        except TRANSPORT_ERRORS:
                             r = None
                         if r is not None and r.status_code < 500:
                             with lock:
@@ -236,6 +170,8 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
                                                        {"status": r.status_code, **r.json()}))
                             break
                         time.sleep(0.05)
+        finally:
+            client.close()
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     t0 = time.perf_counter()

@@ -13,6 +13,7 @@ from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import AllocationRow, TrialSetup
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.balance import balance
 from oncotrial.irt.services.export import csv_safe, export_frame, strata_labels
 from oncotrial.irt.services.trial import Trial
 
