@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from oncotrial.protocol import Protocol
 from oncotrial.sdtm.spec import known_variables
 
-_DICTIONARIES = ("oncotrial-ae",)
+
+def shipped_dictionaries() -> list[str]:
+    """Names of the AE coding dictionaries shipped in the package data."""
+    folder = resources.files("oncotrial.collect") / "data"
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".csv"))
 
 
 def edc_sdtm_problems(protocol: Protocol) -> list[str]:
@@ -47,6 +53,6 @@ def edc_sdtm_problems(protocol: Protocol) -> list[str]:
                 out.append(f"edc.forms[{f.id}].fields[{fld.id}].testcd: a findings field must feed TR.TRORRES or RS.RSORRES")
         for t in f.constants:
             check(f"edc.forms[{f.id}].constants", t, False)
-    if edc.ae_dictionary and edc.ae_dictionary not in _DICTIONARIES:
-        out.append(f"edc.ae_dictionary: {edc.ae_dictionary!r} is not a dictionary oncotrial ships (ships: {list(_DICTIONARIES)})")
+    if edc.ae_dictionary and edc.ae_dictionary not in shipped_dictionaries():
+        out.append(f"edc.ae_dictionary: {edc.ae_dictionary!r} is not a dictionary oncotrial ships (ships: {shipped_dictionaries()})")
     return out
