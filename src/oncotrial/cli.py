@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from oncotrial.protocol.cli import protocol_app
+from oncotrial.protocol.cli import protocol_app, register_protocol_check
+from oncotrial.collect.checks import edc_sdtm_problems
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
 from oncotrial.report.cli import analyze, reproduce
 from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
@@ -16,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+register_protocol_check(edc_sdtm_problems)
 app.add_typer(protocol_app, name="protocol")
 app.command("simulate")(simulate_cmd)
 app.command("reconstruct")(reconstruct_cmd)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
 import typer
 
 from oncotrial.protocol.load import ProtocolError, load_protocol
+from oncotrial.protocol.models import Protocol
 from oncotrial.protocol.summary import protocol_summary
+
+PROTOCOL_CHECKS: list[Callable[[Protocol], list[str]]] = []
+"""Further checks ``validate`` runs, added by the stages that read parts of a protocol against their own
+specifications (collect checks the ``[edc]`` block's SDTM targets): the protocol imports none of them."""
+
+
+def register_protocol_check(check: Callable[[Protocol], list[str]]) -> None:
+    """Have ``oncotrial protocol validate`` run ``check`` (a list of problems, each naming its field)."""
+    if check not in PROTOCOL_CHECKS:
+        PROTOCOL_CHECKS.append(check)
 
 protocol_app = typer.Typer(help="Show or validate a trial protocol.", no_args_is_help=True)
 
@@ -41,10 +53,14 @@ def validate(file: Path = typer.Argument(..., help="The protocol TOML file to ch
     """Check a protocol file; every problem is listed with the field it concerns."""
     try:
         p = load_protocol(file)
+        problems = [x for check in PROTOCOL_CHECKS for x in check(p)]
+        if problems:
+            raise ProtocolError(str(file), problems)
     except ProtocolError as exc:
         typer.echo(f"{exc.source}: {len(exc.problems)} problem(s)", err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(1) from None
+    edc = f", {len(p.edc.forms)} forms, {len(p.edc.visits)} visits" if p.edc is not None else ""
     typer.echo(f"{file}: valid protocol {p.study.id} ({len(p.arms)} arms, {len(p.stratification_factors)} "
-               f"stratification factors, {len(p.endpoints)} endpoints)")
+               f"stratification factors, {len(p.endpoints)} endpoints{edc})")

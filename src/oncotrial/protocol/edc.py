@@ -238,7 +238,7 @@ class Edc(_Model):
     """The ``[edc]`` block."""
 
     ae_dictionary: str = ""
-    dy_reference: Literal["RFSTDTC", "randomization"] = "RFSTDTC"
+    dy_reference: str = Field(default="RFSTDTC", pattern=r"^(RFSTDTC|[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*)$")
     codelists: list[CodeList] = []
     forms: list[Form] = Field(min_length=1)
     visits: list[Visit] = Field(min_length=1)
@@ -283,8 +283,12 @@ def _check_expr(text: str, path: str, form: Form, forms: dict[str, Form], *, cro
     return out
 
 
-def edc_problems(edc: Edc, *, cycle_lengths: set[int], default_cycle: int) -> list[str]:
-    """Every cross-reference problem of an ``[edc]`` block, each naming its form/field/visit."""
+def edc_problems(edc: Edc, *, cycle_lengths: set[int], default_cycle: int,
+                 derived_lists: set[str] = frozenset()) -> list[str]:
+    """Every cross-reference problem of an ``[edc]`` block, each naming its form/field/visit.
+
+    ``derived_lists`` are the code lists the protocol derives (``arms``, ``strata.<factor>``).
+    """
     out: list[str] = []
     forms: dict[str, Form] = {}
     for f in edc.forms:
@@ -294,6 +298,7 @@ def edc_problems(edc: Edc, *, cycle_lengths: set[int], default_cycle: int) -> li
     lists = {c.id for c in edc.codelists}
     if len(lists) != len(edc.codelists):
         out.append("edc.codelists: code list ids must be unique")
+    lists |= set(derived_lists)
     for f in edc.forms:
         for fld in f.fields:
             path = f"edc.forms[{f.id}].fields[{fld.id}]"
@@ -334,6 +339,12 @@ def edc_problems(edc: Edc, *, cycle_lengths: set[int], default_cycle: int) -> li
     check_ids = [c.id for c in edc.edit_checks]
     for c in sorted({i for i in check_ids if check_ids.count(i) > 1}):
         out.append(f"edc.edit_checks[{c}]: check id repeated")
+    if edc.dy_reference != "RFSTDTC":
+        fm, _, fld = edc.dy_reference.partition(".")
+        if fm not in forms or fld not in {x.id for x in forms[fm].fields}:
+            out.append(f"edc.dy_reference: {edc.dy_reference!r} is not a form's field (or RFSTDTC)")
+        elif forms[fm].field(fld).type != "date" or forms[fm].repeats:
+            out.append(f"edc.dy_reference: {edc.dy_reference} must be a date field of a non-repeating form")
     for c in edc.edit_checks:
         path = f"edc.edit_checks[{c.id}]"
         if c.form not in forms:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from oncotrial.protocol.edc import Edc, edc_problems
+from oncotrial.protocol.edc import Code, CodeList, Edc, edc_problems
 
 DAYS_PER_MONTH = 30.4375
 """Days in an average month: the conversion every time in months uses."""
@@ -402,7 +402,8 @@ class Protocol(_Model):
                 problems.extend(_unknown_levels(pub, self.stratification_factors, label))
         if self.edc is not None:
             cycles = {d.cycle_length_days for a in self.arms for d in a.regimen}
-            problems.extend(edc_problems(self.edc, cycle_lengths=cycles,
+            derived = {"arms"} | {f"strata.{f.name}" for f in self.stratification_factors}
+            problems.extend(edc_problems(self.edc, cycle_lengths=cycles, derived_lists=derived,
                                          default_cycle=self.schedule.visit_interval_days))
         if problems:
             raise ValueError("; ".join(problems))
@@ -430,6 +431,18 @@ class Protocol(_Model):
             if e.id == endpoint_id:
                 return e
         raise KeyError(f"endpoint {endpoint_id!r} is not in the protocol")
+
+    def codelist(self, list_id: str) -> CodeList:
+        """A code list of the ``[edc]`` block, or one the protocol derives: ``arms`` (arm codes and
+        names) and ``strata.<factor>`` (a stratification factor's levels)."""
+        if list_id == "arms":
+            return CodeList(id="arms", codes=[Code(code=a.code, label=a.name) for a in self.arms])
+        if list_id.startswith("strata."):
+            f = self.factor(list_id[len("strata."):])
+            return CodeList.model_construct(id=list_id, codes=[Code(code=lv.code, label=lv.label) for lv in f.levels])
+        if self.edc is None:
+            raise KeyError(f"code list {list_id!r}: the protocol has no [edc] block")
+        return self.edc.codelist(list_id)
 
     @property
     def factors_in_strat_order(self) -> list[StratificationFactor]:

@@ -80,6 +80,26 @@ def _published_lines(pub: Published, arms: list[str]) -> list[str]:
     return lines
 
 
+def _visit_line(p: Protocol, v) -> str:
+    when = {"cycle": f"day 1 of every {v.cycle_length_days or p.schedule.visit_interval_days}-day cycle",
+            "assessment": f"every {_num(p.schedule.interval_weeks)} weeks +/- {p.schedule.window_days} days",
+            "follow_up": f"every {_num(v.every_weeks)} weeks after end of treatment",
+            "log": "throughout the study", "unscheduled": "when needed"}.get(v.kind, v.kind.replace("_", " "))
+    return f"  {v.name} ({when}): {', '.join(v.forms)}"
+
+
+def _edc_lines(p: Protocol) -> list[str]:
+    edc = p.edc
+    lines = ["Forms:"]
+    for f in edc.forms:
+        versions = f"v{'/'.join(str(n) for n in f.version_numbers)}"
+        sdv = f.sdv.mode if f.sdv.mode != "sample" else f"sample {f.sdv.fraction:.0%}"
+        lines.append(f"  {f.id}: {f.label} ({versions}, {len(f.fields)} fields{', repeating' if f.repeats else ''}; SDV {sdv})")
+    lines += ["Visits:"] + [_visit_line(p, v) for v in edc.visits]
+    lines.append(f"Edit checks: {len(edc.edit_checks)}" + (f"; AE dictionary {edc.ae_dictionary}" if edc.ae_dictionary else ""))
+    return lines
+
+
 def protocol_summary(p: Protocol) -> str:
     """The protocol as a few readable paragraphs.
 
@@ -120,6 +140,8 @@ def protocol_summary(p: Protocol) -> str:
     lines.append(f"Analysis: {an.sided}-sided alpha {_num(an.alpha)}, {an.primary_test.replace('_', ' ')}, "
                  f"{an.hr_model.replace('_', ' ')} ({an.ties} ties)"
                  + (f", power {an.power:.0%} for HR {_num(an.target_hr)}" if an.power and an.target_hr else ""))
+    if p.edc is not None:
+        lines += [""] + _edc_lines(p)
     if p.published is not None:
         lines += [""] + _published_lines(p.published, p.arm_codes)
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from oncotrial.sdtm.io import (
     write_domain,
     write_sdtm,
 )
-from oncotrial.sdtm.spec import SPECS, DomainSpec, spec_for
+from oncotrial.sdtm.spec import SPECS, DomainSpec, known_variables, spec_for
 from oncotrial.sdtm.validate import iso8601_invalid, validate_domain
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "DomainSpec",
     "from_dataset_json",
     "iso8601_invalid",
+    "known_variables",
     "read_domain",
     "read_sdtm",
     "spec_for",

@@ -76,6 +76,7 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
             numeric=("DSSEQ", "VISITNUM", "DSSTDY"),
             labels={"DSSEQ": "Sequence Number", "DSTERM": "Reported Term for the Disposition Event",
                     "DSDECOD": "Standardized Disposition Term", "DSCAT": "Category for Disposition Event",
+                    "DSSCAT": "Subcategory for Disposition Event",
                     "DSDTC": "Date/Time of Collection", "DSSTDTC": "Start Date/Time of Disposition Event",
                     "DSSTDY": "Study Day of Start of Disposition Event"},
         ),
@@ -103,7 +104,8 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
                     "AESEV": "Severity/Intensity", "AETOXGR": "Standard Toxicity Grade",
                     "AESER": "Serious Event", "AEREL": "Causality", "AEACN": "Action Taken with Study Treatment",
                     "AEOUT": "Outcome of Adverse Event", "AESTDTC": "Start Date/Time of Adverse Event",
-                    "AEENDTC": "End Date/Time of Adverse Event"},
+                    "AEENDTC": "End Date/Time of Adverse Event", "AESTDY": "Study Day of Start of Adverse Event",
+                    "AEENDY": "Study Day of End of Adverse Event"},
         ),
         "RS": DomainSpec(
             "RS",
@@ -123,7 +125,8 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
             required=("STUDYID", "DOMAIN", "USUBJID", "VISITNUM"),
             expected=("VISIT", "SVSTDTC", "SVENDTC"),
             numeric=("VISITNUM", "VISITDY", "SVSTDY", "SVENDY"),
-            labels={"SVSTDTC": "Start Date/Time of Visit", "SVENDTC": "End Date/Time of Visit"},
+            labels={"SVSTDTC": "Start Date/Time of Visit", "SVENDTC": "End Date/Time of Visit",
+                    "SVSTDY": "Study Day of Start of Visit", "SVENDY": "Study Day of End of Visit"},
         ),
         "TU": DomainSpec(
             "TU",
@@ -134,7 +137,9 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
             labels={"TUSEQ": "Sequence Number", "TULNKID": "Link ID",
                     "TUTESTCD": "Tumor/Lesion ID Short Name", "TUTEST": "Tumor/Lesion ID Test Name",
                     "TUORRES": "Tumor/Lesion ID Result", "TUSTRESC": "Tumor/Lesion ID Result Std. Format",
-                    "TULOC": "Location of the Tumor/Lesion", "TUDTC": "Date/Time of Tumor/Lesion Identification"},
+                    "TULOC": "Location of the Tumor/Lesion", "TUDTC": "Date/Time of Tumor/Lesion Identification",
+                    "TUMETHOD": "Method of Identification", "TUEVAL": "Evaluator", "TUEVALID": "Evaluator Identifier",
+                    "TUACPTFL": "Accepted Record Flag", "TUDY": "Study Day of Tumor/Lesion Identification"},
         ),
         "TR": DomainSpec(
             "TR",
@@ -145,7 +150,11 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
             labels={"TRSEQ": "Sequence Number", "TRLNKID": "Link ID", "TRTESTCD": "Tumor/Lesion Assessment Short Name",
                     "TRTEST": "Tumor/Lesion Assessment Test Name", "TRORRES": "Result or Finding in Original Units",
                     "TRSTRESC": "Character Result/Finding in Std Format",
-                    "TRSTRESN": "Numeric Result/Finding in Standard Units", "TRDTC": "Date/Time of Tumor Measurement"},
+                    "TRSTRESN": "Numeric Result/Finding in Standard Units", "TRDTC": "Date/Time of Tumor Measurement",
+                    "TRGRPID": "Group ID", "TRORRESU": "Original Units", "TRSTRESU": "Standard Units",
+                    "TRMETHOD": "Method Used to Identify the Tumor/Lesion", "TREVAL": "Evaluator",
+                    "TREVALID": "Evaluator Identifier", "TRACPTFL": "Accepted Record Flag",
+                    "TRDY": "Study Day of Tumor Measurement"},
         ),
         "CM": DomainSpec(
             "CM",
@@ -155,7 +164,19 @@ SPECS: Mapping[str, DomainSpec] = MappingProxyType(
             numeric=("CMSEQ",),
             labels={"CMSEQ": "Sequence Number", "CMTRT": "Reported Name of Drug, Med, or Therapy",
                     "CMCAT": "Category for Medication", "CMSTDTC": "Start Date/Time of Medication",
-                    "CMENDTC": "End Date/Time of Medication"},
+                    "CMENDTC": "End Date/Time of Medication", "CMSTDY": "Study Day of Start of Medication",
+                    "CMENDY": "Study Day of End of Medication"},
+        ),
+        "MH": DomainSpec(
+            "MH",
+            "Medical History",
+            required=("STUDYID", "DOMAIN", "USUBJID", "MHSEQ", "MHTERM"),
+            expected=("MHDECOD", "MHSTDTC"),
+            numeric=("MHSEQ", "MHSTDY"),
+            labels={"MHSEQ": "Sequence Number", "MHTERM": "Reported Term for the Medical History",
+                    "MHDECOD": "Dictionary-Derived Term", "MHCAT": "Category for Medical History",
+                    "MHSTDTC": "Start Date/Time of Medical History Event", "MHENDTC": "End Date/Time of Medical History Event",
+                    "MHSTDY": "Study Day of Start of Medical History Event"},
         ),
         "SUPP": DomainSpec(
             "SUPP",
@@ -192,3 +213,19 @@ def label_for(domain: str, variable: str) -> str:
     if spec is not None and variable in spec.labels:
         return spec.labels[variable]
     return _COMMON.get(variable, variable)
+
+
+def known_variables(domain: str) -> tuple[str, ...]:
+    """Every variable of a domain the spec knows (identifiers first, then the spec's order); () if unknown.
+
+    >>> known_variables("SV")[:4]
+    ('STUDYID', 'DOMAIN', 'USUBJID', 'VISITNUM')
+    """
+    spec = spec_for(domain)
+    if spec is None:
+        return ()
+    out: list[str] = []
+    for v in (*spec.required, *spec.expected, *spec.numeric, *spec.labels, *_COMMON):
+        if v not in out:
+            out.append(v)
+    return tuple(out)
