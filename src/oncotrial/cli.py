@@ -11,6 +11,7 @@ from oncotrial.report.cli import analyze, reproduce
 from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design
+from oncotrial.recist.cli import recist_cmd
 
 app = typer.Typer(
     help="oncotrial: a randomized oncology trial from protocol to published result.",
@@ -28,6 +29,7 @@ app.command("serve")(irt_serve)
 app.add_typer(audit_app, name="audit")
 app.add_typer(randomization_app, name="randomization")
 register_design(app)
+app.command("recist")(recist_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover
