@@ -1,4 +1,4 @@
-"""Baseline selection checks of RECIST 1.1 (Eisenhauer et al. 2009, section 3.2).
+"""Baseline selection checks of RECIST 1.1 (Eisenhauer et al. 2009, sections 3.1.1 and 4.2).
 
 At most 5 target lesions in all and 2 per organ (lymph nodes together count as one
 organ), every non-nodal target >= 10 mm in longest diameter, every nodal target
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from oncotrial.recist.lesions import LesionData
+from oncotrial.recist.lesions import LesionData, baseline_visits
 
 __all__ = ["BaselineFinding", "BaselineError", "check_baseline", "validate_baseline",
            "MAX_TARGETS", "MAX_TARGETS_PER_ORGAN", "MIN_NONNODAL_MM", "MIN_NODAL_MM"]
@@ -85,8 +85,7 @@ def check_baseline(data: LesionData) -> list[BaselineFinding]:
                                    "(lymph nodes together are one organ)", r.EVAL, int(r.TUROW), "TU"))
     # size rules at the baseline visit: the series' first assessment visit
     t = data.target
-    first = pd.concat([data.target[["USUBJID", "EVAL", "VISITNUM"]], data.nontarget[["USUBJID", "EVAL", "VISITNUM"]]])
-    basevis = first.groupby(["USUBJID", "EVAL"])["VISITNUM"].min().rename("BASEVISNUM").reset_index()
+    basevis = baseline_visits(data)
     tb = t.merge(basevis, on=["USUBJID", "EVAL"])
     tb = tb[tb.VISITNUM == tb.BASEVISNUM]
     sized = tgt.merge(tb[["USUBJID", "EVAL", "TULNKID", "LDIAM", "TRROW"]], on=["USUBJID", "EVAL", "TULNKID"],

@@ -8,6 +8,14 @@ The layout is the pharmaverse RECIST one (``tu_onco_recist``/``tr_onco_recist``)
   short axis; 0 when the lesion disappeared); TUMSTATE holds a non-target's status
   in ``TRSTRESC``: ABSENT, PRESENT or UNEQUIVOCAL PROGRESSION.  A lesion not
   assessed at a visit has no TR row (or a missing result marked NOT DONE / NE).
+* A target measured as "TOO SMALL TO MEASURE" (TRSTRESC or TRORRES, no number) counts
+  5 mm, RECIST 1.1's default for a lesion seen but too small to measure (section 4.3.2).
+* A target that split (4.3.2) has fragment TU rows, TULNKID ``<parent>.<n>`` (e.g.
+  ``T01.1``) at the visit it split; their diameters are added to the parent's at each
+  visit.  A coalesced lesion needs no rule here: the lesions absorbed are recorded 0 mm
+  and the coalesced one carries the whole diameter.
+* The baseline visit of a subject is the visit its baseline lesions were identified at
+  (TU VISITNUM), or, when TU has no VISITNUM, its first TR visit.
 * When both domains carry the evaluator (``TUEVAL``/``TUEVALID`` and
   ``TREVAL``/``TREVALID``), each evaluator's reads are a separate series with its
   own baseline, as in a blinded independent review.
@@ -22,12 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["LesionData", "lesion_data", "NODAL_LOC", "TUMSTATE_VALUES"]
+__all__ = ["LesionData", "lesion_data", "baseline_visits", "NODAL_LOC", "TUMSTATE_VALUES", "TOO_SMALL_MM"]
 
 NODAL_LOC = "LYMPH NODE"
 TUMSTATE_VALUES = ("ABSENT", "PRESENT", "UNEQUIVOCAL PROGRESSION")
 _ROLES = ("TARGET", "NON-TARGET", "NEW")
 _NOT_DONE = {"NOT DONE", "NE", "NOT EVALUABLE", "NOT ASSESSED", "ND"}
+TOO_SMALL = "TOO SMALL TO MEASURE"
+TOO_SMALL_MM = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class LesionData:
     ``new``: USUBJID, EVAL, TULNKID, VISITNUM of each new lesion.
     ``visits``: USUBJID, EVAL, VISITNUM and, where TR has them, VISIT, TRDTC.
     ``evaluators``: EVAL to (TREVAL, TREVALID).
+    ``basevis``: USUBJID, EVAL, BASEVISNUM (the baseline visit of each series).
+    ``fragments``: USUBJID, EVAL, TULNKID (the fragment), PARENT, TUROW of split targets.
     """
 
     lesions: pd.DataFrame
@@ -48,6 +60,8 @@ class LesionData:
     new: pd.DataFrame
     visits: pd.DataFrame
     evaluators: dict[str, tuple[str | None, str | None]]
+    basevis: pd.DataFrame | None = None
+    fragments: pd.DataFrame | None = None
 
 
 def _require(df: pd.DataFrame, domain: str, cols: tuple[str, ...]) -> None:
@@ -137,7 +151,15 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
         raise ValueError("TU: missing column VISITNUM (a NEW lesion's TU row must carry the visit it appeared at)")
     les = pd.DataFrame({"USUBJID": tu_subj, "EVAL": tu_eval, "TULNKID": tu_lnk, "ROLE": role,
                         "ORGAN": organ, "NODAL": nodal, "BASEVIS": tu_vis, "TUROW": np.arange(len(tu)) + 1})
-    base_les = les[~is_new]
+    # fragments of a split target: TULNKID "<parent>.<n>" where the parent is another lesion of the series
+    is_frag = np.zeros(len(les), dtype=bool)
+    parent = np.array([x.rsplit(".", 1)[0] if "." in x else "" for x in tu_lnk], dtype=object)
+    if (parent != "").any():
+        ids = set(zip(tu_subj[~is_new], tu_eval[~is_new], tu_lnk[~is_new]))
+        is_frag = ~is_new & np.array([p != "" and (u, e, p) in ids for u, e, p in zip(tu_subj, tu_eval, parent)],
+                                     dtype=bool)
+    frag = les[is_frag].assign(PARENT=parent[is_frag])[["USUBJID", "EVAL", "TULNKID", "PARENT", "TUROW"]]
+    base_les = les[~is_new & ~is_frag]
     # a lesion identified once per evaluator; repeated TU rows must agree on its role
     dup = base_les.duplicated(["USUBJID", "EVAL", "TULNKID"], keep=False)
     if dup.any():
@@ -148,6 +170,12 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
             raise ValueError(f"TU row {r.TUROW}: TULNKID {r.TULNKID!r} of {r.USUBJID} is both TARGET and "
                              "NON-TARGET; a lesion has one role")
     base_les = base_les.drop_duplicates(["USUBJID", "EVAL", "TULNKID"]).reset_index(drop=True)
+    frag = frag.drop_duplicates(["USUBJID", "EVAL", "TULNKID"]).reset_index(drop=True)
+    roles_of = dict(zip(zip(base_les.USUBJID, base_les.EVAL, base_les.TULNKID), base_les.ROLE))
+    for r in frag.itertuples():
+        if roles_of.get((r.USUBJID, r.EVAL, r.PARENT)) != "TARGET":
+            raise ValueError(f"TU row {r.TUROW}: TULNKID {r.TULNKID!r} of {r.USUBJID} is a fragment of "
+                             f"{r.PARENT!r}, which is not a TARGET lesion; only target lesions split (RECIST 4.3.2)")
     new = les[is_new][["USUBJID", "EVAL", "TULNKID", "BASEVIS", "TUROW"]].rename(columns={"BASEVIS": "VISITNUM"})
 
     # ---- TR
@@ -162,7 +190,12 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
     vis = _visitnum(tr, "TR")
     frame = pd.DataFrame({"USUBJID": tr_subj, "EVAL": tr_eval, "TULNKID": tr_lnk, "VISITNUM": vis,
                           "TEST": test, "TRROW": np.arange(len(tr)) + 1})
-    ids = base_les[["USUBJID", "EVAL", "TULNKID", "ROLE", "NODAL"]]
+    ids = base_les[["USUBJID", "EVAL", "TULNKID", "ROLE", "NODAL"]].assign(PARENT=base_les.TULNKID)
+    if len(frag):
+        fr = frag[["USUBJID", "EVAL", "TULNKID", "PARENT"]].merge(
+            base_les[["USUBJID", "EVAL", "TULNKID", "ROLE", "NODAL"]].rename(columns={"TULNKID": "PARENT"}),
+            on=["USUBJID", "EVAL", "PARENT"])
+        ids = pd.concat([ids, fr[ids.columns]], ignore_index=True)
     m = frame.merge(ids, on=["USUBJID", "EVAL", "TULNKID"], how="left", sort=False)
     new_ids = set(zip(new.USUBJID, new.EVAL, new.TULNKID))
     orphan = m["ROLE"].isna().to_numpy()
@@ -181,7 +214,10 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
     t_rows = rows[t_mask]
     val = pd.to_numeric(tr["TRSTRESN"].iloc[t_rows], errors="coerce").to_numpy(dtype=float)
     cres = _str(tr["TRSTRESC"].iloc[t_rows])
+    ores = _str(tr["TRORRES"].iloc[t_rows]) if "TRORRES" in tr.columns else np.full(len(t_rows), "", dtype=object)
     stat = _str(tr["TRSTAT"].iloc[t_rows]) if "TRSTAT" in tr.columns else np.full(len(t_rows), "", dtype=object)
+    # seen but too small to measure: RECIST's default 5 mm (0 mm is for a lesion that disappeared)
+    val = np.where(np.isnan(val) & ((cres == TOO_SMALL) | (ores == TOO_SMALL)), TOO_SMALL_MM, val)
     not_done = np.isnan(val) & (np.isin(cres, list(_NOT_DONE)) | np.isin(stat, list(_NOT_DONE)))
     bad = (np.isnan(val) & ~not_done) | (val < 0) | np.isinf(val)
     if bad.any():
@@ -193,6 +229,8 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
                            "TULNKID": m.TULNKID.to_numpy()[t_mask], "VISITNUM": vis[t_rows],
                            "LDIAM": val, "NODAL": m.NODAL.to_numpy()[t_mask].astype(bool), "TRROW": t_rows + 1})
     target = _dedupe(target, "LDIAM", "TRSTRESN")
+    if len(frag):
+        target = _join_fragments(target, ids)
 
     # non-targets: TUMSTATE
     n_mask = (roles == "NON-TARGET") & (m["TEST"].to_numpy() == "TUMSTATE")
@@ -220,7 +258,37 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
                            for k, v in vcols.items()})
     visits = visits.drop_duplicates(["USUBJID", "EVAL", "VISITNUM"]).reset_index(drop=True)
     evaluators = {**{k: v for k, v in tu_names.items()}, **tr_names} if by_eval else {"|": (None, None)}
-    return LesionData(base_les, target, nontarget, new.reset_index(drop=True), visits, evaluators)
+    basevis = _baseline_visits(base_les, target, nontarget)
+    return LesionData(base_les, target, nontarget, new.reset_index(drop=True), visits, evaluators, basevis, frag)
+
+
+def _join_fragments(target: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
+    """A split target's diameter at a visit: its own (if measured) plus its fragments' (RECIST 4.3.2)."""
+    par = ids.set_index(["USUBJID", "EVAL", "TULNKID"])["PARENT"]
+    key = pd.MultiIndex.from_frame(target[["USUBJID", "EVAL", "TULNKID"]])
+    t = target.assign(TULNKID=par.reindex(key).to_numpy(), _ND=target.LDIAM.isna())
+    g = t.groupby(["USUBJID", "EVAL", "TULNKID", "VISITNUM"], sort=False)
+    out = g.agg(LDIAM=("LDIAM", "sum"), _ND=("_ND", "any"), NODAL=("NODAL", "first"), TRROW=("TRROW", "min"))
+    # one piece not measured leaves the lesion not measured
+    out["LDIAM"] = out.LDIAM.where(~out._ND)
+    return out.drop(columns="_ND").reset_index()
+
+
+def baseline_visits(data: LesionData) -> pd.DataFrame:
+    """USUBJID, EVAL, BASEVISNUM of every series in ``data``."""
+    if data.basevis is not None:
+        return data.basevis
+    return _baseline_visits(data.lesions, data.target, data.nontarget)
+
+
+def _baseline_visits(les: pd.DataFrame, target: pd.DataFrame, nontarget: pd.DataFrame) -> pd.DataFrame:
+    key = ["USUBJID", "EVAL"]
+    seen = pd.concat([target[key + ["VISITNUM"]], nontarget[key + ["VISITNUM"]]], ignore_index=True)
+    first = seen.groupby(key)["VISITNUM"].min()
+    ident = les.groupby(key)["BASEVIS"].min() if len(les) else pd.Series(dtype=float)
+    b = pd.concat([ident.rename("I"), first.rename("F")], axis=1)
+    b["BASEVISNUM"] = b["I"].where(b["I"].notna(), b["F"])
+    return b[["BASEVISNUM"]].dropna().reset_index()
 
 
 def _dedupe(df: pd.DataFrame, col: str, trcol: str) -> pd.DataFrame:

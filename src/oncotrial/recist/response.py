@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.recist.baseline import validate_baseline
-from oncotrial.recist.lesions import LesionData, lesion_data
+from oncotrial.recist.lesions import LesionData, baseline_visits, lesion_data
 
 __all__ = ["RecistResult", "overall_response", "recist", "RESPONSES",
            "PR_DECREASE", "PD_INCREASE", "PD_MIN_MM", "NODAL_CR_MM"]
@@ -133,8 +133,7 @@ def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
     if check:
         validate_baseline(data)
     les, t, nt = data.lesions, data.target, data.nontarget
-    seen = pd.concat([t[_KEY + ["VISITNUM"]], nt[_KEY + ["VISITNUM"]]], ignore_index=True)
-    base = seen.groupby(_KEY, sort=True)["VISITNUM"].min().rename("BASEVISNUM").to_frame()
+    base = baseline_visits(data).set_index(_KEY).sort_index()[["BASEVISNUM"]]
     counts = (les.assign(T=les.ROLE.eq("TARGET"), N=les.ROLE.eq("NON-TARGET"))
               .groupby(_KEY)[["T", "N"]].sum().rename(columns={"T": "NTARGET", "N": "NNONTARGET"}))
     base = base.join(counts, how="left").fillna({"NTARGET": 0, "NNONTARGET": 0})
