@@ -26,6 +26,7 @@ def pilot_protocol(**analysis) -> Protocol:
     d["analysis"].update(analysis)
     d.pop("published")
     d.pop("published_earlier")
+    d.pop("edc", None)  # the pilot study collected no data through PATINA's eCRFs
     return protocol_from_dict(d)
 
 
