@@ -263,3 +263,16 @@ def test_4_2_baseline_is_the_identification_visit_not_the_first_measured_one():
 def test_baseline_check_can_be_skipped():
     tu, tr = make_case(targets={"T01": ("LIVER", [8, 4])})
     assert list(recist(tu, tr, check=False).visits.OVRLRESP) == ["PR"]
+
+
+def test_tumour_burden_per_visit_and_best_change():
+    from oncotrial.recist import tumour_burden
+
+    tu, tr = make_case(targets={"T01": ("LIVER", [40, 20, None, 30]), "T02": ("LUNG", [20, 10, 10, 10])})
+    tb = tumour_burden(recist(tu, tr))
+    v = tb.visits
+    assert list(v.VISITNUM) == [1, 2, 4] and list(v.SUMDIAM) == [60, 30, 40]
+    assert v.PCHG.tolist() == pytest.approx([0, -50, -100 / 3]) and v.PCHGNAD.iloc[2] == pytest.approx(100 / 3)
+    assert tb.best[["BESTPCHG", "BESTVISITNUM", "NVISITS"]].iloc[0].tolist() == [-50, 2, 2]
+    tu, tr = make_case(nontargets={"NT01": ("BONE", ["PRESENT", "PRESENT"])})
+    assert tumour_burden(recist(tu, tr)).best.empty

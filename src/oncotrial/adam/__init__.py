@@ -66,6 +66,7 @@ from oncotrial.adam.adtte import (
     derive_param_ttdr,
     event_source,
 )
+from oncotrial.adam.best_response import BestResponse, best_response
 from oncotrial.adam.dates import compute_duration, convert_dtc_to_dt
 
 
@@ -93,12 +94,14 @@ def protocol_settings(protocol: Any) -> dict[str, dict[str, float]]:
 
 __all__ = [
     "AVAL_RESP",
+    "BestResponse",
     "TTESource",
     "adae",
     "adex",
     "adrs",
     "adsl",
     "adtte",
+    "best_response",
     "censor_source",
     "compute_duration",
     "confirmed_flags",
