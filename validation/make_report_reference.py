@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from oncotrial.protocol import load_protocol
-from oncotrial.report.pipeline import adam_from_sdtm
+from oncotrial.adam import adam_from_sdtm
 
 SEEDS = {"seeded": 20260129, "readme": 0}
 ROOT = Path(__file__).resolve().parents[1]

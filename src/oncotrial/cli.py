@@ -7,7 +7,7 @@ import typer
 from oncotrial.protocol.cli import protocol_app, register_protocol_check
 from oncotrial.collect.checks import edc_sdtm_problems
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
-from oncotrial.report.cli import analyze, reproduce
+from oncotrial.jobs.cli import analyze, reproduce
 from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design

@@ -15,7 +15,7 @@ def patina():
 @pytest.fixture(scope="session")
 def analysed(tmp_path_factory, patina):
     """A simulated PATINA (seed 11) analysed from SDTM into a temporary folder: (JobResult, folder)."""
-    from oncotrial.report.pipeline import analyze
+    from oncotrial.jobs.pipeline import analyze
     from oncotrial.sim import simulate_trial
 
     trial = simulate_trial(patina, seed=11)

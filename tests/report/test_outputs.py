@@ -10,7 +10,7 @@ import pyreadstat
 import pytest
 
 from oncotrial.report import comparisons_for, read_adam
-from oncotrial.report.pipeline import ANALYZE_STEPS
+from oncotrial.jobs.pipeline import ANALYZE_STEPS
 
 
 def test_every_output_is_written(analysed):
@@ -77,7 +77,7 @@ def test_adam_reads_back(analysed):
 
 
 def test_analyze_from_the_written_adam_gives_the_same_results(analysed, tmp_path, patina):
-    from oncotrial.report.pipeline import analyze
+    from oncotrial.jobs.pipeline import analyze
 
     job, out, _ = analysed
     again = analyze(patina, tmp_path / "again", adam=out / "adam")
@@ -87,7 +87,7 @@ def test_analyze_from_the_written_adam_gives_the_same_results(analysed, tmp_path
 
 
 def test_bad_input_writes_nothing(tmp_path, patina):
-    from oncotrial.report.pipeline import analyze
+    from oncotrial.jobs.pipeline import analyze
 
     (tmp_path / "adam").mkdir()
     pd.DataFrame({"USUBJID": ["1"], "ARMCD": ["A"]}).to_csv(tmp_path / "adam" / "adsl.csv", index=False)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from oncotrial.analysis import compare_published, run_analysis
-from oncotrial.report.pipeline import adam_from_sdtm
+from oncotrial.adam import adam_from_sdtm
 from oncotrial.sim.figures import published_figures, trial_figures
 
 

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from oncotrial.design.simulate import (
-    BatchAnalysis,
-    SimulationResult,
-    SimulationSettings,
-    _check_replicates,
-    _check_seed,
-    _summarise,
-    _true_hr,
-    chunk_ranges,
-    run_blocks,
-)
+from oncotrial.design.batch import BatchAnalysis, _check_replicates, _check_seed, chunk_ranges, run_blocks
+from oncotrial.design.settings import SimulationSettings
+from oncotrial.design.sim_result import SimulationResult, _summarise, _true_hr
 
 
 def _check_client(client) -> None:

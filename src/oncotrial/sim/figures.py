@@ -3,7 +3,7 @@
 :func:`published_figures` lists the protocol's ``published`` block as rows
 (``figure``, ``arm``, ``published``); :func:`trial_figures` computes the same
 figures from SDTM through the one analysis path of the report
-(:func:`oncotrial.report.pipeline.adam_from_sdtm` ->
+(:func:`oncotrial.adam.adam_from_sdtm` ->
 :func:`oncotrial.analysis.run_analysis` -> :func:`oncotrial.analysis.compare_published`)
 and names its rows alike, so the two can be set side by side. Times are in the
 published unit (months); percentages in percent.
@@ -195,7 +195,7 @@ def trial_figures(protocol: Protocol, sdtm: Mapping[str, pd.DataFrame] | None = 
     if (sdtm is None) == (adam is None):
         raise ValueError("trial_figures: give exactly one of sdtm (SDTM domains) or adam (ADaM datasets)")
     if adam is None:
-        from oncotrial.report.pipeline import adam_from_sdtm
+        from oncotrial.adam import adam_from_sdtm
 
         adam = adam_from_sdtm(sdtm, protocol)
     results = run_analysis(adam, protocol)

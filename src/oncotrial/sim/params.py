@@ -16,6 +16,7 @@ from typing import Mapping
 import numpy as np
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
+from oncotrial.sim.safety_model import AEModel, DoseModel, ae_models, dose_models
 
 
 @dataclass(frozen=True)
@@ -93,28 +94,6 @@ class PiecewiseExponential:
 
     def scaled(self, factor: float) -> PiecewiseExponential:
         return PiecewiseExponential(self.breaks, tuple(h * factor for h in self.hazards))
-
-
-@dataclass(frozen=True)
-class AEModel:
-    """One adverse-event term in one arm: probability of each worst CTCAE grade 1..5."""
-
-    term: str
-    grade_probs: tuple[float, float, float, float, float]
-    serious_prob: tuple[float, float, float, float, float] = (0.0, 0.02, 0.25, 0.6, 1.0)
-    related: bool = True
-
-
-@dataclass(frozen=True)
-class DoseModel:
-    """Dose modifications of one reducible drug in one arm."""
-
-    drug: str
-    reduce_prob: float           # P(at least one reduction | a grade >= 3 AE while on the drug)
-    second_reduce_prob: float    # P(second reduction | first)
-    below_min_prob: float        # P(a further reduction, i.e. stopping, | dose at min)
-    discontinue_ae_prob: float   # P(drug withdrawn for an AE)
-    interrupt_prob: float = 0.3  # P(a cycle with a grade >= 3 AE is interrupted rather than completed)
 
 
 def _frozen(d: Mapping) -> Mapping:
@@ -203,8 +182,6 @@ def default_params(protocol: Protocol) -> SimParams:
     (``analysis.control_median_months``, else 12 months) and the target HR for the
     experimental arms.
     """
-    from oncotrial.sim.safety_model import ae_models, dose_models
-
     arms = protocol.arm_codes
     pub = protocol.published
     control = next((a.code for a in protocol.arms if not a.experimental), arms[-1])

@@ -9,12 +9,35 @@ occur independently.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from oncotrial.protocol import Protocol
-from oncotrial.sim.params import AEModel, DoseModel
 
 BACKGROUND = "__background__"
+
+
+@dataclass(frozen=True)
+class AEModel:
+    """One adverse-event term in one arm: probability of each worst CTCAE grade 1..5."""
+
+    term: str
+    grade_probs: tuple[float, float, float, float, float]
+    serious_prob: tuple[float, float, float, float, float] = (0.0, 0.02, 0.25, 0.6, 1.0)
+    related: bool = True
+
+
+@dataclass(frozen=True)
+class DoseModel:
+    """Dose modifications of one reducible drug in one arm."""
+
+    drug: str
+    reduce_prob: float           # P(at least one reduction | a grade >= 3 AE while on the drug)
+    second_reduce_prob: float    # P(second reduction | first)
+    below_min_prob: float        # P(a further reduction, i.e. stopping, | dose at min)
+    discontinue_ae_prob: float   # P(drug withdrawn for an AE)
+    interrupt_prob: float = 0.3  # P(a cycle with a grade >= 3 AE is interrupted rather than completed)
 
 
 def arm_sizes(protocol: Protocol) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """The analyze and reproduce jobs: SDTM (or ADaM) -> ADaM -> results -> output folder.
 
-Steps report progress through an optional callback so the CLI can draw a bar;
-nothing here prints.
+They compose the stages (sim -> sdtm -> adam -> analysis -> report); this is the only
+layer that imports both sim and report. Steps report progress through an optional
+callback so the CLI can draw a bar; nothing here prints.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from oncotrial.adam import adam_from_sdtm
 from oncotrial.analysis import TrialResults, run_analysis
 from oncotrial.protocol import Protocol, load_protocol
 from oncotrial.report.outputs import read_adam, write_outputs
@@ -33,39 +35,6 @@ class JobResult:
     results: TrialResults
     paths: dict[str, Path]
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _drug_with_levels(protocol: Protocol) -> str | None:
-    """The experimental drug whose dose can be reduced (time to first reduction is derived for it)."""
-    for arm in protocol.arms:
-        for d in arm.regimen:
-            if len(d.dose_levels) >= 2:
-                return d.drug.upper()
-    return None
-
-
-def adam_from_sdtm(sdtm: Mapping[str, pd.DataFrame], protocol: Protocol) -> dict[str, pd.DataFrame]:
-    """Derive ADSL, ADRS, ADTTE, ADAE and ADEX from SDTM with :mod:`oncotrial.adam`, per the protocol's schedule."""
-    from oncotrial import adam as A
-
-    s = {k.upper(): v for k, v in sdtm.items()}
-    for need, why in (("DM", "subjects"), ("RS", "tumour response, for PFS")):
-        if need not in s:
-            raise ValueError(f"sdtm: the {need} domain ({why}) is required; got {sorted(s)}")
-    settings = A.protocol_settings(protocol)
-    settings["adrs"].setdefault("sd_min_days", int(round(7 * protocol.schedule.sd_min_weeks)))
-    adsl = A.adsl(s["DM"], ds=s.get("DS"), ex=s.get("EX"), ae=s.get("AE"), sv=s.get("SV"), rs=s.get("RS"),
-                  suppdm=s.get("SUPPDM"), cm=s.get("CM"))
-    adrs = A.adrs(adsl, s["RS"], dataset_tu=s.get("TU"), **settings["adrs"])
-    drug = _drug_with_levels(protocol) if "EX" in s else None
-    adtte = A.adtte(adsl, adrs, dataset_ex=s.get("EX") if drug else None, extrt=drug,
-                    max_missed=protocol.schedule.missed_assessments_for_censoring, **settings["adtte"])
-    out = {"adsl": adsl, "adrs": adrs, "adtte": adtte}
-    if "AE" in s:
-        out["adae"] = A.adae(s["AE"], adsl)
-    if "EX" in s:
-        out["adex"] = A.adex(s["EX"], adsl)
-    return out
 
 
 def analyze(protocol: Protocol | str | os.PathLike, out: str | os.PathLike, *,

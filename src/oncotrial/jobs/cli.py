@@ -1,4 +1,4 @@
-"""`oncotrial analyze` and `oncotrial reproduce`: the report jobs, with a progress bar."""
+"""`oncotrial analyze` and `oncotrial reproduce`: parse, run the job with a progress bar, print its summary."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def analyze(
     adam: Path = typer.Option(None, "--adam", help="Folder of ADaM datasets (adsl.csv, adtte.csv, ...) instead of SDTM."),
 ) -> None:
     """Run the protocol's analysis plan on SDTM (or ADaM) and write the report."""
-    from oncotrial.report.pipeline import ANALYZE_STEPS
-    from oncotrial.report.pipeline import analyze as run
+    from oncotrial.jobs.pipeline import ANALYZE_STEPS
+    from oncotrial.jobs.pipeline import analyze as run
 
     if (sdtm is None) == (adam is None):
         console.print("error: give exactly one of --sdtm or --adam")
@@ -56,8 +56,8 @@ def reproduce(
     seed: int = typer.Option(0, "--seed", help="Seed of the reconstruction (the same seed gives the same report)."),
 ) -> None:
     """Reconstruct a published trial from its protocol, analyse it, and report published beside reproduced."""
-    from oncotrial.report.pipeline import REPRODUCE_STEPS
-    from oncotrial.report.pipeline import reproduce as run
+    from oncotrial.jobs.pipeline import REPRODUCE_STEPS
+    from oncotrial.jobs.pipeline import reproduce as run
 
     prog, task, advance = _bar(REPRODUCE_STEPS)
     t0 = time.perf_counter()
