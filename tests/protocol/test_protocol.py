@@ -138,3 +138,28 @@ def test_cli_validate(tmp_path: Path):
     broken.write_text("[study\n")
     r = runner.invoke(app, ["protocol", "validate", str(broken)])
     assert r.exit_code == 1 and "not valid TOML" in r.output
+
+
+def _with_flags(flags):
+    from oncotrial.protocol import load_protocol
+
+    p = load_protocol("patina")
+    arms = [a.model_copy(update={"experimental": f}) for a, f in zip(p.arms, flags)]
+    return p.model_copy(update={"arms": arms})
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ((True, False), ("A", "B")),
+    ((False, True), ("B", "A")),
+    ((False, False), ("A", "B")),   # no flag: the first arm listed
+    ((True, True), ("A", "B")),     # no single flag: the first arm listed
+])
+def test_experimental_and_control_arm_one_rule(flags, expected):
+    from oncotrial.analysis._frames import comparison_arms
+    from oncotrial.design.from_protocol import _arms
+
+    p = _with_flags(flags)
+    assert (p.experimental_arm, p.control_arm) == expected
+    # every stage asks the protocol: analysis and design agree with it
+    assert comparison_arms(p) == expected
+    assert tuple(a.code for a in _arms(p)) == expected

@@ -89,12 +89,7 @@ def comparison_arms(protocol: Protocol) -> tuple[str, str]:
     """(experimental, control) arm codes: the comparison every hazard ratio and difference is for."""
     if len(protocol.arms) != 2:
         raise ValueError(f"arms: the analysis compares two arms, the protocol has {len(protocol.arms)}")
-    exp = [a.code for a in protocol.arms if a.experimental]
-    if len(exp) != 1:
-        # Without a flag the first arm listed is taken as experimental, as in the protocol convention.
-        return protocol.arms[0].code, protocol.arms[1].code
-    ctl = [a.code for a in protocol.arms if not a.experimental][0]
-    return exp[0], ctl
+    return protocol.experimental_arm, protocol.control_arm
 
 
 def flag(series: pd.Series) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable
 
+from oncotrial._seed import check_seed
 from oncotrial.collect.records import FormRecord
 from oncotrial.collect.validate import edc_form
 from oncotrial.protocol import Protocol
@@ -25,8 +26,7 @@ def sdv_required(protocol: Protocol, record: FormRecord, seed: int) -> bool:
     >>> sdv_required(load_protocol("patina"), r, seed=7) == sdv_required(load_protocol("patina"), r, seed=7)
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    check_seed(seed)
     plan = edc_form(protocol, record.form).sdv
     if plan.mode == "all":
         return True

@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from oncotrial._seed import check_seed as _check_seed
 from oncotrial.design import _kernels
 from oncotrial.design.settings import SimulationSettings
 
@@ -134,12 +135,6 @@ def _check_replicates(n_replicates: int, name: str = "n_replicates") -> int:
     if not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise ValueError(f"{name}: expected a positive integer, got {n_replicates!r}")
     return int(n_replicates)
-
-
-def _check_seed(seed: int) -> int:
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def _piecewise_inverse_params(breaks_x: np.ndarray, rates: np.ndarray, scale: float = 1.0):

@@ -20,11 +20,9 @@ def accrual_months(protocol) -> float:
 
 
 def _arms(protocol):
-    exp = [a for a in protocol.arms if getattr(a, "experimental", False)]
-    ctl = [a for a in protocol.arms if not getattr(a, "experimental", False)]
-    if len(exp) != 1 or len(ctl) != 1:
-        raise ValueError("arms: expected exactly one experimental and one control arm")
-    return exp[0], ctl[0]
+    if len(protocol.arms) != 2:
+        raise ValueError(f"arms: the design compares two arms, the protocol has {len(protocol.arms)}")
+    return protocol.arm(protocol.experimental_arm), protocol.arm(protocol.control_arm)
 
 
 def design_from_protocol(

@@ -414,6 +414,27 @@ class Protocol(_Model):
     def arm_codes(self) -> list[str]:
         return [a.code for a in self.arms]
 
+    @property
+    def experimental_arm(self) -> str:
+        """Code of the experimental arm: the one arm flagged ``experimental``, else the first arm listed.
+
+        The one rule every stage uses (hazard ratios, differences and simulated effects are
+        experimental vs :attr:`control_arm`).
+
+        >>> from oncotrial.protocol import load_protocol
+        >>> p = load_protocol("patina")
+        >>> p.experimental_arm, p.control_arm
+        ('A', 'B')
+        """
+        flagged = [a.code for a in self.arms if a.experimental]
+        return flagged[0] if len(flagged) == 1 else self.arms[0].code
+
+    @property
+    def control_arm(self) -> str:
+        """Code of the control arm: the first arm listed that is not :attr:`experimental_arm`."""
+        exp = self.experimental_arm
+        return next(a.code for a in self.arms if a.code != exp)
+
     def arm(self, code: str) -> Arm:
         for a in self.arms:
             if a.code == code:

@@ -10,6 +10,8 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 
+from oncotrial._seed import check_seed  # noqa: F401  (the package's one seed rule)
+
 # Codes end up inside stratum keys ("f=l|g=m") and unquoted CSV cells, so the
 # characters that delimit those are not allowed in them.
 _FORBIDDEN = set("|=,\n\r\"#")
@@ -117,11 +119,6 @@ def check_count(value: object, name: str, minimum: int = 1) -> int:
     if not _is_whole(value) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def check_seed(seed: object, name: str = "seed") -> int:
-    """A non-negative integer seed (numpy's SeedSequence rejects negatives)."""
-    return check_count(seed, name, minimum=0)
 
 
 def check_levels(strata_levels: Mapping[str, Sequence[str]], name: str = "strata_levels") -> dict[str, tuple[str, ...]]:

@@ -149,8 +149,7 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5
                     rhr[a] = float(np.clip(rhr[a] * np.median(tr) / (target + start), 0.2, 1.0))
             changes["responder_hazard_ratio"] = rhr
         # hazard ratios: the control arm's early PFS shape; who dies first (before progression) for OS
-        exp_arm = next((x.code for x in protocol.arms if x.experimental), arms[0])
-        ctl_arm = next(x for x in arms if x != exp_arm)
+        exp_arm, ctl_arm = protocol.experimental_arm, protocol.control_arm
         if pub.pfs is not None and pub.pfs.hr and len(arms) == 2:
             hr_obs = _pooled_hr(sims, exp_arm, "pfs")
             if np.isfinite(hr_obs):

@@ -19,13 +19,6 @@ import pandas as pd
 from oncotrial.protocol import Protocol
 
 
-def _experimental(protocol: Protocol) -> tuple[str, str]:
-    """(experimental arm, control arm) codes of a two-arm comparison."""
-    exp = [a.code for a in protocol.arms if a.experimental] or [protocol.arm_codes[0]]
-    ctl = [a for a in protocol.arm_codes if a != exp[0]]
-    return exp[0], ctl[0]
-
-
 def event_label(ev, kind: str | None = None) -> str:
     """How a published AE figure is named; ``kind`` "n" or "%" (default: as published, a percentage if given)."""
     g = f"grade {ev.grade}" if ev.grade is not None else f"grade >= {ev.min_grade}"

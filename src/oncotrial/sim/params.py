@@ -184,7 +184,7 @@ def default_params(protocol: Protocol) -> SimParams:
     """
     arms = protocol.arm_codes
     pub = protocol.published
-    control = next((a.code for a in protocol.arms if not a.experimental), arms[-1])
+    control = protocol.control_arm
     base_median = protocol.analysis.control_median_months or 12.0
     pfs: dict[str, PiecewiseExponential] = {}
     for a in arms:

@@ -20,7 +20,6 @@ import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.sim.domains import build_sdtm
-from oncotrial.sim.figures import _experimental
 from oncotrial.sim.patients import RACE_PROBS, RACES, allocation_lists, response_level, site_table, strat_col
 from oncotrial.sim.recon_counts import best_denominator, binomial_design, count_for
 from oncotrial.sim.recon_response import plan_arm_responses
@@ -188,7 +187,7 @@ def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int],
     """PFS, deaths, last contacts, the cut-off and responses of every patient (analysis days)."""
     pub = protocol.published
     notes: list[str] = []
-    exp, ctl = _experimental(protocol)
+    exp, ctl = protocol.experimental_arm, protocol.control_arm
     conf = protocol.analysis.conf_level
     n = len(pts)
     arm = pts["ARMCD"].to_numpy()
@@ -323,7 +322,7 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True, 
     notes: list[str] = []
     rng = np.random.default_rng([seed, 0x2EC0])
     sizes = _sizes(protocol)
-    exp, ctl = _experimental(protocol)
+    exp, ctl = protocol.experimental_arm, protocol.control_arm
     pts = recon_patients(protocol, sizes, rng)
     n = len(pts)
     arm = pts["ARMCD"].to_numpy()
@@ -398,7 +397,7 @@ def _plan_score(protocol: Protocol, pts: pd.DataFrame, pfs_t, pfs_e, death, last
     from oncotrial.sim.rounding import decimals_of, within_rounding
 
     pub = protocol.published
-    exp, ctl = _experimental(protocol)
+    exp, ctl = protocol.experimental_arm, protocol.control_arm
     arm = pts["ARMCD"].to_numpy()
     conf = protocol.analysis.conf_level
     miss = 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from oncotrial._seed import check_seed
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol, load_protocol
 from oncotrial.sim.domains import build_sdtm
 from oncotrial.sim.outcomes import draw_course
@@ -56,12 +57,6 @@ def data_cutoff(protocol: Protocol) -> dt.date:
     pub = protocol.published
     months = pub.median_followup if pub is not None and pub.median_followup else 24.0
     return protocol.accrual.end + dt.timedelta(days=int(months * DAYS_PER_MONTH / 2))
-
-
-def check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def simulate_trial(protocol: Protocol | str, seed: int = 0, params: SimParams | None = None, *,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
 
+from oncotrial._seed import check_seed
 from oncotrial.irt import audit, audit_key
 from oncotrial.irt.audit_key import AuditKey
 from oncotrial.irt.config import ROLES
@@ -69,9 +70,10 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
     except (ValueError, FileNotFoundError, KeyError) as exc:
         raise Invalid(f"--protocol: {exc}") from exc
     doc = p.model_dump(mode="json")
-    seed = secrets.randbelow(2**63) if seed is None else int(seed)
-    if seed < 0:
-        raise Invalid(f"--seed: expected an integer >= 0, got {seed}")
+    try:
+        seed = secrets.randbelow(2**63) if seed is None else check_seed(seed, "--seed")
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     per_stratum = int(p.accrual.target_n if per_stratum is None else per_stratum)
     if per_stratum < 1:
         raise Invalid(f"--per-stratum: expected an integer >= 1, got {per_stratum}")
