@@ -18,6 +18,7 @@ import numpy as np
 
 from oncotrial.protocol import DAYS_PER_MONTH
 from oncotrial.sim.params import PiecewiseExponential
+from oncotrial.stats._core import km_arrays, km_confint, km_quantiles
 
 
 def _inverse(target: PiecewiseExponential):
@@ -116,43 +117,22 @@ class KMStats:
 
 
 def km_stats(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95, conf_type: str = "log-log") -> KMStats:
-    """KM median, its log-log CI (R ``quantile.survfit`` rules) and the curve; numpy only, for search loops.
+    """KM median, its CI and the curve, for search loops.
 
-    Final figures are always recomputed with :func:`oncotrial.stats.km`.
+    The same numeric core as :func:`oncotrial.stats.km` (R ``survfit`` and
+    ``quantile.survfit`` rules), without its argument checks and result object:
+    a search loop must see exactly the figure the analysis will report.
     """
-    from scipy.stats import norm
-
     t = np.asarray(time, dtype=float)
-    e = np.asarray(event, dtype=bool)
-    ut, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=e, minlength=ut.size)
-    c = np.bincount(inv, minlength=ut.size)
-    n_risk = c[::-1].cumsum()[::-1].astype(float)
-    keep = d > 0
-    ut, d, n_risk = ut[keep], d[keep], n_risk[keep]
-    surv = np.cumprod(1 - d / n_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gw = np.cumsum(d / (n_risk * (n_risk - d)))
-        se = np.sqrt(gw)
-        z = norm.ppf(0.5 + conf_level / 2)
-        ll = np.log(-np.log(surv))
-        w = z * se / np.abs(np.log(surv))
-        lower = np.where(surv > 0, np.exp(-np.exp(ll + w)), 0.0)
-        upper = np.where(surv > 0, np.exp(-np.exp(ll - w)), 0.0)
-    table = {"time": ut, "surv": surv, "lower": lower, "upper": upper, "n_event": d}
-    return KMStats(_q(ut, surv), _q(ut, lower), _q(ut, upper), table)
+    e = np.asarray(event, dtype=float)
+    a = km_arrays(t, e)
+    lower, upper = km_confint(a.surv, np.sqrt(a.greenwood), conf_type, conf_level)
+    q, ql, qu = km_quantiles(a, lower, upper, _MEDIAN)
+    table = {"time": a.time, "surv": a.surv, "lower": lower, "upper": upper, "n_event": a.n_event}
+    return KMStats(float(q[0]), float(ql[0]), float(qu[0]), table)
 
 
-def _q(t: np.ndarray, s: np.ndarray, p: float = 0.5) -> float:
-    """First time the curve reaches ``p``; where it sits exactly at ``p``, the midpoint to the next time."""
-    tol = 1e-9
-    k = np.flatnonzero(s <= p + tol)
-    if k.size == 0:
-        return math.nan
-    k0 = int(k[0])
-    if abs(s[k0] - p) <= tol:
-        return (t[k0] + t[k0 + 1]) / 2 if k0 + 1 < t.size else math.nan
-    return float(t[k0])
+_MEDIAN = np.array([0.5])
 
 
 def defining_event(time: np.ndarray, event: np.ndarray, at: float) -> int | None:
@@ -197,11 +177,5 @@ def snap_statistic(time: np.ndarray, event: np.ndarray, limit: np.ndarray, which
 
 
 def km_stats_exact(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> KMStats:
-    """As :func:`km_stats`, computed by :func:`oncotrial.stats.km` (what the analysis will report)."""
-    from oncotrial.stats import km
-
-    f = km(np.asarray(time, dtype=float), np.asarray(event).astype(int), conf_level=conf_level)
-    t = f.table
-    table = {"time": t["time"].to_numpy(), "surv": t["surv"].to_numpy(), "lower": t["lower"].to_numpy(),
-             "upper": t["upper"].to_numpy(), "n_event": t["n_event"].to_numpy()}
-    return KMStats(f.median, f.median_ci[0], f.median_ci[1], table)
+    """As :func:`km_stats` (kept for its callers; both use the analysis' KM core)."""
+    return km_stats(time, event, conf_level)
