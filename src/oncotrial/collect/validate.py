@@ -103,6 +103,7 @@ def validate_form(protocol: Protocol, form_id: str, version: int, raw_values: Ma
     Rules: every value parses as its field's type (``type``) and, for a code, is in its code list
     (``codelist``); a field the version does not have is refused (``unknown``); a field hidden by its
     show-condition must be empty (``hidden``); a shown required field must have a value (``required``);
+    a field whose show-condition is undecided (its inputs missing or refused) is neither hidden nor required;
     numbers lie within min/max (``range``). With ``strict=False`` the ``required`` and ``range`` rules do
     not refuse the save: :func:`run_edit_checks` reports them as findings (queries) instead. Empty values
     ("" or None) are dropped from the result.
@@ -142,13 +143,14 @@ def validate_form(protocol: Protocol, form_id: str, version: int, raw_values: Ma
         else:
             typed[f.id] = val
     for f in fields:
-        shown = True if not f.show_if else evaluate(f.show_if, typed, protocol=protocol) is True
+        shown = True if not f.show_if else evaluate(f.show_if, typed, protocol=protocol)
         present = f.id in typed or not _missing(raw_values.get(f.id))
-        if not shown:
+        if shown is False:
             if present:
                 errors.append(FieldError(form.id, f.id, "hidden", f"must be empty: hidden unless {f.show_if}"))
             continue
-        if f.required and not present:
+        # an undecided condition (its inputs missing or refused) is the inputs' error, not this field's
+        if f.required and not present and shown is True:
             errors.append(FieldError(form.id, f.id, "required", "is required"))
         v = typed.get(f.id)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
