@@ -119,7 +119,7 @@ def test_record_values_are_read_only_and_keyed_by_lesion():
 
 # -- the documented examples run
 @pytest.mark.parametrize("module", ["records", "validate", "expr", "schedule", "editchecks", "migrate", "sdv",
-                                    "coding", "checks"])
+                                    "coding", "checks", "to_sdtm"])
 def test_docstring_examples(module):
     mod = importlib.import_module(f"oncotrial.collect.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
