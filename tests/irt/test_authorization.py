@@ -29,6 +29,8 @@ API = [
     ("GET", "/api/v1/randomizations", None, READERS),
     ("GET", "/api/v1/randomizations/{subject_id}", None, READERS),
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
+    ("POST", "/api/v1/subjects/{subject_id}/records", "record", {"site_coordinator"}),
+    ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
@@ -79,6 +81,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "user": {"name": f"u{i:03d}", "role": "monitor"},
         "token": {"ttl_days": 1},
         "deactivate": {"reason": "matrix test"},
+        "record": {"visit": "LOG", "form": "AE", "seq": i, "values": {"AETERM": "Nausea", "AETOXGR": "1"}},
     }[kind]
 
 

@@ -111,6 +111,31 @@ def visit_schedule(protocol: Protocol, randomization_date: dt.date | str, *, unt
     return [p for _, _, p in out]
 
 
+def _number_in(protocol: Protocol, v: Visit, visit: str) -> float | None:
+    """The number of ``visit`` if the scheduled visit definition ``v`` plans that name, else None."""
+    if v.kind in ("log", "unscheduled"):
+        return None
+    if "{n}" not in v.name and "{week}" not in v.name:
+        return float(v.visitnum) if visit == v.name else None
+    pattern = "^" + re.escape(v.name).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{week\}", r"(?P<week>\d+(?:\.\d+)?)") + "$"
+    m = re.match(pattern, visit)
+    if m is None:
+        return None
+    if m.groupdict().get("n") is not None:
+        return float(v.visitnum + int(m["n"]) - 1)
+    weeks = protocol.schedule.interval_weeks if v.kind == "assessment" else (v.every_weeks or 0)
+    if weeks and v.kind != "cycle":
+        k = float(m["week"]) / weeks
+        if k.is_integer() and k >= 1:
+            return float(v.visitnum + int(k) - 1)
+    if v.kind == "cycle":
+        length = v.cycle_length_days or protocol.schedule.visit_interval_days
+        k = float(m["week"]) * 7 / length
+        if k.is_integer():
+            return float(v.visitnum + int(k))
+    return None
+
+
 def visit_number(protocol: Protocol, visit: str) -> float | None:
     """The VISITNUM of a visit name the schedule plans (``"CYCLE 3"`` -> 3.0); None for a log or an
     unknown (unscheduled) name.
@@ -119,30 +144,23 @@ def visit_number(protocol: Protocol, visit: str) -> float | None:
     >>> visit_number(load_protocol("patina"), "WEEK 24")
     102.0
     """
-    edc = _edc(protocol)
-    for v in edc.visits:
-        if v.kind in ("log", "unscheduled"):
-            continue
-        if "{n}" not in v.name and "{week}" not in v.name:
-            if visit == v.name:
-                return float(v.visitnum)
-            continue
-        pattern = "^" + re.escape(v.name).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{week\}", r"(?P<week>\d+(?:\.\d+)?)") + "$"
-        m = re.match(pattern, visit)
-        if m is None:
-            continue
-        if m.groupdict().get("n") is not None:
-            return float(v.visitnum + int(m["n"]) - 1)
-        weeks = protocol.schedule.interval_weeks if v.kind == "assessment" else (v.every_weeks or 0)
-        if weeks and v.kind != "cycle":
-            k = float(m["week"]) / weeks
-            if k.is_integer() and k >= 1:
-                return float(v.visitnum + int(k) - 1)
-        if v.kind == "cycle":
-            length = v.cycle_length_days or protocol.schedule.visit_interval_days
-            k = float(m["week"]) * 7 / length
-            if k.is_integer():
-                return float(v.visitnum + int(k))
+    for v in _edc(protocol).visits:
+        n = _number_in(protocol, v, visit)
+        if n is not None:
+            return n
+    return None
+
+
+def visit_definition(protocol: Protocol, visit: str) -> Visit | None:
+    """The schedule's definition of a visit name: a planned visit, a log or the unscheduled visit.
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> [visit_definition(load_protocol("patina"), n).id for n in ("CYCLE 3", "WEEK 24", "LOG")]
+    ['CYCLE', 'ASSESSMENT', 'LOG']
+    """
+    for v in _edc(protocol).visits:
+        if (v.kind in ("log", "unscheduled") and v.name == visit) or _number_in(protocol, v, visit) is not None:
+            return v
     return None
 
 

@@ -74,3 +74,20 @@ def errors_message(errors: Iterable[Mapping[str, Any]]) -> str:
         else:
             problems.append(f"{_location(loc)}: {err.get('msg', 'invalid')}")
     return "; ".join(problems)
+
+
+FieldValue = StrictStr | StrictBool | int | float | None
+
+
+class FormEntryIn(_Body):
+    """One eCRF entry: where it goes (visit, form, instance), its values, and for a change the
+    revision it was made on and why."""
+
+    visit: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    form: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+    key: Annotated[StrictStr, Field(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")] = ""
+    seq: Annotated[int, Field(ge=1, le=100000, strict=True)] | None = None
+    version: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    revision: Annotated[int, Field(ge=1, strict=True)] | None = None
+    reason: Annotated[StrictStr, Field(max_length=2000)] = ""
+    values: Annotated[dict[Annotated[StrictStr, Field(max_length=64)], FieldValue], Field(max_length=200)]

@@ -12,7 +12,7 @@ randomizations and the audit trail.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, func, text, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, func, text, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -139,6 +139,30 @@ class Correction(Base):
     reason: Mapped[str] = mapped_column(Text)
     corrected_at: Mapped[str] = mapped_column(TS)
     corrected_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class FormRecordRow(Base):
+    """One eCRF entry of a subject (see :class:`oncotrial.collect.FormRecord`): the current values,
+    canonical JSON; every earlier value lives in the audit chain, field by field. ``revision``
+    counts saves, so an edit made on a stale copy is refused instead of overwriting another's."""
+
+    __tablename__ = "form_records"
+    __table_args__ = (UniqueConstraint("randomization_id", "record_key", name="uq_form_records_subject_record"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    record_key: Mapped[str] = mapped_column(String(200))
+    visit: Mapped[str] = mapped_column(String(64))
+    visitnum: Mapped[float | None] = mapped_column(Float, nullable=True)
+    form: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    values: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(TS)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[str] = mapped_column(TS)
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 class IdempotencyKey(Base):

@@ -1,0 +1,48 @@
+"""/api/v1/subjects: a randomized subject's data capture (eCRF entries and their casebook)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from oncotrial.irt.db.engine import read_tx
+from oncotrial.irt.dependencies import get_engine, get_trial, require
+from oncotrial.irt.schemas import FormEntryIn
+from oncotrial.irt.services import forms
+from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.trial import Trial
+
+router = APIRouter(prefix="/api/v1/subjects", tags=["data capture"])
+READERS = ("site_coordinator", "statistician", "monitor")
+
+
+@router.post("/{subject_id}/records")
+def save_record(
+    subject_id: str,
+    body: FormEntryIn,
+    actor: Annotated[Actor, Depends(require(*forms.WRITERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> JSONResponse:
+    """Enter a form (201) or change a saved one (200: give its ``revision`` and a ``reason``; 409 when
+    someone saved it since). Hard rules refuse the save (422 naming form, field and rule); a missing
+    required value or a value out of range is saved and shows as a finding of the casebook."""
+    entry = forms.save_form(engine, trial, actor, subject_id, body.visit, body.form, body.values,
+                            version=body.version, key=body.key, seq=body.seq, revision=body.revision,
+                            reason=body.reason)
+    return JSONResponse(entry, status_code=201 if entry["revision"] == 1 else 200)
+
+
+@router.get("/{subject_id}/casebook")
+def get_casebook(
+    subject_id: str,
+    actor: Annotated[Actor, Depends(require(*READERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """The subject's saved entries and the edit checks' findings (the randomization is its RAND form)."""
+    with read_tx(engine) as conn:
+        return forms.casebook(conn, trial, actor, subject_id)

@@ -1,0 +1,240 @@
+"""Data capture in the service: a subject's eCRF entries saved, changed with a reason, read back as a casebook.
+
+The rules are the protocol's (:mod:`oncotrial.collect`): values are validated on save (hard rules refuse
+the save; a missing required value or one out of range is saved and becomes a query), the visit must
+carry the form, and every save appends its field-level changes to the audit chain in the same
+transaction. The randomization record of a subject is the casebook's ``RAND`` form, made from the IRT's
+row, so the strata a site records in the EDC are checked against those given to the IRT.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Mapping
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from oncotrial.collect import Casebook, FormRecord, FormValidationError, run_edit_checks, validate_form
+from oncotrial.collect.schedule import visit_definition, visit_number
+from oncotrial.irt import audit
+from oncotrial.irt.db.engine import write_tx
+from oncotrial.irt.db.models import FormRecordRow, Randomization, Site, TrialSetup, User
+from oncotrial.irt.security import ts
+from oncotrial.irt.services.actors import Actor, usubjid
+from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
+from oncotrial.irt.services.trial import Trial
+from oncotrial.protocol import Protocol
+
+WRITERS = ("site_coordinator",)
+RAND_FORM = "RAND"
+
+
+@lru_cache(maxsize=8)
+def _protocol_from_json(text: str) -> Protocol:
+    return Protocol.model_validate(json.loads(text))
+
+
+def stored_protocol(conn: Connection) -> Protocol:
+    """The protocol stored at ``irt init`` (never the file on disk: what the trial runs on)."""
+    text = conn.execute(select(TrialSetup.protocol_json).where(TrialSetup.id == 1)).scalar_one()
+    protocol = _protocol_from_json(text)
+    if protocol.edc is None:
+        raise Invalid(f"protocol {protocol.study.id} has no [edc] block: this trial has no forms to enter")
+    return protocol
+
+
+def _subject(conn: Connection, actor: Actor, subject_id: str, *, lock: bool = False) -> Any:
+    q = (select(Randomization.id, Randomization.subject_id, Randomization.site_id, Randomization.arm,
+                Randomization.strata_randomized, Randomization.randomized_at, Site.code.label("site"),
+                Site.country)
+         .join(Site, Site.id == Randomization.site_id).where(Randomization.subject_id == subject_id))
+    row = conn.execute(q.with_for_update() if lock else q).one_or_none()
+    # another site's subject answers like a missing one
+    if row is None or (actor.role == "site_coordinator" and row.site_id != actor.site_id):
+        raise NotFound(f"subject_id: no randomization of {subject_id!r}" +
+                       (" at your site" if actor.role == "site_coordinator" else ""))
+    return row
+
+
+def _record_key(visit: str, form: str, instance: str) -> str:
+    return f"{visit}|{form}|{instance}"
+
+
+def _check_place(protocol: Protocol, visit: str, form_id: str, key: str, seq: int | None) -> tuple[float | None, str, int]:
+    edc = protocol.edc
+    form = next((f for f in edc.forms if f.id == form_id), None)
+    if form is None:
+        raise Invalid(f"form: {form_id!r} is not a form of the protocol (forms: {', '.join(f.id for f in edc.forms)})")
+    if form_id == RAND_FORM:
+        raise Forbidden("form RAND is written by the randomization, not entered")
+    visit_def = visit_definition(protocol, visit)
+    if visit_def is None:
+        raise Invalid(f"visit: {visit!r} is not a visit of the schedule")
+    if form_id not in visit_def.forms:
+        carriers = [v.id for v in edc.visits if form_id in v.forms]
+        raise Invalid(f"form: {form_id} is not collected at visit {visit!r} (visits carrying it: {', '.join(carriers)})")
+    num = visit_number(protocol, visit)
+    if form.repeats and form.repeat_key:
+        if not key:
+            raise Invalid(f"key: form {form_id} repeats per {form.repeat_key}; give the {form.repeat_key}")
+        return num, key, 1
+    if form.repeats:
+        if seq is None or seq < 1:
+            raise Invalid(f"seq: form {form_id} repeats; give the instance number (1, 2, ...)")
+        return num, "", seq
+    if key or (seq not in (None, 1)):
+        raise Invalid(f"form {form_id} does not repeat: give neither key nor seq")
+    return num, "", 1
+
+
+def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = sorted(set(old) | set(new))
+    changed = [k for k in keys if old.get(k) != new.get(k)]
+    return {k: old.get(k) for k in changed}, {k: new.get(k) for k in changed}
+
+
+def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: str, form_id: str,
+              values: Mapping[str, Any], *, version: int | None = None, key: str = "", seq: int | None = None,
+              revision: int | None = None, reason: str = "") -> dict[str, Any]:
+    """Create or change one eCRF entry of a subject at the coordinator's site.
+
+    A new entry needs no ``revision``; a change must give the revision it was made on (409 when
+    another save came first) and a reason. The values are validated against the form version
+    (default: the latest for a new entry, the entry's own for a change); a value already stored is
+    only ever replaced inside the same transaction as its audit link.
+    """
+    if actor.role not in WRITERS:
+        raise Forbidden(f"role {actor.role} cannot enter data")
+    reason = (reason or "").strip()
+    with write_tx(engine) as conn:
+        protocol = stored_protocol(conn)
+        visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq)
+        subj = _subject(conn, actor, subject_id, lock=True)
+        record_key = _record_key(visit, form_id, key or str(seq))
+        row = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
+                                                       FormRecordRow.record_key == record_key)).one_or_none()
+        form = protocol.edc.form(form_id)
+        if row is None and revision is not None:
+            raise Conflict(f"revision: {record_key} does not exist yet; a new entry gives no revision")
+        if row is not None:
+            if revision is None:
+                raise Conflict(f"revision: {record_key} exists (revision {row.revision}); give the revision you changed")
+            if revision != row.revision:
+                raise Conflict(f"revision: {record_key} is at revision {row.revision}, not {revision}: "
+                               "someone saved it since you read it; reload and redo your change")
+            if not reason:
+                raise Invalid("reason: required to change a saved entry")
+        use_version = version if version is not None else (row.version if row is not None else form.latest_version)
+        try:
+            typed = validate_form(protocol, form_id, use_version, values, strict=False)
+        except FormValidationError as exc:
+            raise Invalid("; ".join(str(e) for e in exc.errors)) from None
+        now = ts()
+        text = audit.canonical(typed)
+        entity_id = f"{subject_id}|{record_key}"
+        if row is None:
+            conn.execute(insert(FormRecordRow).values(
+                randomization_id=subj.id, record_key=record_key, visit=visit, visitnum=visitnum, form=form_id,
+                version=use_version, seq=seq, key=key, values=text, revision=1, created_at=now,
+                created_by=actor.id, updated_at=now, updated_by=actor.id))
+            audit.append(conn, actor=actor.label, action="enter", entity="form_record", entity_id=entity_id,
+                         old=None, new={"version": use_version, "values": typed}, reason=reason, when=now)
+        else:
+            old_values = json.loads(row.values)
+            if old_values == typed and row.version == use_version:
+                raise Invalid("values: equal the saved entry; nothing to change")
+            old, new = _diff(old_values, typed)
+            if row.version != use_version:
+                old["__version__"], new["__version__"] = row.version, use_version
+            conn.execute(update(FormRecordRow).where(FormRecordRow.id == row.id).values(
+                values=text, version=use_version, revision=row.revision + 1, updated_at=now, updated_by=actor.id))
+            audit.append(conn, actor=actor.label, action="change", entity="form_record", entity_id=entity_id,
+                         old=old, new=new, reason=reason, when=now)
+        saved = conn.execute(_record_query().where(FormRecordRow.randomization_id == subj.id,
+                                                   FormRecordRow.record_key == record_key)).one()
+        return _public(saved)
+
+
+def _record_query():  # noqa: ANN202
+    return (select(*FormRecordRow.__table__.c, User.name.label("updated_by_name"))
+            .join(User, User.id == FormRecordRow.updated_by))
+
+
+def _public(r: Any) -> dict[str, Any]:
+    return {"record": r.record_key, "visit": r.visit, "visitnum": r.visitnum, "form": r.form,
+            "version": r.version, "seq": r.seq, "key": r.key, "values": json.loads(r.values),
+            "revision": r.revision, "created_at": r.created_at, "updated_at": r.updated_at,
+            "updated_by": r.updated_by_name}
+
+
+def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
+    strata = json.loads(subj.strata_randomized)
+    values: dict[str, Any] = {"SUBJID": subj.subject_id, "SITEID": subj.site, "COUNTRY": subj.country,
+                              "RANDDT": subj.randomized_at[:10],
+                              "ARMCD": subj.arm, "ARM": trial.arm(subj.arm).name}
+    for i, name in enumerate(trial.factor_names, start=1):
+        values[f"STRAT{i}R"] = strata[name]
+    return FormRecord(study_usubjid, "SCREENING", RAND_FORM, 1, values)
+
+
+def read_casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> tuple[Casebook, list[dict[str, Any]]]:
+    """The subject's casebook (the randomization as its RAND record first) and its saved entries."""
+    subj = _subject(conn, actor, subject_id)
+    uid = usubjid(trial.study_id, subject_id)
+    rows = conn.execute(_record_query().where(FormRecordRow.randomization_id == subj.id)
+                        .order_by(FormRecordRow.id)).all()
+    records = [_rand_record(trial, uid, subj)]
+    for r in rows:
+        records.append(FormRecord(uid, r.visit, r.form, r.version, json.loads(r.values), seq=r.seq, key=r.key,
+                                  visitnum=r.visitnum))
+    return Casebook(uid, tuple(records)), [_public(r) for r in rows]
+
+
+def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
+    """The public casebook: the saved entries and the edit checks' findings (open queries)."""
+    protocol = stored_protocol(conn)
+    book, entries = read_casebook(conn, trial, actor, subject_id)
+    findings = run_edit_checks(protocol, book)
+    return {"subject_id": subject_id, "usubjid": book.usubjid, "records": entries,
+            "findings": [f.to_dict() for f in findings]}
+
+
+def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
+    """Each form record's values and version against the state its audit links describe, so a value
+    changed in the database behind the service's back is found by ``audit verify``."""
+    state: dict[str, dict[str, Any]] = {}
+    for link in links.get("form_record", []):
+        new = json.loads(link.new)
+        if link.action == "enter":
+            state[link.entity_id] = {"version": new["version"], "values": dict(new["values"])}
+        elif link.action == "change" and link.entity_id in state:
+            s = state[link.entity_id]
+            for k, v in new.items():
+                if k == "__version__":
+                    s["version"] = v
+                elif v is None:
+                    s["values"].pop(k, None)
+                else:
+                    s["values"][k] = v
+    problems: list[str] = []
+    seen: set[str] = set()
+    rows = conn.execute(select(Randomization.subject_id, FormRecordRow.record_key, FormRecordRow.version,
+                               FormRecordRow.values)
+                        .join(Randomization, Randomization.id == FormRecordRow.randomization_id)).all()
+    for r in rows:
+        entity_id = f"{r.subject_id}|{r.record_key}"
+        seen.add(entity_id)
+        want = state.get(entity_id)
+        if want is None:
+            problems.append(f"form_record {entity_id!r} has no audit record")
+            continue
+        values = json.loads(r.values)
+        differ = sorted(k for k in set(values) | set(want["values"]) if values.get(k) != want["values"].get(k))
+        if r.version != want["version"]:
+            differ.insert(0, "version")
+        if differ:
+            problems.append(f"form_record {entity_id!r} does not match the audit trail in: {', '.join(differ)}")
+    for missing in sorted(set(state) - seen):
+        problems.append(f"form_record {missing!r} is in the audit trail but not in the database")
+    return problems
