@@ -149,3 +149,14 @@ def test_lesions_entered_as_casebooks_give_the_pharmaverse_investigators_respons
     assert (m._merge == "both").all(), m[m._merge != "both"]
     assert (m.RSSTRESC_ref == m.RSSTRESC_ours).all(), m[m.RSSTRESC_ref != m.RSSTRESC_ours]
     assert len(m) == 22
+
+
+def test_adverse_events_are_coded_with_the_protocols_dictionary(patina):
+    book = Casebook(S, (FormRecord(S, "LOG", "AE", 1, {"AETERM": "loose stools", "AETOXGR": "1"}, seq=1),
+                        FormRecord(S, "LOG", "AE", 1, {"AETERM": "felt odd", "AETOXGR": "1"}, seq=2),
+                        FormRecord(S, "LOG", "AE", 1, {"AETERM": "Tiredness", "AEDECOD": "Fatigue",
+                                                       "AEBODSYS": "General disorders", "AETOXGR": "1"}, seq=3)))
+    ae = casebooks_to_sdtm(patina, [book])["AE"]
+    assert ae[["AETERM", "AEDECOD", "AEBODSYS"]].values.tolist() == [
+        ["loose stools", "Diarrhoea", "Gastrointestinal disorders"], ["felt odd", "", ""],
+        ["Tiredness", "Fatigue", "General disorders"]]

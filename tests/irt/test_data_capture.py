@@ -166,3 +166,28 @@ def test_a_value_changed_behind_the_services_back_is_found_by_audit_verify(serve
     assert not report["ok"]
     assert any("form_record 'P001|SCREENING|DEMOG|1' does not match the audit trail in: AGE" in p
                for p in report["problems"])
+
+
+def test_export_sdtm_writes_every_casebook_from_the_database(site, trial, tmp_path):
+    client, h = site
+    assert enter(client, h, visit="SCREENING", form="DEMOG", version=1, values=DEMOG).status_code == 201
+    assert enter(client, h, visit="SCREENING", form="IC", values={"ICDT": "2026-01-02"}).status_code == 201
+    assert enter(client, h, visit="LOG", form="AE", seq=1,
+                 values={"AETERM": "Nausea", "AETOXGR": "2", "AESTDTC": "2099-01-10"}).status_code == 201
+    r = CliRunner().invoke(cli, ["irt", "export-sdtm", "--db", trial.db_url, "--out", str(tmp_path / "sdtm"),
+                                 "--formats", "csv", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["domains"] == {"AE": 1, "DM": 1, "DS": 2, "SUPPDM": 13}  # 9 DEMOG + 4 RAND qualifiers
+    from oncotrial.sdtm import read_sdtm
+
+    sdtm = read_sdtm(tmp_path / "sdtm")
+    dm = sdtm["DM"].iloc[0]
+    assert (dm.USUBJID, dm.SUBJID, dm.SITEID, dm.AGE, dm.RFICDTC) == ("PATINA-P001", "P001", "S01", 51, "2026-01-02")
+    supp = sdtm["SUPPDM"].set_index("QNAM").QVAL
+    assert supp["STRAT1R"] == STRATA["induction_response"] and supp["STRAT2V"] == DEMOG["STRAT2V"]
+    assert sdtm["AE"].AETERM.tolist() == ["Nausea"]
+
+
+def test_export_sdtm_refuses_an_unknown_format(trial, tmp_path):
+    r = CliRunner().invoke(cli, ["irt", "export-sdtm", "--db", trial.db_url, "--out", str(tmp_path), "--formats", "sas"])
+    assert r.exit_code == 2 and "--formats" in r.output

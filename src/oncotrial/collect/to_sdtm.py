@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from oncotrial.collect.coding import code_term, load_dictionary
 from oncotrial.collect.records import Casebook, FormRecord
 from oncotrial.collect.schedule import is_log_visit, visit_number
 from oncotrial.collect.validate import edc_form
@@ -165,6 +166,17 @@ def _add_study_days(rows: list[dict[str, Any]], dom: str, ref: dt.date | None) -
                 row[f"{dom}{dy}"] = _study_day(row[var], ref)
 
 
+def _code_events(rows: list[dict[str, Any]], dictionary: Any) -> None:
+    """AEDECOD and AEBODSYS from the verbatim term where the site did not code it; a term the
+    dictionary lacks stays uncoded (empty) for manual coding."""
+    for row in rows:
+        if row.get("AEDECOD") or not row.get("AETERM"):
+            continue
+        hit = code_term(dictionary, str(row["AETERM"]))
+        row["AEDECOD"] = hit.pt if hit else ""
+        row["AEBODSYS"] = hit.soc if hit else ""
+
+
 def _frame(rows: list[dict[str, Any]], dom: str, order: Iterable[str] = ()) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     first = [c for c in (*order, *known_variables(dom)) if c in df.columns]
@@ -182,6 +194,8 @@ def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
     (RFSTDTC first dose, RFENDTC last), DTHFL from a death date, ACTARM from the randomized arm if any
     dose was recorded (else "Not Treated"). A value fed to DM twice with different values, or a record
     holding a field its form version does not have, is an error naming the subject and records.
+    Adverse events are coded (AEDECOD, AEBODSYS) with the protocol's ``edc.ae_dictionary`` where the
+    record does not carry a coding; a term the dictionary lacks is left empty for manual coding.
 
     >>> from oncotrial.protocol import load_protocol
     >>> from oncotrial.collect import Casebook, FormRecord
@@ -196,6 +210,7 @@ def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
     if protocol.edc is None:
         raise ValueError(f"protocol {protocol.study.id} has no [edc] block: its casebooks have no SDTM targets")
     studyid = studyid or protocol.study.id
+    dictionary = load_dictionary(protocol.edc.ae_dictionary) if protocol.edc.ae_dictionary else None
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     seen: set[str] = set()
     for book in casebooks:
@@ -212,6 +227,8 @@ def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
                 row["STUDYID"] = studyid
                 row[f"{dom}SEQ"] = i
             _add_study_days(rows, dom, ref)
+            if dom == "AE" and dictionary is not None:
+                _code_events(rows, dictionary)
             out[dom].extend(rows)
         out["DM"].append(dm)
         for parent_dom, qnam, parent, f, v in s.supp:

@@ -103,6 +103,36 @@ def init(
                    "no pre-generated list)")
 
 
+@irt_app.command("export-sdtm")
+def export_sdtm(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    out: str = typer.Option(..., "--out", help="Folder for the SDTM files (one per domain and format)."),
+    formats: str = typer.Option("csv,xpt", "--formats", help="Comma-separated: csv, xpt, json."),
+    as_json: bool = typer.Option(False, "--json", help="Print the domains and their rows as JSON."),
+) -> None:
+    """Write the SDTM of every subject's casebook (DM, DS, AE, EX, TU, TR, RS, SUPPxx, ...)."""
+    from oncotrial.irt.db.engine import read_tx
+    from oncotrial.irt.services.forms import export_sdtm as _export
+    from oncotrial.irt.services.trial import load_trial
+    from oncotrial.sdtm import write_sdtm
+
+    fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
+    bad = [f for f in fmts if f not in ("csv", "xpt", "json")]
+    if bad or not fmts:
+        typer.echo(f"error: --formats: expected csv, xpt or json, got {formats!r}", err=True)
+        raise typer.Exit(2)
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        _require_current_schema(engine)
+        with read_tx(engine) as conn:  # type: ignore[arg-type]
+            domains = _export(conn, load_trial(conn))
+        write_sdtm(domains, out, formats=fmts)
+    if as_json:
+        typer.echo(json.dumps({"out": out, "domains": {d: len(df) for d, df in domains.items()}}))
+    else:
+        typer.echo(f"{len(domains)} domains written to {out}: " + ", ".join(f"{d} ({len(df)})" for d, df in domains.items()))
+
+
 @irt_app.command("add-site")
 def add_site(
     db: str = typer.Option(..., "--db", help=DB_HELP),

@@ -238,3 +238,15 @@ def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list
     for missing in sorted(set(state) - seen):
         problems.append(f"form_record {missing!r} is in the audit trail but not in the database")
     return problems
+
+
+def export_sdtm(conn: Connection, trial: Trial) -> dict[str, Any]:
+    """SDTM domains of every randomized subject's casebook (a statistician's or data manager's
+    export: all sites), by :func:`oncotrial.collect.casebooks_to_sdtm`."""
+    from oncotrial.collect import casebooks_to_sdtm
+
+    protocol = stored_protocol(conn)
+    reader = Actor(0, "export", "statistician", None, None)
+    ids = conn.execute(select(Randomization.subject_id).order_by(Randomization.randomization_number)).scalars().all()
+    books = [read_casebook(conn, trial, reader, sid)[0] for sid in ids]
+    return casebooks_to_sdtm(protocol, books)
