@@ -31,6 +31,8 @@ API = [
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
     ("POST", "/api/v1/subjects/{subject_id}/records", "record", {"site_coordinator"}),
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
+    ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"statistician"}),
+    ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"statistician"}),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
@@ -81,7 +83,12 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "user": {"name": f"u{i:03d}", "role": "monitor"},
         "token": {"ttl_days": 1},
         "deactivate": {"reason": "matrix test"},
-        "record": {"visit": "LOG", "form": "AE", "seq": i, "values": {"AETERM": "Nausea", "AETOXGR": "1"}},
+        # a complete entry, so the casebook has no findings and can be locked next
+        "record": {"visit": "LOG", "form": "AE", "seq": i, "values": {
+            "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}},
+        "lock": {},
+        "unlock": {"reason": "query re-opened"},
     }[kind]
 
 

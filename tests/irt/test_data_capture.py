@@ -191,3 +191,37 @@ def test_export_sdtm_writes_every_casebook_from_the_database(site, trial, tmp_pa
 def test_export_sdtm_refuses_an_unknown_format(trial, tmp_path):
     r = CliRunner().invoke(cli, ["irt", "export-sdtm", "--db", trial.db_url, "--out", str(tmp_path), "--formats", "sas"])
     assert r.exit_code == 2 and "--formats" in r.output
+
+
+def test_lock_freezes_the_casebook_until_unlocked_with_a_reason(site, trial):
+    client, h = site
+    stat = auth(trial.statistician)
+    assert enter(client, h, visit="SCREENING", form="DEMOG", version=1, values={**DEMOG, "STRAT2V": "YES"}).status_code == 201
+    refused = client.post("/api/v1/subjects/P001/lock", json={}, headers=stat)
+    assert refused.status_code == 409 and "STRAT2_MATCHES_IRT" in refused.json()["detail"]
+    fixed = enter(client, h, visit="SCREENING", form="DEMOG", revision=1, reason="IRT value confirmed", values=DEMOG)
+    assert fixed.status_code == 200
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=stat).status_code == 200
+    assert casebook(client, h)["locked"] is True
+    frozen = enter(client, h, visit="LOG", form="AE", seq=1, values={"AETERM": "Nausea", "AETOXGR": "1"})
+    assert frozen.status_code == 409 and "locked" in frozen.json()["detail"]
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=stat).status_code == 409
+    no_reason = client.post("/api/v1/subjects/P001/unlock", json={}, headers=stat)
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
+    assert client.post("/api/v1/subjects/P001/unlock", json={"reason": "late lab"}, headers=stat).status_code == 200
+    assert casebook(client, h)["locked"] is False
+    assert enter(client, h, visit="LOG", form="AE", seq=1, values={"AETERM": "Nausea", "AETOXGR": "1"}).status_code == 201
+    assert _verify(trial.db_url)["ok"]
+
+
+def test_a_lock_lifted_behind_the_services_back_is_found(site, trial):
+    client, h = site
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=auth(trial.statistician)).status_code == 200
+    engine = make_engine(trial.db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE casebook_locks SET locked = false"))
+    finally:
+        engine.dispose()
+    problems = _verify(trial.db_url)["problems"]
+    assert "casebook 'P001' is unlocked but the audit trail says locked" in problems

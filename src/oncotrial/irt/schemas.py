@@ -91,3 +91,7 @@ class FormEntryIn(_Body):
     revision: Annotated[int, Field(ge=1, strict=True)] | None = None
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
     values: Annotated[dict[Annotated[StrictStr, Field(max_length=64)], FieldValue], Field(max_length=200)]
+
+
+class LockIn(_Body):
+    reason: Annotated[StrictStr, Field(max_length=2000)] = ""

@@ -165,6 +165,18 @@ class FormRecordRow(Base):
     updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
+class CasebookLock(Base):
+    """A subject's casebook locked for analysis: no entry or change until it is unlocked, with a
+    reason. One row per subject, its history in the audit chain."""
+
+    __tablename__ = "casebook_locks"
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), primary_key=True)
+    locked: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[str] = mapped_column(TS)
+    changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class IdempotencyKey(Base):
     """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
 

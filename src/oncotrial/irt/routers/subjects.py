@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn
+from oncotrial.irt.schemas import FormEntryIn, LockIn
 from oncotrial.irt.services import forms
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
@@ -46,3 +46,27 @@ def get_casebook(
     """The subject's saved entries and the edit checks' findings (the randomization is its RAND form)."""
     with read_tx(engine) as conn:
         return forms.casebook(conn, trial, actor, subject_id)
+
+
+@router.post("/{subject_id}/lock")
+def lock_casebook(
+    subject_id: str,
+    body: LockIn,
+    actor: Annotated[Actor, Depends(require(*forms.LOCKERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Lock the casebook for analysis (409 while a finding is open); entries are refused until unlocked."""
+    return forms.set_lock(engine, trial, actor, subject_id, locked=True, reason=body.reason)
+
+
+@router.post("/{subject_id}/unlock")
+def unlock_casebook(
+    subject_id: str,
+    body: LockIn,
+    actor: Annotated[Actor, Depends(require(*forms.LOCKERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Unlock the casebook (a reason is required)."""
+    return forms.set_lock(engine, trial, actor, subject_id, locked=False, reason=body.reason)

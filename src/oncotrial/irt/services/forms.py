@@ -19,7 +19,7 @@ from oncotrial.collect import Casebook, FormRecord, FormValidationError, run_edi
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import FormRecordRow, Randomization, Site, TrialSetup, User
+from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,6 +27,7 @@ from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
 WRITERS = ("site_coordinator",)
+LOCKERS = ("statistician",)
 RAND_FORM = "RAND"
 
 
@@ -111,6 +112,8 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
         protocol = stored_protocol(conn)
         visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq)
         subj = _subject(conn, actor, subject_id, lock=True)
+        if _is_locked(conn, subj.id):
+            raise Conflict(f"subject_id: the casebook of {subject_id!r} is locked; ask for it to be unlocked")
         record_key = _record_key(visit, form_id, key or str(seq))
         row = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
                                                        FormRecordRow.record_key == record_key)).one_or_none()
@@ -196,8 +199,60 @@ def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> d
     protocol = stored_protocol(conn)
     book, entries = read_casebook(conn, trial, actor, subject_id)
     findings = run_edit_checks(protocol, book)
-    return {"subject_id": subject_id, "usubjid": book.usubjid, "records": entries,
-            "findings": [f.to_dict() for f in findings]}
+    subj = _subject(conn, actor, subject_id)
+    return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": _is_locked(conn, subj.id),
+            "records": entries, "findings": [f.to_dict() for f in findings]}
+
+
+def _is_locked(conn: Connection, randomization_id: int) -> bool:
+    return bool(conn.execute(select(CasebookLock.locked)
+                             .where(CasebookLock.randomization_id == randomization_id)).scalar_one_or_none())
+
+
+def set_lock(engine: Engine, trial: Trial, actor: Actor, subject_id: str, *, locked: bool, reason: str = "") -> dict[str, Any]:
+    """Lock a subject's casebook for analysis (refused while edit checks still find something) or
+    unlock it (a reason is required). Each change is a link of the audit chain."""
+    if actor.role not in LOCKERS:
+        raise Forbidden(f"role {actor.role} cannot {'lock' if locked else 'unlock'} a casebook")
+    reason = (reason or "").strip()
+    if not locked and not reason:
+        raise Invalid("reason: required to unlock a casebook")
+    with write_tx(engine) as conn:
+        subj = _subject(conn, actor, subject_id, lock=True)
+        current = conn.execute(select(CasebookLock.locked)
+                               .where(CasebookLock.randomization_id == subj.id)).scalar_one_or_none()
+        if bool(current) == locked:
+            raise Conflict(f"subject_id: the casebook of {subject_id!r} is already {'locked' if locked else 'unlocked'}")
+        if locked:
+            book, _ = read_casebook(conn, trial, actor, subject_id)
+            open_findings = run_edit_checks(stored_protocol(conn), book)
+            if open_findings:
+                raise Conflict(f"subject_id: {len(open_findings)} finding(s) still open in the casebook of "
+                               f"{subject_id!r} (first: {open_findings[0].key}); resolve them before locking")
+        now = ts()
+        values = {"locked": locked, "changed_at": now, "changed_by": actor.id, "reason": reason}
+        if current is None:
+            conn.execute(insert(CasebookLock).values(randomization_id=subj.id, **values))
+        else:
+            conn.execute(update(CasebookLock).where(CasebookLock.randomization_id == subj.id).values(**values))
+        audit.append(conn, actor=actor.label, action="lock" if locked else "unlock", entity="casebook",
+                     entity_id=subject_id, old={"locked": bool(current)}, new={"locked": locked}, reason=reason,
+                     when=now)
+    return {"subject_id": subject_id, "locked": locked, "changed_at": now, "changed_by": actor.name}
+
+
+def check_casebook_locks(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
+    """Each casebook's lock state against its audit links."""
+    want = {link.entity_id: json.loads(link.new)["locked"] for link in links.get("casebook", [])}
+    rows = conn.execute(select(Randomization.subject_id, CasebookLock.locked)
+                        .join(Randomization, Randomization.id == CasebookLock.randomization_id)).all()
+    have = {r.subject_id: bool(r.locked) for r in rows}
+    problems = [f"casebook {sid!r} is {'locked' if v else 'unlocked'} but the audit trail says "
+                f"{'locked' if want.get(sid) else 'unlocked'}"
+                for sid, v in sorted(have.items()) if want.get(sid, False) != v]
+    problems += [f"casebook {sid!r} lock is in the audit trail but not in the database"
+                 for sid in sorted(set(want) - set(have)) if want[sid]]
+    return problems
 
 
 def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from oncotrial.irt.db.models import AuditEntry
-from oncotrial.irt.services.forms import check_form_records
+from oncotrial.irt.services.forms import check_casebook_locks, check_form_records
 from oncotrial.randomization import AllocationRow, rows_checksum
 
 Links = Mapping[str, list[Any]]
@@ -226,6 +226,7 @@ USERS = EntityCheck("user", "SELECT u.name AS entity_id, u.name AS name, u.role 
 for _check in (check_allocation_list, check_randomizations, SITES, USERS):
     register(_check)
 register(check_form_records)
+register(check_casebook_locks)
 
 
 def names() -> Iterable[str]:
