@@ -74,7 +74,7 @@ def test_follow_up_lesion_not_identified_at_baseline_and_small_node(patina):
     base = {"LINKID": "T01", "TULOC": "LYMPH NODE", "TUMETHOD": "CT SCAN", "TRDTC": "2019-12-28", "LDIAM": 12.0}
     cb = book(FormRecord(S, "SCREENING", "TL_BASE", 1, base, key="T01"),
               FormRecord(S, "WEEK 12", "TL_FU", 1, {"LINKID": "T02", "TRDTC": "2020-03-30", "LDIAM": 8.0}, key="T02"))
-    assert checks(patina, cb) == ["TL_NODE_SHORT_AXIS", "TL_KNOWN_LESION"]
+    assert checks(patina, cb) == ["TL_NODE_SHORT_AXIS", "TL_KNOWN_LESION", "RECIST_LESIONS"]
 
 
 def test_soft_field_rules_saved_leniently_become_findings(patina):

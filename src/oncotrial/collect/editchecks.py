@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from oncotrial.collect.expr import evaluate
+from oncotrial.collect.recist_checks import recist_findings
 from oncotrial.collect.records import Casebook, Finding
 from oncotrial.collect.validate import edc_form, soft_errors
 from oncotrial.protocol import Protocol
@@ -11,7 +12,8 @@ from oncotrial.protocol.expr import parse
 
 def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
     """Every finding of one casebook: the fields' own rules (``REQUIRED``, ``RANGE``, for values saved
-    with ``strict=False``) and the protocol's edit checks, in record order then check order.
+    with ``strict=False``) and the protocol's edit checks, in record order then check order, then
+    RECIST 1.1 on the entered lesions (:func:`oncotrial.collect.recist_checks.recist_findings`).
 
     A check is evaluated once per record of its form; a value it needs that is missing (or a partial
     date) leaves it undecided, which is not a finding. Findings carry a stable ``key``.
@@ -39,4 +41,4 @@ def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
                 continue
             if evaluate(node, r.values, casebook=by_form, protocol=protocol) is False:
                 out.append(Finding(c.id, r.usubjid, r.form, r.visit, r.record_key, c.field, c.message))
-    return out
+    return out + recist_findings(protocol, casebook)
