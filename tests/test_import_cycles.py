@@ -24,6 +24,9 @@ NEVER: dict[str, object] = {
     "analysis": {"tlg", "report", "sim", "jobs"},
     "tlg": {"report", "sim", "jobs"},
     "design": {"report", "tlg", "jobs", "sim"},
+    # data capture's rules are pure: the service (irt) calls them, never the other way round
+    "collect": {"irt", "adam", "analysis", "tlg", "report", "sim", "design", "jobs"},
+    "recist": {"collect", "irt", "adam", "analysis", "tlg", "report", "sim", "design", "jobs"},
 }
 # only these may import the jobs layer (the command line on top of it)
 JOBS_USERS = {"oncotrial.cli", "oncotrial.jobs"}
