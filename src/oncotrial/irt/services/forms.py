@@ -183,8 +183,11 @@ def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
 
 def read_casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> tuple[Casebook, list[dict[str, Any]]]:
     """The subject's casebook (the randomization as its RAND record first) and its saved entries."""
-    subj = _subject(conn, actor, subject_id)
-    uid = usubjid(trial.study_id, subject_id)
+    return _casebook_of(conn, trial, _subject(conn, actor, subject_id))
+
+
+def _casebook_of(conn: Connection, trial: Trial, subj: Any) -> tuple[Casebook, list[dict[str, Any]]]:
+    uid = usubjid(trial.study_id, subj.subject_id)
     rows = conn.execute(_record_query().where(FormRecordRow.randomization_id == subj.id)
                         .order_by(FormRecordRow.id)).all()
     records = [_rand_record(trial, uid, subj)]
@@ -197,9 +200,9 @@ def read_casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str)
 def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
     """The public casebook: the saved entries and the edit checks' findings (open queries)."""
     protocol = stored_protocol(conn)
-    book, entries = read_casebook(conn, trial, actor, subject_id)
-    findings = run_edit_checks(protocol, book)
     subj = _subject(conn, actor, subject_id)
+    book, entries = _casebook_of(conn, trial, subj)
+    findings = run_edit_checks(protocol, book)
     return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": _is_locked(conn, subj.id),
             "records": entries, "findings": [f.to_dict() for f in findings]}
 
@@ -224,7 +227,7 @@ def set_lock(engine: Engine, trial: Trial, actor: Actor, subject_id: str, *, loc
         if bool(current) == locked:
             raise Conflict(f"subject_id: the casebook of {subject_id!r} is already {'locked' if locked else 'unlocked'}")
         if locked:
-            book, _ = read_casebook(conn, trial, actor, subject_id)
+            book, _ = _casebook_of(conn, trial, subj)
             open_findings = run_edit_checks(stored_protocol(conn), book)
             if open_findings:
                 raise Conflict(f"subject_id: {len(open_findings)} finding(s) still open in the casebook of "
