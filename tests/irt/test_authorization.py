@@ -21,7 +21,8 @@ from .conftest import auth, body
 from oncotrial.irt.config import ROLES
 
 ALL = set(ROLES)
-READERS = {"site_coordinator", "statistician", "monitor"}
+READERS = {"site_coordinator", "statistician", "monitor", "data_manager"}
+REVIEWERS = {"monitor", "data_manager"}
 
 # (method, path, json body, roles allowed)
 API = [
@@ -31,14 +32,21 @@ API = [
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
     ("POST", "/api/v1/subjects/{subject_id}/records", "record", {"site_coordinator"}),
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
-    ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"statistician"}),
-    ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"statistician"}),
+    ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"data_manager"}),
+    ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"data_manager"}),
+    # after the unlock: queries raised on P000 would hold its lock
+    ("POST", "/api/v1/subjects/{subject_id}/queries", "query", REVIEWERS),
+    ("GET", "/api/v1/queries", None, READERS),
+    # each allowed role acts on its own query of subject Q000 (setup), so each finds it in a state it may move
+    ("POST", "/api/v1/queries/{query_id}/answer", "answer", {"site_coordinator"}),
+    ("POST", "/api/v1/queries/{query_id}/close", "close", REVIEWERS),
+    ("POST", "/api/v1/queries/{query_id}/reopen", "reopen", REVIEWERS),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
     ("GET", "/api/v1/audit/verify", None, ALL),  # coordinators: problems redacted to a count (test below)
-    ("GET", "/api/v1/audit", None, {"statistician", "monitor", "admin"}),
-    ("GET", "/api/v1/sites", None, {"admin", "statistician", "monitor"}),
+    ("GET", "/api/v1/audit", None, {"statistician", "monitor", "data_manager", "admin"}),
+    ("GET", "/api/v1/sites", None, {"admin", "statistician", "monitor", "data_manager"}),
     ("POST", "/api/v1/sites", "site", {"admin"}),
     ("GET", "/api/v1/users", None, {"admin"}),
     ("POST", "/api/v1/users", "user", {"admin"}),
@@ -61,16 +69,23 @@ _LEVELS = ["YES", "NO"]  # the next level to correct to; each allowed correction
 def setup(trial):
     engine = make_engine(trial.db_url)
     tokens = {"site_coordinator": trial.tokens["S01"], "statistician": trial.statistician}
-    for role in ("monitor", "admin"):
+    for role in ("monitor", "data_manager", "admin"):
         tokens[role] = add_user(engine, f"{role}1", role, actor="test")[1]
     for role in ROLES:
         add_user(engine, f"web_{role}", role, site="S01" if role == "site_coordinator" else None, password=PASSWORD,
                  actor="test")
     engine.dispose()
     with TestClient(create_app(Settings(db_url=trial.db_url))) as client:
-        r = client.post("/api/v1/randomizations", json=body("P000"), headers=auth(tokens["site_coordinator"]))
-        assert r.status_code == 201
-        yield client, tokens, trial
+        for subject in ("P000", "Q000"):
+            r = client.post("/api/v1/randomizations", json=body(subject), headers=auth(tokens["site_coordinator"]))
+            assert r.status_code == 201
+        query_ids = {}
+        for role in ("site_coordinator", *REVIEWERS):
+            r = client.post("/api/v1/subjects/Q000/queries", json={"record": "SCREENING|RAND|1", "text": role},
+                            headers=auth(tokens["monitor"]))
+            assert r.status_code == 201, r.text
+            query_ids[role] = r.json()["id"]
+        yield client, tokens, trial, query_ids
 
 
 def _payload(kind: str | None, role: str, i: int) -> dict | None:
@@ -89,12 +104,16 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
             "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}},
         "lock": {},
         "unlock": {"reason": "query re-opened"},
+        "query": {"record": "SCREENING|RAND|1", "field": "STRAT1R", "text": f"matrix {i}"},
+        "answer": {"text": "as in the source"},
+        "close": {"reason": "matrix"},
+        "reopen": {"reason": "matrix"},
     }[kind]
 
 
-def _path(template: str, i: int) -> str:
+def _path(template: str, i: int, query_id: int) -> str:
     return (template.replace("{subject_id}", "P000").replace("{dataset}", "adsl")
-            .replace("{name}", f"victim{i:03d}"))
+            .replace("{name}", f"victim{i:03d}").replace("{query_id}", str(query_id)))
 
 
 def _audit_len(db_url: str) -> int:
@@ -106,14 +125,14 @@ def _audit_len(db_url: str) -> int:
 
 
 def test_matrix_covers_every_api_route(setup):
-    client, _, _ = setup
+    client, _, _, _ = setup
     paths = client.app.openapi()["paths"]
     routes = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/api/v1") for m in ops}
     assert routes == {(m, p) for m, p, _, _ in API}
 
 
 def test_api_authorization_matrix(setup):
-    client, tokens, trial = setup
+    client, tokens, trial, query_ids = setup
     engine = make_engine(trial.db_url)
     i = 0
     for method, template, kind, allowed in API:
@@ -123,7 +142,7 @@ def test_api_authorization_matrix(setup):
                 add_user(engine, f"victim{i:03d}", "monitor", actor="test")
             before = _audit_len(trial.db_url)
             headers = auth(tokens[role]) if role else {}
-            r = client.request(method, _path(template, i), json=_payload(kind, role or "", i), headers=headers)
+            r = client.request(method, _path(template, i, query_ids.get(role, 1)), json=_payload(kind, role or "", i), headers=headers)
             where = f"{role} {method} {template}: {r.status_code} {r.text[:200]}"
             if role is None:
                 assert r.status_code == 401, where
@@ -148,7 +167,7 @@ def _login(client: TestClient, name: str) -> None:
 
 @pytest.mark.parametrize("role", [*ROLES, None])
 def test_web_authorization_matrix(setup, role):
-    client, _, trial = setup
+    client, _, trial, _ = setup
     client.cookies.clear()
     if role:
         _login(client, f"web_{role}")
@@ -171,7 +190,7 @@ def test_web_authorization_matrix(setup, role):
 def test_audit_verify_hides_other_sites_subjects_from_coordinators(setup):
     """Every role may ask whether the trail is intact, but the problem messages name
     subjects of every site: a coordinator gets the verdict and the count only."""
-    client, tokens, trial = setup
+    client, tokens, trial, _ = setup
     client.post("/api/v1/randomizations", json=body("P900", "S02"), headers=auth(trial.tokens["S02"]))
     engine = make_engine(trial.db_url)
     with engine.begin() as conn:  # an edit around the API (past its guard), at site S02

@@ -15,6 +15,7 @@ from oncotrial.cli import app as cli
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
+from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 
 from .conftest import STRATA, auth, body
@@ -30,6 +31,16 @@ def site(client, trial) -> tuple[TestClient, dict[str, str]]:
     h = auth(trial.tokens["S01"])
     assert client.post("/api/v1/randomizations", json=body("P001"), headers=h).status_code == 201
     return client, h
+
+
+@pytest.fixture
+def reviewers(trial) -> dict[str, dict[str, str]]:
+    """Headers of a data manager and a monitor of the trial."""
+    engine = make_engine(trial.db_url)
+    try:
+        return {role: auth(add_user(engine, f"{role}1", role, actor="test")[1]) for role in ("data_manager", "monitor")}
+    finally:
+        engine.dispose()
 
 
 def enter(client, h, subject="P001", **entry):
@@ -193,30 +204,30 @@ def test_export_sdtm_refuses_an_unknown_format(trial, tmp_path):
     assert r.exit_code == 2 and "--formats" in r.output
 
 
-def test_lock_freezes_the_casebook_until_unlocked_with_a_reason(site, trial):
+def test_lock_freezes_the_casebook_until_unlocked_with_a_reason(site, trial, reviewers):
     client, h = site
-    stat = auth(trial.statistician)
+    dm = reviewers["data_manager"]
     assert enter(client, h, visit="SCREENING", form="DEMOG", version=1, values={**DEMOG, "STRAT2V": "YES"}).status_code == 201
-    refused = client.post("/api/v1/subjects/P001/lock", json={}, headers=stat)
+    refused = client.post("/api/v1/subjects/P001/lock", json={}, headers=dm)
     assert refused.status_code == 409 and "STRAT2_MATCHES_IRT" in refused.json()["detail"]
     fixed = enter(client, h, visit="SCREENING", form="DEMOG", revision=1, reason="IRT value confirmed", values=DEMOG)
     assert fixed.status_code == 200
-    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=stat).status_code == 200
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=dm).status_code == 200
     assert casebook(client, h)["locked"] is True
     frozen = enter(client, h, visit="LOG", form="AE", seq=1, values={"AETERM": "Nausea", "AETOXGR": "1"})
     assert frozen.status_code == 409 and "locked" in frozen.json()["detail"]
-    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=stat).status_code == 409
-    no_reason = client.post("/api/v1/subjects/P001/unlock", json={}, headers=stat)
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=dm).status_code == 409
+    no_reason = client.post("/api/v1/subjects/P001/unlock", json={}, headers=dm)
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
-    assert client.post("/api/v1/subjects/P001/unlock", json={"reason": "late lab"}, headers=stat).status_code == 200
+    assert client.post("/api/v1/subjects/P001/unlock", json={"reason": "late lab"}, headers=dm).status_code == 200
     assert casebook(client, h)["locked"] is False
     assert enter(client, h, visit="LOG", form="AE", seq=1, values={"AETERM": "Nausea", "AETOXGR": "1"}).status_code == 201
     assert _verify(trial.db_url)["ok"]
 
 
-def test_a_lock_lifted_behind_the_services_back_is_found(site, trial):
+def test_a_lock_lifted_behind_the_services_back_is_found(site, trial, reviewers):
     client, h = site
-    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=auth(trial.statistician)).status_code == 200
+    assert client.post("/api/v1/subjects/P001/lock", json={}, headers=reviewers["data_manager"]).status_code == 200
     engine = make_engine(trial.db_url)
     try:
         with engine.begin() as conn:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES: tuple[str, ...] = ("site_coordinator", "statistician", "monitor", "admin")
+ROLES: tuple[str, ...] = ("site_coordinator", "statistician", "monitor", "data_manager", "admin")
 """Role identifiers accepted by ``--role`` and stored on each user."""
 
 DEFAULT_DB = "oncotrial-irt.sqlite"

@@ -95,3 +95,19 @@ class FormEntryIn(_Body):
 
 class LockIn(_Body):
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class QueryIn(_Body):
+    """A reviewer's query on a saved record (``VISIT|FORM|INSTANCE``) and, optionally, one field."""
+
+    record: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    field: Annotated[StrictStr, Field(max_length=64)] = ""
+    text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
+
+
+class QueryAnswerIn(_Body):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
+
+
+class QueryActionIn(_Body):
+    reason: Annotated[StrictStr, Field(max_length=2000)] = ""

@@ -177,6 +177,32 @@ class CasebookLock(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class QueryRow(Base):
+    """A data query on a subject's casebook: raised by an edit check (``finding_key`` names the finding,
+    so the query closes itself when the data are corrected and re-opens when they go wrong again) or by
+    a monitor or data manager on a record and field. ``status`` is open, answered or closed;
+    ``resolution`` says why a closed query closed (``corrected``: the finding went away; ``accepted``:
+    closed by a reviewer). Every transition is a link of the audit chain."""
+
+    __tablename__ = "queries"
+    __table_args__ = (UniqueConstraint("randomization_id", "finding_key", name="uq_queries_subject_finding"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    finding_key: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    check: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(String(200))
+    field: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    answer: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[str] = mapped_column(TS)
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[str] = mapped_column(TS)
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 class IdempotencyKey(Base):
     """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
 

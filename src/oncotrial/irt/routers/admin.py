@@ -38,7 +38,7 @@ def protocol(actor: Annotated[Actor, Depends(require(*ROLES))],
 
 
 @router.get("/sites")
-def get_sites(actor: Annotated[Actor, Depends(require("admin", "statistician", "monitor"))],
+def get_sites(actor: Annotated[Actor, Depends(require("admin", "statistician", "monitor", "data_manager"))],
               engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
     with read_tx(engine) as conn:
         return {"items": setup.list_sites(conn)}

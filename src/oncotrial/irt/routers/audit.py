@@ -17,7 +17,7 @@ from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.integrity import verify_records
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-SEES_PROBLEMS = ("statistician", "monitor", "admin")
+SEES_PROBLEMS = ("statistician", "monitor", "data_manager", "admin")
 
 
 def verify(engine: Engine) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def audit_verify(actor: Annotated[Actor, Depends(require(*ROLES))],
 
 @router.get("")
 def audit_entries(
-    actor: Annotated[Actor, Depends(require("statistician", "monitor", "admin"))],
+    actor: Annotated[Actor, Depends(require("statistician", "monitor", "data_manager", "admin"))],
     engine: Annotated[Engine, Depends(get_engine)],
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,

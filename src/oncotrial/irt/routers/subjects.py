@@ -1,4 +1,4 @@
-"""/api/v1/subjects: a randomized subject's data capture (eCRF entries and their casebook)."""
+"""/api/v1/subjects: a randomized subject's data capture (eCRF entries, their casebook, its lock and queries)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn
-from oncotrial.irt.services import forms
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn
+from oncotrial.irt.services import forms, queries
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1/subjects", tags=["data capture"])
-READERS = ("site_coordinator", "statistician", "monitor")
+READERS = ("site_coordinator", "statistician", "monitor", "data_manager")
 
 
 @router.post("/{subject_id}/records")
@@ -70,3 +70,14 @@ def unlock_casebook(
 ) -> dict[str, Any]:
     """Unlock the casebook (a reason is required)."""
     return forms.set_lock(engine, trial, actor, subject_id, locked=False, reason=body.reason)
+
+
+@router.post("/{subject_id}/queries", status_code=201)
+def raise_query(
+    subject_id: str,
+    body: QueryIn,
+    actor: Annotated[Actor, Depends(require(*queries.REVIEWERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+) -> dict[str, Any]:
+    """Raise a query on one of the subject's saved records (and a field of it); the site answers it."""
+    return queries.raise_query(engine, actor, subject_id, body.record, body.field, body.text)

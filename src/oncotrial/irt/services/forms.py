@@ -10,52 +10,26 @@ row, so the strata a site records in the EDC are checked against those given to 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any, Mapping
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from oncotrial.collect import Casebook, FormRecord, FormValidationError, run_edit_checks, validate_form
+from oncotrial.collect import FormValidationError, run_edit_checks, validate_form
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
+from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization
 from oncotrial.irt.security import ts
-from oncotrial.irt.services.actors import Actor, usubjid
-from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
+from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
+from oncotrial.irt.services.queries import subject_queries, sync_queries, unresolved
+from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, is_locked, public_record, record_query,
+                                             stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
 WRITERS = ("site_coordinator",)
-LOCKERS = ("statistician",)
-RAND_FORM = "RAND"
-
-
-@lru_cache(maxsize=8)
-def _protocol_from_json(text: str) -> Protocol:
-    return Protocol.model_validate(json.loads(text))
-
-
-def stored_protocol(conn: Connection) -> Protocol:
-    """The protocol stored at ``irt init`` (never the file on disk: what the trial runs on)."""
-    text = conn.execute(select(TrialSetup.protocol_json).where(TrialSetup.id == 1)).scalar_one()
-    protocol = _protocol_from_json(text)
-    if protocol.edc is None:
-        raise Invalid(f"protocol {protocol.study.id} has no [edc] block: this trial has no forms to enter")
-    return protocol
-
-
-def _subject(conn: Connection, actor: Actor, subject_id: str, *, lock: bool = False) -> Any:
-    q = (select(Randomization.id, Randomization.subject_id, Randomization.site_id, Randomization.arm,
-                Randomization.strata_randomized, Randomization.randomized_at, Site.code.label("site"),
-                Site.country)
-         .join(Site, Site.id == Randomization.site_id).where(Randomization.subject_id == subject_id))
-    row = conn.execute(q.with_for_update() if lock else q).one_or_none()
-    # another site's subject answers like a missing one
-    if row is None or (actor.role == "site_coordinator" and row.site_id != actor.site_id):
-        raise NotFound(f"subject_id: no randomization of {subject_id!r}" +
-                       (" at your site" if actor.role == "site_coordinator" else ""))
-    return row
+LOCKERS = ("data_manager",)
 
 
 def _record_key(visit: str, form: str, instance: str) -> str:
@@ -111,8 +85,8 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
     with write_tx(engine) as conn:
         protocol = stored_protocol(conn)
         visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq)
-        subj = _subject(conn, actor, subject_id, lock=True)
-        if _is_locked(conn, subj.id):
+        subj = subject_row(conn, actor, subject_id, lock=True)
+        if is_locked(conn, subj.id):
             raise Conflict(f"subject_id: the casebook of {subject_id!r} is locked; ask for it to be unlocked")
         record_key = _record_key(visit, form_id, key or str(seq))
         row = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
@@ -154,85 +128,53 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
                 values=text, version=use_version, revision=row.revision + 1, updated_at=now, updated_by=actor.id))
             audit.append(conn, actor=actor.label, action="change", entity="form_record", entity_id=entity_id,
                          old=old, new=new, reason=reason, when=now)
-        saved = conn.execute(_record_query().where(FormRecordRow.randomization_id == subj.id,
-                                                   FormRecordRow.record_key == record_key)).one()
-        return _public(saved)
-
-
-def _record_query():  # noqa: ANN202
-    return (select(*FormRecordRow.__table__.c, User.name.label("updated_by_name"))
-            .join(User, User.id == FormRecordRow.updated_by))
-
-
-def _public(r: Any) -> dict[str, Any]:
-    return {"record": r.record_key, "visit": r.visit, "visitnum": r.visitnum, "form": r.form,
-            "version": r.version, "seq": r.seq, "key": r.key, "values": json.loads(r.values),
-            "revision": r.revision, "created_at": r.created_at, "updated_at": r.updated_at,
-            "updated_by": r.updated_by_name}
-
-
-def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
-    strata = json.loads(subj.strata_randomized)
-    values: dict[str, Any] = {"SUBJID": subj.subject_id, "SITEID": subj.site, "COUNTRY": subj.country,
-                              "RANDDT": subj.randomized_at[:10],
-                              "ARMCD": subj.arm, "ARM": trial.arm(subj.arm).name}
-    for i, name in enumerate(trial.factor_names, start=1):
-        values[f"STRAT{i}R"] = strata[name]
-    return FormRecord(study_usubjid, "SCREENING", RAND_FORM, 1, values)
-
-
-def read_casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> tuple[Casebook, list[dict[str, Any]]]:
-    """The subject's casebook (the randomization as its RAND record first) and its saved entries."""
-    return _casebook_of(conn, trial, _subject(conn, actor, subject_id))
-
-
-def _casebook_of(conn: Connection, trial: Trial, subj: Any) -> tuple[Casebook, list[dict[str, Any]]]:
-    uid = usubjid(trial.study_id, subj.subject_id)
-    rows = conn.execute(_record_query().where(FormRecordRow.randomization_id == subj.id)
-                        .order_by(FormRecordRow.id)).all()
-    records = [_rand_record(trial, uid, subj)]
-    for r in rows:
-        records.append(FormRecord(uid, r.visit, r.form, r.version, json.loads(r.values), seq=r.seq, key=r.key,
-                                  visitnum=r.visitnum))
-    return Casebook(uid, tuple(records)), [_public(r) for r in rows]
+        book, _ = casebook_of(conn, trial, subj)
+        sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
+        saved = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id,
+                                                  FormRecordRow.record_key == record_key)).one()
+        return public_record(saved)
 
 
 def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
     """The public casebook: the saved entries and the edit checks' findings (open queries)."""
     protocol = stored_protocol(conn)
-    subj = _subject(conn, actor, subject_id)
-    book, entries = _casebook_of(conn, trial, subj)
+    subj = subject_row(conn, actor, subject_id)
+    book, entries = casebook_of(conn, trial, subj)
     findings = run_edit_checks(protocol, book)
-    return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": _is_locked(conn, subj.id),
-            "records": entries, "findings": [f.to_dict() for f in findings]}
-
-
-def _is_locked(conn: Connection, randomization_id: int) -> bool:
-    return bool(conn.execute(select(CasebookLock.locked)
-                             .where(CasebookLock.randomization_id == randomization_id)).scalar_one_or_none())
+    return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": is_locked(conn, subj.id),
+            "records": entries, "findings": [f.to_dict() for f in findings],
+            "queries": subject_queries(conn, subj.id)}
 
 
 def set_lock(engine: Engine, trial: Trial, actor: Actor, subject_id: str, *, locked: bool, reason: str = "") -> dict[str, Any]:
-    """Lock a subject's casebook for analysis (refused while edit checks still find something) or
+    """Lock a subject's casebook for analysis (refused while any of its queries is open or answered) or
     unlock it (a reason is required). Each change is a link of the audit chain."""
     if actor.role not in LOCKERS:
         raise Forbidden(f"role {actor.role} cannot {'lock' if locked else 'unlock'} a casebook")
     reason = (reason or "").strip()
     if not locked and not reason:
         raise Invalid("reason: required to unlock a casebook")
+    if locked:
+        # Entries saved before queries were stored get theirs first, in a transaction of its own so
+        # a refused lock still leaves them for the site to answer.
+        with write_tx(engine) as conn:
+            subj = subject_row(conn, actor, subject_id, lock=True)
+            book, _ = casebook_of(conn, trial, subj)
+            sync_queries(conn, actor, subj, run_edit_checks(stored_protocol(conn), book), ts())
     with write_tx(engine) as conn:
-        subj = _subject(conn, actor, subject_id, lock=True)
+        subj = subject_row(conn, actor, subject_id, lock=True)
         current = conn.execute(select(CasebookLock.locked)
                                .where(CasebookLock.randomization_id == subj.id)).scalar_one_or_none()
         if bool(current) == locked:
             raise Conflict(f"subject_id: the casebook of {subject_id!r} is already {'locked' if locked else 'unlocked'}")
-        if locked:
-            book, _ = _casebook_of(conn, trial, subj)
-            open_findings = run_edit_checks(stored_protocol(conn), book)
-            if open_findings:
-                raise Conflict(f"subject_id: {len(open_findings)} finding(s) still open in the casebook of "
-                               f"{subject_id!r} (first: {open_findings[0].key}); resolve them before locking")
         now = ts()
+        if locked:
+            pending = unresolved(conn, subj.id)
+            if pending:
+                first = pending[0]
+                raise Conflict(f"subject_id: {len(pending)} query(ies) still open or answered in the casebook of "
+                               f"{subject_id!r} (first: query {first.id}, {first.check} on {first.record} "
+                               f"{first.field}); close them before locking")
         values = {"locked": locked, "changed_at": now, "changed_by": actor.id, "reason": reason}
         if current is None:
             conn.execute(insert(CasebookLock).values(randomization_id=subj.id, **values))
@@ -306,5 +248,5 @@ def export_sdtm(conn: Connection, trial: Trial) -> dict[str, Any]:
     protocol = stored_protocol(conn)
     reader = Actor(0, "export", "statistician", None, None)
     ids = conn.execute(select(Randomization.subject_id).order_by(Randomization.randomization_number)).scalars().all()
-    books = [read_casebook(conn, trial, reader, sid)[0] for sid in ids]
+    books = [casebook_of(conn, trial, subject_row(conn, reader, sid))[0] for sid in ids]
     return casebooks_to_sdtm(protocol, books)

@@ -1,0 +1,98 @@
+"""A randomized subject as the data-capture services see it: the stored protocol, the subject's row
+(refused to other sites' coordinators), its casebook from the saved entries, and its lock.
+
+Both the entry service (:mod:`.forms`) and the query service (:mod:`.queries`) stand on these, so
+neither needs the other to find a subject.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from oncotrial.collect import Casebook, FormRecord
+from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
+from oncotrial.irt.services.actors import Actor, usubjid
+from oncotrial.irt.services.errors import Invalid, NotFound
+from oncotrial.irt.services.trial import Trial
+from oncotrial.protocol import Protocol
+
+RAND_FORM = "RAND"
+SITE_ROLES = ("site_coordinator",)
+"""Roles bound to one site: they see only that site's subjects."""
+
+
+@lru_cache(maxsize=8)
+def _protocol_from_json(text: str) -> Protocol:
+    return Protocol.model_validate(json.loads(text))
+
+
+def stored_protocol(conn: Connection) -> Protocol:
+    """The protocol stored at ``irt init`` (never the file on disk: what the trial runs on)."""
+    text = conn.execute(select(TrialSetup.protocol_json).where(TrialSetup.id == 1)).scalar_one()
+    protocol = _protocol_from_json(text)
+    if protocol.edc is None:
+        raise Invalid(f"protocol {protocol.study.id} has no [edc] block: this trial has no forms to enter")
+    return protocol
+
+
+def subject_row(conn: Connection, actor: Actor, subject_id: str, *, lock: bool = False) -> Any:
+    """The subject's randomization with its site; ``lock`` holds it for the transaction, so two
+    writers to one casebook take turns."""
+    q = (select(Randomization.id, Randomization.subject_id, Randomization.site_id, Randomization.arm,
+                Randomization.strata_randomized, Randomization.randomized_at, Site.code.label("site"),
+                Site.country)
+         .join(Site, Site.id == Randomization.site_id).where(Randomization.subject_id == subject_id))
+    row = conn.execute(q.with_for_update() if lock else q).one_or_none()
+    # another site's subject answers like a missing one
+    if row is None or not sees_site(actor, row.site_id):
+        raise NotFound(f"subject_id: no randomization of {subject_id!r}" +
+                       (" at your site" if actor.role in SITE_ROLES else ""))
+    return row
+
+
+def sees_site(actor: Actor, site_id: int) -> bool:
+    return actor.role not in SITE_ROLES or actor.site_id == site_id
+
+
+def record_query():  # noqa: ANN201
+    """Saved entries with the name of who saved them last."""
+    return (select(*FormRecordRow.__table__.c, User.name.label("updated_by_name"))
+            .join(User, User.id == FormRecordRow.updated_by))
+
+
+def public_record(r: Any) -> dict[str, Any]:
+    return {"record": r.record_key, "visit": r.visit, "visitnum": r.visitnum, "form": r.form,
+            "version": r.version, "seq": r.seq, "key": r.key, "values": json.loads(r.values),
+            "revision": r.revision, "created_at": r.created_at, "updated_at": r.updated_at,
+            "updated_by": r.updated_by_name}
+
+
+def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
+    strata = json.loads(subj.strata_randomized)
+    values: dict[str, Any] = {"SUBJID": subj.subject_id, "SITEID": subj.site, "COUNTRY": subj.country,
+                              "RANDDT": subj.randomized_at[:10],
+                              "ARMCD": subj.arm, "ARM": trial.arm(subj.arm).name}
+    for i, name in enumerate(trial.factor_names, start=1):
+        values[f"STRAT{i}R"] = strata[name]
+    return FormRecord(study_usubjid, "SCREENING", RAND_FORM, 1, values)
+
+
+def casebook_of(conn: Connection, trial: Trial, subj: Any) -> tuple[Casebook, list[dict[str, Any]]]:
+    """The subject's casebook (the randomization as its RAND record first) and its saved entries."""
+    uid = usubjid(trial.study_id, subj.subject_id)
+    rows = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id)
+                        .order_by(FormRecordRow.id)).all()
+    records = [_rand_record(trial, uid, subj)]
+    for r in rows:
+        records.append(FormRecord(uid, r.visit, r.form, r.version, json.loads(r.values), seq=r.seq, key=r.key,
+                                  visitnum=r.visitnum))
+    return Casebook(uid, tuple(records)), [public_record(r) for r in rows]
+
+
+def is_locked(conn: Connection, randomization_id: int) -> bool:
+    return bool(conn.execute(select(CasebookLock.locked)
+                             .where(CasebookLock.randomization_id == randomization_id)).scalar_one_or_none())
