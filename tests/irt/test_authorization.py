@@ -41,6 +41,8 @@ API = [
     ("POST", "/api/v1/queries/{query_id}/answer", "answer", {"site_coordinator"}),
     ("POST", "/api/v1/queries/{query_id}/close", "close", REVIEWERS),
     ("POST", "/api/v1/queries/{query_id}/reopen", "reopen", REVIEWERS),
+    ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
+    ("GET", "/api/v1/sdv", None, REVIEWERS),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
@@ -62,6 +64,7 @@ WEB = [
     ("/admin", {"admin"}),
 ]
 PASSWORD = "correct horse battery"
+_SDV_SEQ = 99999
 _LEVELS = ["YES", "NO"]  # the next level to correct to; each allowed correction must change something
 
 
@@ -79,6 +82,10 @@ def setup(trial):
         for subject in ("P000", "Q000"):
             r = client.post("/api/v1/randomizations", json=body(subject), headers=auth(tokens["site_coordinator"]))
             assert r.status_code == 201
+        # the record the SDV route verifies
+        r = client.post("/api/v1/subjects/P000/records", json=_payload("record", "", _SDV_SEQ),
+                        headers=auth(tokens["site_coordinator"]))
+        assert r.status_code == 201, r.text
         query_ids = {}
         for role in ("site_coordinator", *REVIEWERS):
             r = client.post("/api/v1/subjects/Q000/queries", json={"record": "SCREENING|RAND|1", "text": role},
@@ -108,6 +115,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "answer": {"text": "as in the source"},
         "close": {"reason": "matrix"},
         "reopen": {"reason": "matrix"},
+        "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
     }[kind]
 
 

@@ -105,6 +105,13 @@ class QueryIn(_Body):
     text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
 
 
+class SdvIn(_Body):
+    """The record verified against source and the revision whose values were checked."""
+
+    record: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    revision: Annotated[int, Field(ge=1, strict=True)]
+
+
 class QueryAnswerIn(_Body):
     text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
 

@@ -239,6 +239,9 @@ class Edc(_Model):
 
     ae_dictionary: str = ""
     dy_reference: str = Field(default="RFSTDTC", pattern=r"^(RFSTDTC|[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*)$")
+    sdv_seed: int = Field(default=0, ge=0)
+    """Seed of the SDV plan's sample draws (:func:`oncotrial.collect.sdv_required`); fixed for the trial,
+    since a new seed selects different records."""
     codelists: list[CodeList] = []
     forms: list[Form] = Field(min_length=1)
     visits: list[Visit] = Field(min_length=1)

@@ -203,6 +203,20 @@ class QueryRow(Base):
     updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
+class SdvMark(Base):
+    """A monitor's source-data verification of one revision of a saved record. Marks are only added:
+    a record changed after its verification shows as changed until it is verified again."""
+
+    __tablename__ = "sdv_marks"
+    __table_args__ = (UniqueConstraint("randomization_id", "record_key", "revision", name="uq_sdv_marks_record_revision"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    record_key: Mapped[str] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(Integer)
+    verified_at: Mapped[str] = mapped_column(TS)
+    verified_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 class IdempotencyKey(Base):
     """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn
-from oncotrial.irt.services import forms, queries
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn
+from oncotrial.irt.services import forms, queries, sdv
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
@@ -81,3 +81,15 @@ def raise_query(
 ) -> dict[str, Any]:
     """Raise a query on one of the subject's saved records (and a field of it); the site answers it."""
     return queries.raise_query(engine, actor, subject_id, body.record, body.field, body.text)
+
+
+@router.post("/{subject_id}/sdv", status_code=201)
+def verify_record(
+    subject_id: str,
+    body: SdvIn,
+    actor: Annotated[Actor, Depends(require(*sdv.VERIFIERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Mark the current revision of a saved record verified against source (409 when it changed since)."""
+    return sdv.verify_record(engine, actor, trial.study_id, subject_id, body.record, body.revision)

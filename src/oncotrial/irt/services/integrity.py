@@ -30,6 +30,7 @@ from sqlalchemy import Connection, select, text
 from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.services.forms import check_casebook_locks, check_form_records
 from oncotrial.irt.services.queries import check_queries
+from oncotrial.irt.services.sdv import check_sdv_marks
 from oncotrial.randomization import AllocationRow, rows_checksum
 
 Links = Mapping[str, list[Any]]
@@ -229,6 +230,7 @@ for _check in (check_allocation_list, check_randomizations, SITES, USERS):
 register(check_form_records)
 register(check_casebook_locks)
 register(check_queries)
+register(check_sdv_marks)
 
 
 def names() -> Iterable[str]:
