@@ -21,7 +21,8 @@ from .conftest import auth, body
 from oncotrial.irt.config import ROLES
 
 ALL = set(ROLES)
-READERS = {"site_coordinator", "statistician", "monitor", "data_manager"}
+SITE = {"site_coordinator", "investigator"}
+READERS = {*SITE, "statistician", "monitor", "data_manager"}
 REVIEWERS = {"monitor", "data_manager"}
 
 # (method, path, json body, roles allowed)
@@ -30,7 +31,7 @@ API = [
     ("GET", "/api/v1/randomizations", None, READERS),
     ("GET", "/api/v1/randomizations/{subject_id}", None, READERS),
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
-    ("POST", "/api/v1/subjects/{subject_id}/records", "record", {"site_coordinator"}),
+    ("POST", "/api/v1/subjects/{subject_id}/records", "record", SITE),
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
     ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"data_manager"}),
     ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"data_manager"}),
@@ -38,11 +39,12 @@ API = [
     ("POST", "/api/v1/subjects/{subject_id}/queries", "query", REVIEWERS),
     ("GET", "/api/v1/queries", None, READERS),
     # each allowed role acts on its own query of subject Q000 (setup), so each finds it in a state it may move
-    ("POST", "/api/v1/queries/{query_id}/answer", "answer", {"site_coordinator"}),
+    ("POST", "/api/v1/queries/{query_id}/answer", "answer", SITE),
     ("POST", "/api/v1/queries/{query_id}/close", "close", REVIEWERS),
     ("POST", "/api/v1/queries/{query_id}/reopen", "reopen", REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
     ("GET", "/api/v1/sdv", None, REVIEWERS),
+    ("POST", "/api/v1/subjects/{subject_id}/signature", "sign", {"investigator"}),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
@@ -74,8 +76,10 @@ def setup(trial):
     tokens = {"site_coordinator": trial.tokens["S01"], "statistician": trial.statistician}
     for role in ("monitor", "data_manager", "admin"):
         tokens[role] = add_user(engine, f"{role}1", role, actor="test")[1]
+    tokens["investigator"] = add_user(engine, "investigator1", "investigator", site="S01", password=PASSWORD,
+                                      actor="test")[1]
     for role in ROLES:
-        add_user(engine, f"web_{role}", role, site="S01" if role == "site_coordinator" else None, password=PASSWORD,
+        add_user(engine, f"web_{role}", role, site="S01" if role in SITE else None, password=PASSWORD,
                  actor="test")
     engine.dispose()
     with TestClient(create_app(Settings(db_url=trial.db_url))) as client:
@@ -87,7 +91,7 @@ def setup(trial):
                         headers=auth(tokens["site_coordinator"]))
         assert r.status_code == 201, r.text
         query_ids = {}
-        for role in ("site_coordinator", *REVIEWERS):
+        for role in (*SITE, *REVIEWERS):
             r = client.post("/api/v1/subjects/Q000/queries", json={"record": "SCREENING|RAND|1", "text": role},
                             headers=auth(tokens["monitor"]))
             assert r.status_code == 201, r.text
@@ -116,6 +120,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "close": {"reason": "matrix"},
         "reopen": {"reason": "matrix"},
         "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
+        "sign": {"password": PASSWORD, "meaning": "approval"},
     }[kind]
 
 

@@ -7,8 +7,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES: tuple[str, ...] = ("site_coordinator", "statistician", "monitor", "data_manager", "admin")
+ROLES: tuple[str, ...] = ("site_coordinator", "investigator", "statistician", "monitor", "data_manager", "admin")
 """Role identifiers accepted by ``--role`` and stored on each user."""
+
+SITE_ROLES: tuple[str, ...] = ("site_coordinator", "investigator")
+"""Roles bound to one site: they see only that site's subjects."""
 
 DEFAULT_DB = "oncotrial-irt.sqlite"
 

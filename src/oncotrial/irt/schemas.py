@@ -112,6 +112,13 @@ class SdvIn(_Body):
     revision: Annotated[int, Field(ge=1, strict=True)]
 
 
+class SignIn(_Body):
+    """The investigator's password, re-entered, and the meaning of the signature."""
+
+    password: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    meaning: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+
+
 class QueryAnswerIn(_Body):
     text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
 

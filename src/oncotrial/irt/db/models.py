@@ -217,6 +217,21 @@ class SdvMark(Base):
     verified_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
+class Signature(Base):
+    """An investigator's electronic signature of a subject's casebook (21 CFR 11.50): who, when, the
+    meaning signed, and a hash of the entries signed, so a later change shows the signature no longer
+    covers the data. Signatures are only added."""
+
+    __tablename__ = "signatures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    signed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[str] = mapped_column(TS)
+    meaning: Mapped[str] = mapped_column(String(32))
+    statement: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
 class IdempotencyKey(Base):
     """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
 

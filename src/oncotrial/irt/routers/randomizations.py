@@ -19,7 +19,7 @@ from oncotrial.irt.services.errors import Invalid
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1/randomizations", tags=["randomizations"])
-READERS = ("site_coordinator", "statistician", "monitor", "data_manager")
+READERS = ("site_coordinator", "investigator", "statistician", "monitor", "data_manager")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
-from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn
-from oncotrial.irt.services import forms, queries, sdv
+from oncotrial.irt.dependencies import client_address, get_engine, get_trial, require
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn
+from oncotrial.irt.services import forms, queries, sdv, signatures
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1/subjects", tags=["data capture"])
-READERS = ("site_coordinator", "statistician", "monitor", "data_manager")
+READERS = ("site_coordinator", "investigator", "statistician", "monitor", "data_manager")
 
 
 @router.post("/{subject_id}/records")
@@ -93,3 +93,29 @@ def verify_record(
 ) -> dict[str, Any]:
     """Mark the current revision of a saved record verified against source (409 when it changed since)."""
     return sdv.verify_record(engine, actor, trial.study_id, subject_id, body.record, body.revision)
+
+
+@router.post("/{subject_id}/signature", status_code=201)
+def sign_casebook(
+    subject_id: str,
+    body: SignIn,
+    request: Request,
+    actor: Annotated[Actor, Depends(require(*signatures.SIGNERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> JSONResponse:
+    """The investigator signs the casebook as it stands, re-entering their password, with a meaning
+    (``approval`` or ``review``). A wrong password counts against the account's log-in limits (429
+    once they are reached), so a stolen token cannot be used to guess the password."""
+    limiter, client = request.app.state.login_limiter, client_address(request)
+    wait = limiter.retry_after(actor.name, client)
+    if wait:
+        return JSONResponse({"detail": f"password: too many failed attempts; try again in {wait} s"},
+                            status_code=429, headers={"Retry-After": str(wait)})
+    try:
+        signed = signatures.sign_casebook(engine, trial, actor, subject_id, body.password, body.meaning)
+    except signatures.WrongPassword:
+        limiter.record_failure(actor.name, client)
+        raise
+    limiter.record_success(actor.name, client)
+    return JSONResponse(signed, status_code=201)

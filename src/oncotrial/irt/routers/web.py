@@ -37,7 +37,7 @@ from oncotrial.irt.services.randomize import randomize_async
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 CSRF_COOKIE = "ot_csrf"
-HOME = {"site_coordinator": "/patients", "monitor": "/patients", "data_manager": "/patients", "statistician": "/dashboard",
+HOME = {"site_coordinator": "/patients", "investigator": "/patients", "monitor": "/patients", "data_manager": "/patients", "statistician": "/dashboard",
         "admin": "/admin"}
 STALE_FORM = "csrf: the form's security token is missing or stale; reload the page"
 
@@ -218,7 +218,8 @@ async def randomize_submit(request: Request, fields: Form, actor: Annotated[Acto
 
 @router.get("/patients")
 def patients(request: Request, actor: Annotated[Actor, Depends(require_page(
-        "site_coordinator", "statistician", "monitor", "data_manager", refusal="role {role} does not see patients"))]) -> Response:
+        "site_coordinator", "investigator", "statistician", "monitor", "data_manager",
+        refusal="role {role} does not see patients"))]) -> Response:
     with read_tx(request.app.state.engine) as conn:
         items = records.list_randomizations(conn, request.app.state.trial, actor, limit=10000)
     return _render(request, "patients.html", {"items": items, "trial": request.app.state.trial})

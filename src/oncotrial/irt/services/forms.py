@@ -22,14 +22,14 @@ from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
-from oncotrial.irt.services import sdv
+from oncotrial.irt.services import sdv, signatures
 from oncotrial.irt.services.queries import subject_queries, sync_queries, unresolved
 from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, is_locked, public_record, record_query,
                                              stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
-WRITERS = ("site_coordinator",)
+WRITERS = ("site_coordinator", "investigator")
 LOCKERS = ("data_manager",)
 
 
@@ -137,8 +137,8 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
 
 
 def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
-    """The public casebook: the saved entries with their SDV state, the edit checks' findings and the
-    subject's queries."""
+    """The public casebook: the saved entries with their SDV state, the edit checks' findings, the
+    subject's queries and the investigator's signatures."""
     protocol = stored_protocol(conn)
     subj = subject_row(conn, actor, subject_id)
     book, entries = casebook_of(conn, trial, subj)
@@ -146,7 +146,8 @@ def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> d
     sdv.annotate(conn, protocol, subj, book.usubjid, entries)
     return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": is_locked(conn, subj.id),
             "records": entries, "findings": [f.to_dict() for f in findings],
-            "queries": subject_queries(conn, subj.id)}
+            "queries": subject_queries(conn, subj.id),
+            "signatures": signatures.subject_signatures(conn, subj.id, entries)}
 
 
 def set_lock(engine: Engine, trial: Trial, actor: Actor, subject_id: str, *, locked: bool, reason: str = "") -> dict[str, Any]:

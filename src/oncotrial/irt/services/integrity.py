@@ -31,6 +31,7 @@ from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.services.forms import check_casebook_locks, check_form_records
 from oncotrial.irt.services.queries import check_queries
 from oncotrial.irt.services.sdv import check_sdv_marks
+from oncotrial.irt.services.signatures import check_signatures
 from oncotrial.randomization import AllocationRow, rows_checksum
 
 Links = Mapping[str, list[Any]]
@@ -231,6 +232,7 @@ register(check_form_records)
 register(check_casebook_locks)
 register(check_queries)
 register(check_sdv_marks)
+register(check_signatures)
 
 
 def names() -> Iterable[str]:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from oncotrial.collect import Finding
 from oncotrial.irt import audit
+from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import FormRecordRow, QueryRow, Randomization, Site, User
 from oncotrial.irt.security import ts
@@ -31,8 +32,8 @@ from oncotrial.irt.services.subjects import RAND_FORM, sees_site, stored_protoco
 
 REVIEWERS = ("monitor", "data_manager")
 """Raise, close and re-open queries."""
-ANSWERERS = ("site_coordinator",)
-READERS = ("site_coordinator", "monitor", "data_manager", "statistician")
+ANSWERERS = ("site_coordinator", "investigator")
+READERS = ("site_coordinator", "investigator", "monitor", "data_manager", "statistician")
 STATUSES = ("open", "answered", "closed")
 UNRESOLVED = ("open", "answered")
 
@@ -130,7 +131,7 @@ def list_queries(conn: Connection, actor: Actor, *, status: str | None = None, s
     if status is not None and status not in STATUSES:
         raise Invalid(f"status: {status!r} is not a query status; expected one of {', '.join(STATUSES)}")
     q = _query_select()
-    if actor.role in ANSWERERS:
+    if actor.role in SITE_ROLES:
         q = q.where(Randomization.site_id == actor.site_id)
     if status is not None:
         q = q.where(QueryRow.status == status)
@@ -184,7 +185,7 @@ def _transition(engine: Engine, actor: Actor, query_id: int, action: str, reason
             select(Randomization.subject_id, Randomization.site_id)
             .where(Randomization.id == row.randomization_id)).one()
         if row is None or not sees_site(actor, subj.site_id):
-            raise NotFound(f"query_id: no query {query_id}" + (" at your site" if actor.role in ANSWERERS else ""))
+            raise NotFound(f"query_id: no query {query_id}" + (" at your site" if actor.role in SITE_ROLES else ""))
         if row.status not in allowed_from:
             raise Conflict(f"query {query_id} is {row.status}; only a query {' or '.join(allowed_from)} "
                            f"can take '{action}'")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.models import Correction, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import NotFound
@@ -40,8 +41,8 @@ def to_record(trial: Trial, row: Any) -> dict[str, Any]:
     }
 
 def visible_site_filter(actor: Actor):  # noqa: ANN201
-    """A site coordinator sees their own site only; other reading roles see all sites."""
-    if actor.role == "site_coordinator":
+    """Site staff see their own site only; other reading roles see all sites."""
+    if actor.role in SITE_ROLES:
         return Randomization.site_id == actor.site_id
     return None
 
@@ -49,9 +50,9 @@ def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: 
     row = conn.execute(record_query().where(Randomization.subject_id == subject_id)).one_or_none()
     # Another site's subject answers exactly like a missing one: a coordinator must not
     # learn which subject ids exist elsewhere.
-    if row is None or (actor.role == "site_coordinator" and row.site_id != actor.site_id):
+    if row is None or (actor.role in SITE_ROLES and row.site_id != actor.site_id):
         raise NotFound(f"subject_id: no randomization of {subject_id!r} at your site"
-                       if actor.role == "site_coordinator" else f"subject_id: {subject_id!r} is not randomized")
+                       if actor.role in SITE_ROLES else f"subject_id: {subject_id!r} is not randomized")
     record = to_record(trial, row)
     record["corrections"] = list_corrections(conn, row.id)
     return record

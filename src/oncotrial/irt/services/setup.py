@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
 from oncotrial._seed import check_seed
 from oncotrial.irt import audit, audit_key
 from oncotrial.irt.audit_key import AuditKey
-from oncotrial.irt.config import ROLES
+from oncotrial.irt.config import ROLES, SITE_ROLES
 from oncotrial.irt.db.engine import read_tx, write_tx
 from oncotrial.irt.db.migrate import upgrade
 from oncotrial.irt.db.models import AllocationRow, ApiToken, AuditHead, Counter, Site, TrialSetup, User
@@ -180,8 +180,8 @@ def add_user(engine: Engine, name: str, role: str, *, site: str | None = None, p
         raise Invalid(f"name: {name!r} is not a user name; expected 1-100 letters, digits, '.', '_', '@' or '-'")
     if role not in ROLES:
         raise Invalid(f"role: {role!r} is not a role; expected one of {', '.join(ROLES)}")
-    if role == "site_coordinator" and not site:
-        raise Invalid("site: a site_coordinator needs --site (the site they enroll at)")
+    if role in SITE_ROLES and not site:
+        raise Invalid(f"site: role {role} needs --site (the site they work at)")
     pw_hash = hash_password(password) if password is not None else None
     with write_tx(engine) as conn:
         site_id = None

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from oncotrial.collect import Casebook, FormRecord
+from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import Invalid, NotFound
@@ -21,8 +22,6 @@ from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
 RAND_FORM = "RAND"
-SITE_ROLES = ("site_coordinator",)
-"""Roles bound to one site: they see only that site's subjects."""
 
 
 @lru_cache(maxsize=8)
