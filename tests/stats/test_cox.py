@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from oncotrial.stats import cox, cox_zph
+from oncotrial.stats import cox, cox_hr, cox_zph
 
 from ._ref import arr, close, reference
 
@@ -121,3 +121,28 @@ def test_bad_input_names_the_problem(kwargs, message) -> None:
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         cox(d, **args)
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+def test_cox_hr_from_arrays_is_the_same_fit_as_cox(case: tuple[str, pd.DataFrame], stratified: bool) -> None:
+    """The array entry point the reconstruction's search calls gives cox()'s HR and CI (and so R's)."""
+    name, d = case
+    covs = reference(name)["cox"]["covariates"]
+    cov = covs if isinstance(covs, str) else covs[0]
+    if stratified and "stratum" not in d.columns:
+        pytest.skip(f"{name}: no stratum column")
+    strata = "stratum" if stratified else None
+    if not pd.api.types.is_numeric_dtype(d[cov]) and d[cov].nunique() > 2:
+        pytest.skip(f"{name}: {cov} has more than two levels; cox_hr fits one column")
+    fit = cox(d, time="time", event="event", covariates=[cov], strata=strata, timefix=False)
+    x = d[cov].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(d[cov]) else \
+        pd.get_dummies(d[cov], drop_first=True, dtype=float).iloc[:, 0].to_numpy()
+    got = cox_hr(d["time"].to_numpy(), d["event"].to_numpy(), x, None if strata is None else d[strata].to_numpy())
+    want = [fit.hr.iloc[0], *fit.hr_ci.iloc[0]]
+    assert np.allclose(got, want, rtol=1e-10, equal_nan=True), name
+
+
+def test_cox_hr_without_events_or_with_ragged_input() -> None:
+    assert np.isnan(cox_hr(np.array([1.0, 2.0]), np.array([0, 0]), np.array([0.0, 1.0]))).all()
+    with pytest.raises(ValueError, match="expected arrays of one length, got 2, 2, 3"):
+        cox_hr(np.array([1.0, 2.0]), np.array([1, 0]), np.array([0.0, 1.0, 1.0]))

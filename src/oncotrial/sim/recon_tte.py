@@ -161,10 +161,9 @@ class HRTarget:
 def cox_hr(time: np.ndarray, event: np.ndarray, trt: np.ndarray, strata: np.ndarray | None,
            conf_level: float = 0.95) -> tuple[float, float, float]:
     """(HR, lower, upper) of ``trt``, stratified Cox with Efron ties (numpy core; equals oncotrial.stats.cox)."""
-    from oncotrial.sim.fastcox import cox_1d
+    from oncotrial.stats import cox_hr as _cox_hr
 
-    return cox_1d(np.asarray(time, dtype=float), np.asarray(event).astype(bool), np.asarray(trt, dtype=float),
-                  strata, conf_level)
+    return _cox_hr(time, np.asarray(event).astype(float), trt, strata, conf_level=conf_level)
 
 
 def logrank_p(time: np.ndarray, event: np.ndarray, trt: np.ndarray, strata: np.ndarray | None, sided: int = 2) -> float:

@@ -8,7 +8,7 @@ stratified), ``odds_ratio``. Results are frozen dataclasses with
 """
 
 from .binomial import ComparisonResult, ProportionCI, clopper_pearson, odds_ratio, prop_diff, wilson
-from .cox import ChisqTest, CoxResult, ZphResult, cox, cox_zph
+from .cox import ChisqTest, CoxResult, ZphResult, cox, cox_hr, cox_zph
 from .followup import FollowupResult, median_followup
 from .km import KMResult, km
 from .logrank import LogrankResult, logrank
@@ -17,6 +17,6 @@ from .rmst import RMSTDiffResult, RMSTResult, rmst, rmst_diff
 __all__ = [
     "ChisqTest", "ComparisonResult", "CoxResult", "FollowupResult", "KMResult", "LogrankResult",
     "ProportionCI", "RMSTDiffResult", "RMSTResult", "ZphResult",
-    "clopper_pearson", "cox", "cox_zph", "km", "logrank", "median_followup", "odds_ratio",
+    "clopper_pearson", "cox", "cox_hr", "cox_zph", "km", "logrank", "median_followup", "odds_ratio",
     "prop_diff", "rmst", "rmst_diff", "wilson",
 ]
