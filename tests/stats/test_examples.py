@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["km", "followup", "logrank", "cox", "rmst", "binomial"]
+MODULES = ["km", "followup", "logrank", "cox", "rmst", "binomial", "pwexp"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -14,65 +14,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from oncotrial.stats.pwexp import PiecewiseExponential
+
 
 def _as_pieces(name: str, values: Sequence[float], nonneg: bool = True) -> np.ndarray:
     v = np.atleast_1d(np.asarray(values, dtype=float))
     if v.ndim != 1 or v.size == 0 or np.any(~np.isfinite(v)) or (nonneg and np.any(v < 0)):
         raise ValueError(f"{name}: expected a non-empty sequence of finite non-negative numbers, got {values!r}")
     return v
-
-
-@dataclass(frozen=True)
-class PiecewiseExponential:
-    """Hazard ``hazards[j]`` on [starts[j], starts[j+1]) (the last piece is open-ended)."""
-
-    starts: tuple[float, ...]
-    hazards: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        s = _as_pieces("starts", self.starts)
-        h = _as_pieces("hazards", self.hazards)
-        if s[0] != 0 or np.any(np.diff(s) <= 0):
-            raise ValueError(f"starts: expected strictly increasing times beginning at 0, got {self.starts!r}")
-        if s.size != h.size:
-            raise ValueError(f"hazards: expected {s.size} hazards (one per piece), got {h.size}")
-
-    @classmethod
-    def exponential(cls, hazard: float) -> "PiecewiseExponential":
-        return cls((0.0,), (float(hazard),))
-
-    @classmethod
-    def from_median(cls, median: float) -> "PiecewiseExponential":
-        if not (median > 0 and np.isfinite(median)):
-            raise ValueError(f"median: expected a positive number, got {median!r}")
-        return cls.exponential(np.log(2.0) / median)
-
-    def scaled(self, factor: float) -> "PiecewiseExponential":
-        """Proportional hazards: every piece multiplied by ``factor`` (e.g. a hazard ratio)."""
-        return PiecewiseExponential(self.starts, tuple(float(h) * factor for h in self.hazards))
-
-    def cumulative_hazard(self, x: np.ndarray) -> np.ndarray:
-        s = np.asarray(self.starts)
-        h = np.asarray(self.hazards)
-        x = np.asarray(x, float)
-        j = np.searchsorted(s, x, side="right") - 1
-        base = np.concatenate([[0.0], np.cumsum(h[:-1] * np.diff(s))])
-        return base[j] + h[j] * (x - s[j])
-
-    def median(self) -> float:
-        """Time at which survival is 0.5."""
-        return float(self.quantile_of_cumhaz(np.log(2.0)))
-
-    def quantile_of_cumhaz(self, target: np.ndarray | float) -> np.ndarray:
-        """Inverse cumulative hazard (used to draw event times from Exp(1) variates)."""
-        s = np.asarray(self.starts)
-        h = np.asarray(self.hazards)
-        base = np.concatenate([[0.0], np.cumsum(h[:-1] * np.diff(s))])
-        target = np.asarray(target, float)
-        j = np.searchsorted(base, target, side="right") - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = s[j] + (target - base[j]) / h[j]
-        return np.where(h[j] > 0, out, np.inf)
 
 
 def dropout_hazard(rate: float, time: float) -> float:

@@ -118,7 +118,7 @@ def calibrate(protocol: Protocol | str, *, replicates: int = 12, rounds: int = 5
                     if cbr_obs is not None and abs(tm - cbr_t) < 1e-9:
                         # the clinical-benefit point: what matters is the benefit rate, not the KM there
                         s_obs = cbr_obs
-                    h_model = float(pe.cumhaz(tm))
+                    h_model = float(pe.cumulative_hazard(tm))
                     h_new = h_model * np.log(s_target) / np.log(min(max(s_obs, 1e-6), 1 - 1e-9))
                     adj.append((tm, float(np.exp(-h_new))))
                 try:
@@ -212,7 +212,7 @@ def _pooled_hr(sims, exp_arm: str, endpoint: str) -> float:
 def _bent(pe: PiecewiseExponential, alpha: float) -> PiecewiseExponential:
     """``pe`` with a knot halfway between its first two points, its level set by ``alpha``
     (log-survival interpolation weight; 0.5 = no bend). Survival at the other points is unchanged."""
-    b = list(pe.breaks)
+    b = list(pe.starts)
     if len(b) < 3:
         return pe
     t0, t1 = b[1], b[2]

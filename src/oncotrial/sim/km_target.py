@@ -23,7 +23,7 @@ from oncotrial.stats._core import km_arrays, km_confint, km_quantiles
 
 def _inverse(target: PiecewiseExponential):
     """A fast scalar inverse survival function (days) of ``target`` (months)."""
-    b = [x * DAYS_PER_MONTH for x in target.breaks]
+    b = [x * DAYS_PER_MONTH for x in target.starts]
     h = [x / DAYS_PER_MONTH for x in target.hazards]
     cum = [0.0]
     for k in range(len(b) - 1):

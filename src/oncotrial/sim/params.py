@@ -16,84 +16,8 @@ from typing import Mapping
 import numpy as np
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
+from oncotrial.stats.pwexp import PiecewiseExponential
 from oncotrial.sim.safety_model import AEModel, DoseModel, ae_models, dose_models
-
-
-@dataclass(frozen=True)
-class PiecewiseExponential:
-    """A survival distribution with constant hazard ``hazards[k]`` on ``[breaks[k], breaks[k+1])``.
-
-    ``breaks`` starts at 0; the last hazard continues for ever.
-
-    Example
-    -------
-    >>> pe = PiecewiseExponential.through([(12.0, 0.5)])
-    >>> round(float(pe.survival(12.0)), 3)
-    0.5
-    """
-
-    breaks: tuple[float, ...]
-    hazards: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.breaks) != len(self.hazards) or not self.breaks or self.breaks[0] != 0:
-            raise ValueError(f"breaks {self.breaks} must start at 0 and match hazards {self.hazards}")
-        if any(b <= a for a, b in zip(self.breaks, self.breaks[1:])):
-            raise ValueError(f"breaks must increase, got {self.breaks}")
-        if any(not np.isfinite(h) or h < 0 for h in self.hazards):
-            raise ValueError(f"hazards must be finite and >= 0, got {self.hazards}")
-
-    @classmethod
-    def through(cls, points: list[tuple[float, float]], tail_hazard: float | None = None) -> PiecewiseExponential:
-        """The piecewise exponential passing through survival ``points`` [(time, S(time)), ...].
-
-        Points are sorted; survival must decrease. The hazard after the last point is
-        ``tail_hazard`` or that of the last segment.
-        """
-        pts = sorted((float(t), float(s)) for t, s in points)
-        if not pts:
-            raise ValueError("points: need at least one (time, survival) point")
-        breaks, hazards = [0.0], []
-        t0, s0 = 0.0, 1.0
-        for t, s in pts:
-            if t <= t0 or not 0 < s < s0 + 1e-12:
-                raise ValueError(f"points: survival must decrease over increasing times, got {pts}")
-            hazards.append(max(np.log(s0 / s) / (t - t0), 1e-9))
-            breaks.append(t)
-            t0, s0 = t, s
-        hazards.append(hazards[-1] if tail_hazard is None else float(tail_hazard))
-        return cls(tuple(breaks), tuple(hazards))
-
-    def cumhaz(self, t: np.ndarray | float) -> np.ndarray:
-        t = np.asarray(t, dtype=float)
-        b = np.asarray(self.breaks)
-        h = np.asarray(self.hazards)
-        seg = np.diff(np.append(b, np.inf))
-        cum = np.concatenate([[0.0], np.cumsum(h[:-1] * seg[:-1])])
-        k = np.clip(np.searchsorted(b, t, side="right") - 1, 0, len(b) - 1)
-        return cum[k] + h[k] * (t - b[k])
-
-    def survival(self, t: np.ndarray | float) -> np.ndarray:
-        return np.exp(-self.cumhaz(t))
-
-    def quantile_time(self, s: np.ndarray | float) -> np.ndarray:
-        """Inverse survival: the time at which S(t) = s."""
-        target = -np.log(np.clip(np.asarray(s, dtype=float), 1e-300, 1.0))
-        b = np.asarray(self.breaks)
-        h = np.asarray(self.hazards)
-        seg = np.diff(np.append(b, np.inf))
-        cum = np.concatenate([[0.0], np.cumsum(h[:-1] * seg[:-1])])
-        k = np.clip(np.searchsorted(cum, target, side="right") - 1, 0, len(b) - 1)
-        with np.errstate(divide="ignore"):
-            return np.where(h[k] > 0, b[k] + (target - cum[k]) / np.where(h[k] > 0, h[k], 1.0), np.inf)
-
-    def sample(self, rng: np.random.Generator, n: int, scale: np.ndarray | float = 1.0) -> np.ndarray:
-        """Draw ``n`` times; ``scale`` multiplies the hazard (proportional hazards)."""
-        e = rng.exponential(size=n) / np.asarray(scale, dtype=float)
-        return self.quantile_time(np.exp(-e))
-
-    def scaled(self, factor: float) -> PiecewiseExponential:
-        return PiecewiseExponential(self.breaks, tuple(h * factor for h in self.hazards))
 
 
 def _frozen(d: Mapping) -> Mapping:

@@ -82,7 +82,7 @@ def curve_for(tg: CurveTarget, shape: Shape, n: int) -> PiecewiseExponential:
             clean.append((tm, float(sm)))
             clean.sort()
     pe = PiecewiseExponential.through(clean)
-    return PiecewiseExponential(pe.breaks, pe.hazards[:-1] + (pe.hazards[-1] * shape.tail,))
+    return PiecewiseExponential(pe.starts, pe.hazards[:-1] + (pe.hazards[-1] * shape.tail,))
 
 
 def band_levels(time: np.ndarray, event: np.ndarray, conf_level: float) -> tuple[float | None, float | None]:
