@@ -45,6 +45,7 @@ API = [
     ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
     ("GET", "/api/v1/sdv", None, REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/signature", "sign", {"investigator"}),
+    ("POST", "/api/v1/forms/{form_id}/migrate", "migrate", {"data_manager"}),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
     ("GET", "/api/v1/export/{dataset}", None, {"statistician", "monitor"}),
@@ -121,12 +122,14 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "reopen": {"reason": "matrix"},
         "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
         "sign": {"password": PASSWORD, "meaning": "approval"},
+        "migrate": {"to_version": 2, "reason": "matrix"},
     }[kind]
 
 
 def _path(template: str, i: int, query_id: int) -> str:
     return (template.replace("{subject_id}", "P000").replace("{dataset}", "adsl")
-            .replace("{name}", f"victim{i:03d}").replace("{query_id}", str(query_id)))
+            .replace("{name}", f"victim{i:03d}").replace("{query_id}", str(query_id))
+            .replace("{form_id}", "DEMOG"))
 
 
 def _audit_len(db_url: str) -> int:

@@ -105,6 +105,15 @@ class QueryIn(_Body):
     text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
 
 
+class MigrationIn(_Body):
+    """Move saved entries of a form to another version: the subjects named, or all when omitted."""
+
+    to_version: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    subject_ids: Annotated[list[Annotated[StrictStr, Field(min_length=1, max_length=64)]],
+                           Field(min_length=1, max_length=10000)] | None = None
+    reason: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
 class SdvIn(_Body):
     """The record verified against source and the revision whose values were checked."""
 

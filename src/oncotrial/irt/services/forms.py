@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from oncotrial.collect import FormValidationError, run_edit_checks, validate_form
+from oncotrial.collect import FormRecord, FormValidationError, migrate_record, run_edit_checks, validate_form
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
@@ -254,3 +254,66 @@ def export_sdtm(conn: Connection, trial: Trial) -> dict[str, Any]:
     ids = conn.execute(select(Randomization.subject_id).order_by(Randomization.randomization_number)).scalars().all()
     books = [casebook_of(conn, trial, subject_row(conn, reader, sid))[0] for sid in ids]
     return casebooks_to_sdtm(protocol, books)
+
+
+MIGRATORS = ("data_manager",)
+
+
+def migrate_form_version(engine: Engine, trial: Trial, actor: Actor, form_id: str, to_version: int, *,
+                         subject_ids: list[str] | None = None, reason: str = "") -> dict[str, Any]:
+    """Move saved entries of ``form_id`` to version ``to_version`` after an amendment: the subjects
+    named, or every subject. Each move is a change of the entry (revision + 1) on the audit chain with
+    the reason; the new version's empty required fields become queries.
+
+    An entry is left where it is, and listed under ``skipped`` with why, when its casebook is locked
+    or when the new version has no field for one of its values (moving it would drop data: the site
+    changes that entry by hand). One transaction: the batch lands whole or not at all.
+    """
+    if actor.role not in MIGRATORS:
+        raise Forbidden(f"role {actor.role} cannot migrate entries to a new form version")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("reason: required to move entries to another form version (name the amendment)")
+    with write_tx(engine) as conn:
+        protocol = stored_protocol(conn)
+        form = next((f for f in protocol.edc.forms if f.id == form_id), None)
+        if form is None or form_id == RAND_FORM:
+            raise Invalid(f"form: {form_id!r} is not an entered form of the protocol")
+        if to_version not in form.version_numbers:
+            raise Invalid(f"to_version: form {form_id} has no version {to_version} (versions: {form.version_numbers})")
+        if subject_ids is None:
+            subjects = conn.execute(select(Randomization.subject_id).order_by(Randomization.randomization_number)).scalars().all()
+        else:
+            subjects = list(dict.fromkeys(subject_ids))
+        migrated: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        now = ts()
+        for sid in subjects:
+            subj = subject_row(conn, actor, sid, lock=True)  # NotFound names an unknown subject
+            rows = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
+                                                            FormRecordRow.form == form_id,
+                                                            FormRecordRow.version != to_version)
+                                .order_by(FormRecordRow.id)).all()
+            if not rows:
+                continue
+            if is_locked(conn, subj.id):
+                skipped += [{"subject_id": sid, "record": r.record_key, "why": "casebook locked"} for r in rows]
+                continue
+            for r in rows:
+                values = json.loads(r.values)
+                move = migrate_record(protocol, FormRecord(sid, r.visit, r.form, r.version, values, seq=r.seq, key=r.key),
+                                      to_version)
+                if move.dropped:
+                    skipped.append({"subject_id": sid, "record": r.record_key,
+                                    "why": f"version {to_version} has no field for {', '.join(sorted(move.dropped))}"})
+                    continue
+                conn.execute(update(FormRecordRow).where(FormRecordRow.id == r.id).values(
+                    version=to_version, revision=r.revision + 1, updated_at=now, updated_by=actor.id))
+                audit.append(conn, actor=actor.label, action="change", entity="form_record",
+                             entity_id=f"{sid}|{r.record_key}", old={"__version__": r.version},
+                             new={"__version__": to_version}, reason=f"form version migration: {reason}", when=now)
+                migrated.append({"subject_id": sid, "record": r.record_key, "from_version": r.version,
+                                 "to_version": to_version, "missing": list(move.missing)})
+            book, _ = casebook_of(conn, trial, subj)
+            sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
+    return {"form": form_id, "to_version": to_version, "migrated": migrated, "skipped": skipped}
