@@ -57,6 +57,7 @@ API = [
     ("POST", "/api/v1/users", "user", {"admin"}),
     ("POST", "/api/v1/users/{name}/tokens", "token", {"admin"}),
     ("POST", "/api/v1/users/{name}/deactivate", "deactivate", {"admin"}),
+    ("PUT", "/api/v1/users/{name}/sites", "sites", {"admin"}),
     ("GET", "/api/v1/me", None, ALL),
     ("GET", "/api/v1/protocol", None, ALL),
 ]
@@ -76,7 +77,8 @@ def setup(trial):
     engine = make_engine(trial.db_url)
     tokens = {"site_coordinator": trial.tokens["S01"], "statistician": trial.statistician}
     for role in ("monitor", "data_manager", "admin"):
-        tokens[role] = add_user(engine, f"{role}1", role, actor="test")[1]
+        tokens[role] = add_user(engine, f"{role}1", role, site="S01" if role == "monitor" else None,
+                                actor="test")[1]
     tokens["investigator"] = add_user(engine, "investigator1", "investigator", site="S01", password=PASSWORD,
                                       actor="test")[1]
     for role in ROLES:
@@ -110,6 +112,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "user": {"name": f"u{i:03d}", "role": "monitor"},
         "token": {"ttl_days": 1},
         "deactivate": {"reason": "matrix test"},
+        "sites": {"sites": ["S01"], "reason": "matrix test"},
         # a complete entry, so the casebook has no findings and can be locked next
         "record": {"visit": "LOG", "form": "AE", "seq": i, "values": {
             "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
@@ -154,7 +157,7 @@ def test_api_authorization_matrix(setup):
     for method, template, kind, allowed in API:
         for role in (*ROLES, None):
             i += 1
-            if template.endswith("{name}/tokens") or template.endswith("{name}/deactivate"):
+            if template.endswith(("{name}/tokens", "{name}/deactivate", "{name}/sites")):
                 add_user(engine, f"victim{i:03d}", "monitor", actor="test")
             before = _audit_len(trial.db_url)
             headers = auth(tokens[role]) if role else {}
@@ -169,7 +172,7 @@ def test_api_authorization_matrix(setup):
             else:
                 assert r.status_code == 403, where
                 assert role in r.json()["detail"], where
-            if role not in allowed and method == "POST":
+            if role not in allowed and method in ("POST", "PUT"):
                 assert _audit_len(trial.db_url) == before, where
     engine.dispose()
 

@@ -38,7 +38,8 @@ def reviewers(trial) -> dict[str, dict[str, str]]:
     """Headers of a data manager and a monitor of the trial."""
     engine = make_engine(trial.db_url)
     try:
-        return {role: auth(add_user(engine, f"{role}1", role, actor="test")[1]) for role in ("data_manager", "monitor")}
+        return {role: auth(add_user(engine, f"{role}1", role, site="S01" if role == "monitor" else None,
+                                    actor="test")[1]) for role in ("data_manager", "monitor")}
     finally:
         engine.dispose()
 

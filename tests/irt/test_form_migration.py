@@ -31,7 +31,8 @@ def served(db_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]],
     try:
         h = {"S01": auth(fx.tokens["S01"])}
         for role in ("data_manager", "monitor"):
-            h[role] = auth(add_user(engine, f"{role}1", role, actor="test")[1])
+            h[role] = auth(add_user(engine, f"{role}1", role, site="S01" if role == "monitor" else None,
+                                    actor="test")[1])
     finally:
         engine.dispose()
     with TestClient(create_app(Settings(db_url=fx.db_url))) as c:

@@ -16,6 +16,7 @@ from oncotrial.cli import app as cli
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
+from oncotrial.irt.services.monitors import assign_sites
 from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 
@@ -64,6 +65,7 @@ def t(db_url: str) -> Iterator[Trial]:
         h = {site: auth(tok) for site, tok in fx.tokens.items()}
         for role in ("monitor", "data_manager"):
             h[role] = auth(add_user(engine, f"{role}1", role, actor="test")[1])
+        assign_sites(engine, "monitor1", ["S01", "S02"], reason="monitors both sites", actor="test")
         h["statistician"] = auth(fx.statistician)
     finally:
         engine.dispose()

@@ -17,6 +17,7 @@ from oncotrial.collect import FormRecord, sdv_required
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
+from oncotrial.irt.services.monitors import assign_sites
 from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 from oncotrial.protocol import load_protocol
@@ -36,6 +37,7 @@ def served(db_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]],
         h = {site: auth(tok) for site, tok in fx.tokens.items()}
         for role in ("monitor", "data_manager"):
             h[role] = auth(add_user(engine, f"{role}1", role, actor="test")[1])
+        assign_sites(engine, "monitor1", ["S01", "S02"], reason="monitors both sites", actor="test")
     finally:
         engine.dispose()
     with TestClient(create_app(Settings(db_url=fx.db_url))) as c:

@@ -154,7 +154,8 @@ def add_user(
     db: str = typer.Option(..., "--db", help=DB_HELP),
     name: str = typer.Option(..., "--name", help="User name."),
     role: str = typer.Option(..., "--role", help=f"One of {', '.join(ROLES)}."),
-    site: Optional[str] = typer.Option(None, "--site", help="The user's site (required for site_coordinator)."),
+    site: Optional[str] = typer.Option(None, "--site", help="The user's site (required for site staff; a monitor's "
+                                                             "first assigned site)."),
     password: Optional[str] = typer.Option(None, "--password", help="Password for web log-in (8+ characters)."),
     token_ttl_days: float = typer.Option(365.0, "--token-ttl-days", help="Days until the API token expires."),
 ) -> None:
@@ -167,6 +168,30 @@ def add_user(
                                   token_ttl_days=token_ttl_days, actor=_actor())
     typer.echo(f"user {record['name']} ({record['role']}{', site ' + site if site else ''}) added; API token:")
     typer.echo(token)
+
+
+@irt_app.command("assign-sites")
+def assign_sites(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    name: str = typer.Option(..., "--name", help="The monitor's user name."),
+    sites: str = typer.Option(..., "--sites", help="Comma-separated site codes: the monitor's whole set from now "
+                                                  "on (an empty string removes every site)."),
+    reason: str = typer.Option(..., "--reason", help="Why the assignment changes (kept in the audit trail)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the monitor's sites as JSON."),
+) -> None:
+    """Set the sites a monitor reads, queries and verifies (monitors see no site until assigned)."""
+    from oncotrial.irt.services.monitors import assign_sites as _assign
+
+    codes = [c.strip() for c in sites.split(",") if c.strip()]
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        _require_current_schema(engine)
+        result = _assign(engine, name, codes, reason=reason, actor=_actor())  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"monitor {name}: sites {', '.join(result['sites']) or 'none'}"
+                   + ("" if result["changed"] else " (unchanged)"))
 
 
 @irt_app.command("issue-token")

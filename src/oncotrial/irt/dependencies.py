@@ -10,16 +10,18 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import ApiToken, Site, User, WebSession
 from oncotrial.irt.security import hash_secret, ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Forbidden
+from oncotrial.irt.services.monitors import monitored_sites
 from oncotrial.irt.services.trial import Trial
 
 SESSION_COOKIE = "ot_session"
@@ -49,10 +51,15 @@ _TOKEN_LOOKUP = (
     .where(_TOKENS.c.token_hash == bindparam("token_hash")))
 
 
+def _monitored(conn: Connection, row: Any) -> frozenset[int]:
+    return monitored_sites(conn, row.id) if row is not None and row.role == "monitor" else frozenset()
+
+
 def actor_from_token(engine: Engine, token: str) -> tuple[Actor, str | None]:
     """The actor a valid token belongs to, and the token's expiry; 401 otherwise."""
     with engine.connect() as conn:
         row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_secret(token)}).one_or_none()
+        monitored = _monitored(conn, row)
         conn.rollback()
     if row is None:
         raise _unauthorized("Authorization: unknown token")
@@ -62,7 +69,7 @@ def actor_from_token(engine: Engine, token: str) -> tuple[Actor, str | None]:
         raise _unauthorized(f"Authorization: token expired at {row.expires_at}")
     if not row.active:
         raise _unauthorized("Authorization: user is deactivated")
-    return Actor(row.id, row.name, row.role, row.site_id, row.code), row.expires_at
+    return Actor(row.id, row.name, row.role, row.site_id, row.code, monitored), row.expires_at
 
 
 def actor_from_session(engine: Engine, session_secret: str | None) -> Actor | None:
@@ -74,9 +81,9 @@ def actor_from_session(engine: Engine, session_secret: str | None) -> Actor | No
                    WebSession.ended_at)
             .join(User, User.id == WebSession.user_id).join(Site, Site.id == User.site_id, isouter=True)
             .where(WebSession.session_hash == hash_secret(session_secret))).one_or_none()
-    if row is None or row.ended_at is not None or row.expires_at <= ts() or not row.active:
-        return None
-    return Actor(row.id, row.name, row.role, row.site_id, row.code)
+        if row is None or row.ended_at is not None or row.expires_at <= ts() or not row.active:
+            return None
+        return Actor(row.id, row.name, row.role, row.site_id, row.code, _monitored(conn, row))
 
 
 class TokenCache:

@@ -44,6 +44,13 @@ class UserIn(_Body):
     token_ttl_days: Annotated[float, Field(gt=0, le=3650)] = 365.0
 
 
+class MonitorSitesIn(_Body):
+    """The whole set of sites a monitor monitors from now on (an empty list removes them all)."""
+
+    sites: Annotated[list[SiteCode], Field(max_length=10_000)]
+    reason: Reason
+
+
 class TokenIn(_Body):
     ttl_days: Annotated[float, Field(gt=0, le=3650)] = 365.0
 

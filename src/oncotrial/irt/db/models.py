@@ -232,6 +232,18 @@ class Signature(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
 
 
+class MonitorSite(Base):
+    """A site assigned to a monitor, who sees (reads, queries, verifies) only the subjects of the
+    sites assigned. An assignment is ended, never deleted, so the table keeps who saw what when."""
+
+    __tablename__ = "monitor_sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    assigned_at: Mapped[str] = mapped_column(TS)
+    ended_at: Mapped[str | None] = mapped_column(TS, nullable=True)
+
+
 class IdempotencyKey(Base):
     """A client's Idempotency-Key and the randomization it produced (one per user and key)."""
 

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
-from oncotrial.irt.schemas import DeactivateIn, SiteIn, TokenIn, UserIn
-from oncotrial.irt.services import setup
+from oncotrial.irt.schemas import DeactivateIn, MonitorSitesIn, SiteIn, TokenIn, UserIn
+from oncotrial.irt.services import monitors, setup
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
@@ -81,5 +81,15 @@ def deactivate_user(name: str, body: DeactivateIn, request: Request,
                     engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
     """Deactivate a user and revoke their tokens (users are never deleted: the trail names them)."""
     result = setup.set_user_active(engine, name, False, reason=body.reason, actor=actor.label)
+    request.app.state.token_cache.clear()
+    return result
+
+
+@router.put("/users/{name}/sites")
+def put_monitor_sites(name: str, body: MonitorSitesIn, request: Request,
+                      actor: Annotated[Actor, Depends(require("admin"))],
+                      engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+    """Set the sites a monitor sees; the change applies to the monitor's next request."""
+    result = monitors.assign_sites(engine, name, body.sites, reason=body.reason, actor=actor.label)
     request.app.state.token_cache.clear()
     return result

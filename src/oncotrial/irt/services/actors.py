@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from oncotrial.irt import audit
+from oncotrial.irt.config import SITE_ROLES
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,39 @@ class Actor:
     role: str
     site_id: int | None
     site: str | None
+    monitored_sites: frozenset[int] = field(default=frozenset())
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.role})"
+
+    @property
+    def visible_sites(self) -> frozenset[int] | None:
+        """The sites whose subjects this actor sees, or None for all sites: site staff their own
+        site, monitors the sites assigned to them (none until an admin assigns some), data
+        managers and statisticians every site."""
+        if self.role in SITE_ROLES:
+            return frozenset() if self.site_id is None else frozenset({self.site_id})
+        if self.role == "monitor":
+            return self.monitored_sites
+        return None
+
+    def site_condition(self, column: Any) -> Any:
+        """A WHERE condition on ``column`` (a site id column) keeping the sites this actor sees,
+        or None when the actor sees every site."""
+        sites = self.visible_sites
+        return None if sites is None else column.in_(sorted(sites))
+
+    def sees_site(self, site_id: int) -> bool:
+        sites = self.visible_sites
+        return sites is None or site_id in sites
+
+    @property
+    def where(self) -> str:
+        """How a refusal names the actor's reach: " at your site", " at your sites" or ""."""
+        if self.role in SITE_ROLES:
+            return " at your site"
+        return " at your sites" if self.role == "monitor" else ""
 
 @dataclass(frozen=True)
 class RandomizationRequest:

@@ -14,10 +14,9 @@ from oncotrial.irt.services.corrections import correct_strata
 from oncotrial.irt.services.integrity import verify_records
 from oncotrial.irt.services.randomize import (after_conflict, allocate, allocate_in_one_call, allocation_work,
                                               integrity_errors, prepare, randomize, randomize_async)
-from oncotrial.irt.services.records import (get_randomization, list_corrections, list_randomizations, to_record,
-                                            visible_site_filter)
+from oncotrial.irt.services.records import (get_randomization, list_corrections, list_randomizations, to_record)
 
 __all__ = ["Actor", "RandomizationRequest", "after_conflict", "allocate", "allocate_in_one_call", "allocation_work",
            "balance", "correct_strata", "get_randomization", "integrity_errors", "list_corrections",
            "list_randomizations", "prepare", "randomize", "randomize_async", "to_record", "usubjid",
-           "verify_records", "visible_site_filter"]
+           "verify_records"]

@@ -36,9 +36,8 @@ def correct_strata(engine: Engine, trial: Trial, actor: Actor, subject_id: str, 
     with write_tx(engine) as conn:
         row = conn.execute(select(Randomization.id, Randomization.site_id, Randomization.strata_verified)
                            .where(Randomization.subject_id == subject_id).with_for_update()).one_or_none()
-        if row is None or (actor.role == "site_coordinator" and row.site_id != actor.site_id):
-            raise NotFound(f"subject_id: {subject_id!r} is not randomized" +
-                           (" at your site" if actor.role == "site_coordinator" else ""))
+        if row is None or not actor.sees_site(row.site_id):
+            raise NotFound(f"subject_id: {subject_id!r} is not randomized{actor.where}")
         old = json.loads(row.strata_verified)
         new = {**old, **dict(strata_verified)}
         trial.stratum_of(new)  # every factor still present with a valid level

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, select, text
 
 from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.services.forms import check_casebook_locks, check_form_records
+from oncotrial.irt.services.monitors import check_monitor_sites
 from oncotrial.irt.services.queries import check_queries
 from oncotrial.irt.services.sdv import check_sdv_marks
 from oncotrial.irt.services.signatures import check_signatures
@@ -233,6 +234,7 @@ register(check_casebook_locks)
 register(check_queries)
 register(check_sdv_marks)
 register(check_signatures)
+register(check_monitor_sites)
 
 
 def names() -> Iterable[str]:

@@ -22,13 +22,12 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from oncotrial.collect import Finding
 from oncotrial.irt import audit
-from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import FormRecordRow, QueryRow, Randomization, Site, User
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
-from oncotrial.irt.services.subjects import RAND_FORM, sees_site, stored_protocol, subject_row
+from oncotrial.irt.services.subjects import RAND_FORM, stored_protocol, subject_row
 
 REVIEWERS = ("monitor", "data_manager")
 """Raise, close and re-open queries."""
@@ -131,8 +130,8 @@ def list_queries(conn: Connection, actor: Actor, *, status: str | None = None, s
     if status is not None and status not in STATUSES:
         raise Invalid(f"status: {status!r} is not a query status; expected one of {', '.join(STATUSES)}")
     q = _query_select()
-    if actor.role in SITE_ROLES:
-        q = q.where(Randomization.site_id == actor.site_id)
+    if (seen := actor.site_condition(Randomization.site_id)) is not None:
+        q = q.where(seen)
     if status is not None:
         q = q.where(QueryRow.status == status)
     if site is not None:
@@ -184,8 +183,8 @@ def _transition(engine: Engine, actor: Actor, query_id: int, action: str, reason
         subj = None if row is None else conn.execute(
             select(Randomization.subject_id, Randomization.site_id)
             .where(Randomization.id == row.randomization_id)).one()
-        if row is None or not sees_site(actor, subj.site_id):
-            raise NotFound(f"query_id: no query {query_id}" + (" at your site" if actor.role in SITE_ROLES else ""))
+        if row is None or not actor.sees_site(subj.site_id):
+            raise NotFound(f"query_id: no query {query_id}{actor.where}")
         if row.status not in allowed_from:
             raise Conflict(f"query {query_id} is {row.status}; only a query {' or '.join(allowed_from)} "
                            f"can take '{action}'")

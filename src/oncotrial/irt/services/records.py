@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.models import Correction, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import NotFound
@@ -40,19 +39,13 @@ def to_record(trial: Trial, row: Any) -> dict[str, Any]:
         "randomized_by": row.randomized_by,
     }
 
-def visible_site_filter(actor: Actor):  # noqa: ANN201
-    """Site staff see their own site only; other reading roles see all sites."""
-    if actor.role in SITE_ROLES:
-        return Randomization.site_id == actor.site_id
-    return None
-
 def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:
     row = conn.execute(record_query().where(Randomization.subject_id == subject_id)).one_or_none()
     # Another site's subject answers exactly like a missing one: a coordinator must not
     # learn which subject ids exist elsewhere.
-    if row is None or (actor.role in SITE_ROLES and row.site_id != actor.site_id):
-        raise NotFound(f"subject_id: no randomization of {subject_id!r} at your site"
-                       if actor.role in SITE_ROLES else f"subject_id: {subject_id!r} is not randomized")
+    if row is None or not actor.sees_site(row.site_id):
+        raise NotFound(f"subject_id: no randomization of {subject_id!r}{actor.where}" if actor.where
+                       else f"subject_id: {subject_id!r} is not randomized")
     record = to_record(trial, row)
     record["corrections"] = list_corrections(conn, row.id)
     return record
@@ -60,7 +53,7 @@ def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: 
 def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: str | None = None,
                         limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
     q = record_query()
-    own = visible_site_filter(actor)
+    own = actor.site_condition(Randomization.site_id)
     if own is not None:
         q = q.where(own)
     if site is not None:

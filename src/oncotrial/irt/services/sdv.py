@@ -115,6 +115,8 @@ def sdv_list(conn: Connection, actor: Actor, study_id: str, *, state: str | None
          .join(Randomization, Randomization.id == FormRecordRow.randomization_id)
          .join(Site, Site.id == Randomization.site_id)
          .order_by(Randomization.randomization_number, FormRecordRow.id))
+    if (seen := actor.site_condition(Randomization.site_id)) is not None:
+        q = q.where(seen)
     if site is not None:
         q = q.where(Site.code == site)
     marks = _latest_marks(conn)

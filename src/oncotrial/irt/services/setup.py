@@ -19,6 +19,7 @@ from oncotrial.irt.db.migrate import upgrade
 from oncotrial.irt.db.models import AllocationRow, ApiToken, AuditHead, Counter, Site, TrialSetup, User
 from oncotrial.irt.security import hash_password, hash_secret, new_secret, ts, utcnow
 from oncotrial.irt.services.errors import Conflict, Invalid, NotFound
+from oncotrial.irt.services.monitors import monitor_sites_by_user, set_monitor_sites
 from oncotrial.irt.services.trial import SUPPORTED_METHODS, Trial
 from oncotrial.randomization import AllocationList, Minimization, generate_permuted_blocks, generate_simple
 
@@ -191,11 +192,17 @@ def add_user(engine: Engine, name: str, role: str, *, site: str | None = None, p
                 raise NotFound(f"site: {site!r} does not exist; add it first with `oncotrial irt add-site`")
         if conn.execute(select(User.id).where(User.name == name)).first() is not None:
             raise Conflict(f"name: user {name!r} already exists")
+        # A monitor's site is its first assignment, not a site it works at.
+        works_at = None if role == "monitor" else site
         now = ts()
-        user_id = conn.execute(insert(User).values(name=name, role=role, site_id=site_id, password_hash=pw_hash,
-                                                   active=True, created_at=now).returning(User.id)).scalar_one()
-        record = {"name": name, "role": role, "site": site, "web_login": pw_hash is not None}
+        user_id = conn.execute(insert(User).values(name=name, role=role, site_id=None if works_at is None else site_id,
+                                                   password_hash=pw_hash, active=True, created_at=now)
+                               .returning(User.id)).scalar_one()
+        record = {"name": name, "role": role, "site": works_at, "web_login": pw_hash is not None}
         audit.append(conn, actor=actor, action="add_user", entity="user", entity_id=name, new=record, when=now)
+        if role == "monitor" and site:
+            set_monitor_sites(conn, user_id, name, [site], reason="assigned when the monitor was added", actor=actor)
+            record["sites"] = [site]
         token = _issue_token(conn, user_id, name, _expiry(token_ttl_days), actor)
     return {"id": user_id, **record}, token
 
@@ -250,7 +257,9 @@ def list_sites(conn: Connection) -> list[dict[str, Any]]:
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(User.name, User.role, Site.code, User.active, User.password_hash)
+    rows = conn.execute(select(User.id, User.name, User.role, Site.code, User.active, User.password_hash)
                         .join(Site, Site.id == User.site_id, isouter=True).order_by(User.name)).all()
+    monitored = monitor_sites_by_user(conn)
     return [{"name": r.name, "role": r.role, "site": r.code, "active": bool(r.active),
-             "web_login": r.password_hash is not None} for r in rows]
+             "web_login": r.password_hash is not None,
+             **({"sites": monitored.get(r.id, [])} if r.role == "monitor" else {})} for r in rows]

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from oncotrial.collect import Casebook, FormRecord
-from oncotrial.irt.config import SITE_ROLES
 from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import Invalid, NotFound
@@ -47,14 +46,9 @@ def subject_row(conn: Connection, actor: Actor, subject_id: str, *, lock: bool =
          .join(Site, Site.id == Randomization.site_id).where(Randomization.subject_id == subject_id))
     row = conn.execute(q.with_for_update() if lock else q).one_or_none()
     # another site's subject answers like a missing one
-    if row is None or not sees_site(actor, row.site_id):
-        raise NotFound(f"subject_id: no randomization of {subject_id!r}" +
-                       (" at your site" if actor.role in SITE_ROLES else ""))
+    if row is None or not actor.sees_site(row.site_id):
+        raise NotFound(f"subject_id: no randomization of {subject_id!r}{actor.where}")
     return row
-
-
-def sees_site(actor: Actor, site_id: int) -> bool:
-    return actor.role not in SITE_ROLES or actor.site_id == site_id
 
 
 def record_query():  # noqa: ANN201
