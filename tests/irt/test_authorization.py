@@ -35,6 +35,14 @@ API = [
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
     ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"data_manager"}),
     ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"data_manager"}),
+    ("POST", "/api/v1/subjects/{subject_id}/freeze", "lock", {"data_manager"}),
+    ("POST", "/api/v1/subjects/{subject_id}/unfreeze", "unlock", {"data_manager"}),
+    ("GET", "/api/v1/database", None, ALL),
+    ("POST", "/api/v1/database/freeze", "lock", {"data_manager"}),
+    ("POST", "/api/v1/database/unfreeze", "unlock", {"data_manager"}),
+    # the setup's open queries hold a database lock: the data manager gets past authorization to that refusal
+    ("POST", "/api/v1/database/lock", "dblock", {"data_manager"}),
+    ("POST", "/api/v1/database/unlock", "unlock", {"data_manager"}),
     # after the unlock: queries raised on P000 would hold its lock
     ("POST", "/api/v1/subjects/{subject_id}/queries", "query", REVIEWERS),
     ("GET", "/api/v1/queries", None, READERS),
@@ -119,6 +127,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
             "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}},
         "lock": {},
         "unlock": {"reason": "query re-opened"},
+        "dblock": {"cutoff": "2026-06-30", "reason": "matrix"},
         "query": {"record": "SCREENING|RAND|1", "field": "STRAT1R", "text": f"matrix {i}"},
         "answer": {"text": "as in the source"},
         "close": {"reason": "matrix"},
@@ -165,6 +174,8 @@ def test_api_authorization_matrix(setup):
             where = f"{role} {method} {template}: {r.status_code} {r.text[:200]}"
             if role is None:
                 assert r.status_code == 401, where
+            elif role in allowed and template.startswith("/api/v1/database/") and template.endswith("lock"):
+                assert r.status_code == 409 and ("still open or answered" in r.text or "is open" in r.text), where
             elif role in allowed:
                 assert r.status_code in (200, 201), where
                 if kind == "correct":

@@ -232,8 +232,8 @@ def test_a_lock_lifted_behind_the_services_back_is_found(site, trial, reviewers)
     engine = make_engine(trial.db_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE casebook_locks SET locked = false"))
+            conn.execute(text("UPDATE data_locks SET state = 'open'"))
     finally:
         engine.dispose()
     problems = _verify(trial.db_url)["problems"]
-    assert "casebook 'P001' is unlocked but the audit trail says locked" in problems
+    assert "the casebook of 'P001' is open but the audit trail says locked" in problems

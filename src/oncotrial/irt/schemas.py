@@ -101,7 +101,17 @@ class FormEntryIn(_Body):
 
 
 class LockIn(_Body):
+    """A freeze, lock, unfreeze or unlock of a casebook or, with ``record`` (``VISIT|FORM|INSTANCE``), of one record."""
+
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
+    record: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+
+
+class DatabaseLockIn(_Body):
+    """A freeze, lock, unfreeze or unlock of the whole database; a lock names its data cut-off date."""
+
+    reason: Annotated[StrictStr, Field(max_length=2000)] = ""
+    cutoff: Annotated[StrictStr, Field(max_length=10)] | None = None
 
 
 class QueryIn(_Body):

@@ -165,13 +165,24 @@ class FormRecordRow(Base):
     updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-class CasebookLock(Base):
-    """A subject's casebook locked for analysis: no entry or change until it is unlocked, with a
-    reason. One row per subject, its history in the audit chain."""
+class DataLock(Base):
+    """A freeze or lock of the whole database, of one subject's casebook or of one saved record.
 
-    __tablename__ = "casebook_locks"
-    randomization_id: Mapped[int] = mapped_column(ForeignKey("randomizations.id"), primary_key=True)
-    locked: Mapped[bool] = mapped_column(Boolean)
+    ``state`` is open, frozen (no data change; queries, SDV and signatures go on) or locked (no
+    change of any kind). ``target`` names what is held: "" for the database, the subject id for a
+    casebook, ``subject|VISIT|FORM|INSTANCE`` for a record (the form record's audit entity id).
+    One row per target, its history in the audit chain; ``cutoff`` is the data cut-off date a
+    database freeze or lock was made at."""
+
+    __tablename__ = "data_locks"
+    __table_args__ = (UniqueConstraint("scope", "target", name="uq_data_locks_scope_target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(300))
+    randomization_id: Mapped[int | None] = mapped_column(ForeignKey("randomizations.id"), index=True)
+    record_key: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    cutoff: Mapped[str | None] = mapped_column(String(10))
     changed_at: Mapped[str] = mapped_column(TS)
     changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)

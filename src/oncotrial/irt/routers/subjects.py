@@ -1,4 +1,4 @@
-"""/api/v1/subjects: a randomized subject's data capture (eCRF entries, their casebook, its lock and queries)."""
+"""/api/v1/subjects: a randomized subject's data capture (eCRF entries, their casebook, its freezes, locks and queries)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import client_address, get_engine, get_trial, require
 from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn
-from oncotrial.irt.services import forms, queries, sdv, signatures
+from oncotrial.irt.services import forms, locks, queries, sdv, signatures
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.trial import Trial
 
@@ -48,28 +48,24 @@ def get_casebook(
         return forms.casebook(conn, trial, actor, subject_id)
 
 
-@router.post("/{subject_id}/lock")
-def lock_casebook(
-    subject_id: str,
-    body: LockIn,
-    actor: Annotated[Actor, Depends(require(*forms.LOCKERS))],
-    engine: Annotated[Engine, Depends(get_engine)],
-    trial: Annotated[Trial, Depends(get_trial)],
-) -> dict[str, Any]:
-    """Lock the casebook for analysis (409 while a finding is open); entries are refused until unlocked."""
-    return forms.set_lock(engine, trial, actor, subject_id, locked=True, reason=body.reason)
+def _hold_route(action: str, summary: str) -> None:
+    def change(subject_id: str, body: LockIn, actor: Annotated[Actor, Depends(require(*locks.LOCKERS))],
+               engine: Annotated[Engine, Depends(get_engine)],
+               trial: Annotated[Trial, Depends(get_trial)]) -> dict[str, Any]:
+        return locks.change_hold(engine, trial, actor, action, subject_id=subject_id, record=body.record,
+                                 reason=body.reason)
+
+    change.__name__ = f"{action}_casebook"
+    change.__doc__ = summary
+    router.post(f"/{{subject_id}}/{action}")(change)
 
 
-@router.post("/{subject_id}/unlock")
-def unlock_casebook(
-    subject_id: str,
-    body: LockIn,
-    actor: Annotated[Actor, Depends(require(*forms.LOCKERS))],
-    engine: Annotated[Engine, Depends(get_engine)],
-    trial: Annotated[Trial, Depends(get_trial)],
-) -> dict[str, Any]:
-    """Unlock the casebook (a reason is required)."""
-    return forms.set_lock(engine, trial, actor, subject_id, locked=False, reason=body.reason)
+_hold_route("freeze", "Freeze the casebook, or one ``record`` of it: no data change while queries, SDV and "
+                      "signatures go on.")
+_hold_route("lock", "Lock the casebook, or one ``record`` of it, for analysis (409 while a query under it is "
+                    "open or answered); nothing changes until it is unlocked.")
+_hold_route("unfreeze", "Lift a freeze (a reason is required).")
+_hold_route("unlock", "Lift a lock (a reason is required).")
 
 
 @router.post("/{subject_id}/queries", status_code=201)

@@ -18,19 +18,18 @@ from oncotrial.collect import FormRecord, FormValidationError, migrate_record, r
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization
+from oncotrial.irt.db.models import FormRecordRow, Randomization
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
 from oncotrial.irt.services import sdv, signatures
-from oncotrial.irt.services.queries import subject_queries, sync_queries, unresolved
-from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, is_locked, public_record, record_query,
-                                             stored_protocol, subject_row)
+from oncotrial.irt.services.queries import subject_queries, sync_queries
+from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, hold_on, lock_states, public_record,
+                                             record_query, refuse_if_held, stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
 WRITERS = ("site_coordinator", "investigator")
-LOCKERS = ("data_manager",)
 
 
 def _record_key(visit: str, form: str, instance: str) -> str:
@@ -87,9 +86,8 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
         protocol = stored_protocol(conn)
         visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq)
         subj = subject_row(conn, actor, subject_id, lock=True)
-        if is_locked(conn, subj.id):
-            raise Conflict(f"subject_id: the casebook of {subject_id!r} is locked; ask for it to be unlocked")
         record_key = _record_key(visit, form_id, key or str(seq))
+        refuse_if_held(conn, subj.id, f"save {record_key}", record_key=record_key)
         row = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
                                                        FormRecordRow.record_key == record_key)).one_or_none()
         form = protocol.edc.form(form_id)
@@ -144,64 +142,13 @@ def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> d
     book, entries = casebook_of(conn, trial, subj)
     findings = run_edit_checks(protocol, book)
     sdv.annotate(conn, protocol, subj, book.usubjid, entries)
-    return {"subject_id": subject_id, "usubjid": book.usubjid, "locked": is_locked(conn, subj.id),
+    state, held = lock_states(conn, subj.id)
+    for entry in entries:
+        entry["lock_state"] = held.get(entry["record"], state)
+    return {"subject_id": subject_id, "usubjid": book.usubjid, "state": state, "locked": state == "locked",
             "records": entries, "findings": [f.to_dict() for f in findings],
             "queries": subject_queries(conn, subj.id),
             "signatures": signatures.subject_signatures(conn, subj.id, entries)}
-
-
-def set_lock(engine: Engine, trial: Trial, actor: Actor, subject_id: str, *, locked: bool, reason: str = "") -> dict[str, Any]:
-    """Lock a subject's casebook for analysis (refused while any of its queries is open or answered) or
-    unlock it (a reason is required). Each change is a link of the audit chain."""
-    if actor.role not in LOCKERS:
-        raise Forbidden(f"role {actor.role} cannot {'lock' if locked else 'unlock'} a casebook")
-    reason = (reason or "").strip()
-    if not locked and not reason:
-        raise Invalid("reason: required to unlock a casebook")
-    if locked:
-        # Entries saved before queries were stored get theirs first, in a transaction of its own so
-        # a refused lock still leaves them for the site to answer.
-        with write_tx(engine) as conn:
-            subj = subject_row(conn, actor, subject_id, lock=True)
-            book, _ = casebook_of(conn, trial, subj)
-            sync_queries(conn, actor, subj, run_edit_checks(stored_protocol(conn), book), ts())
-    with write_tx(engine) as conn:
-        subj = subject_row(conn, actor, subject_id, lock=True)
-        current = conn.execute(select(CasebookLock.locked)
-                               .where(CasebookLock.randomization_id == subj.id)).scalar_one_or_none()
-        if bool(current) == locked:
-            raise Conflict(f"subject_id: the casebook of {subject_id!r} is already {'locked' if locked else 'unlocked'}")
-        now = ts()
-        if locked:
-            pending = unresolved(conn, subj.id)
-            if pending:
-                first = pending[0]
-                raise Conflict(f"subject_id: {len(pending)} query(ies) still open or answered in the casebook of "
-                               f"{subject_id!r} (first: query {first.id}, {first.check} on {first.record} "
-                               f"{first.field}); close them before locking")
-        values = {"locked": locked, "changed_at": now, "changed_by": actor.id, "reason": reason}
-        if current is None:
-            conn.execute(insert(CasebookLock).values(randomization_id=subj.id, **values))
-        else:
-            conn.execute(update(CasebookLock).where(CasebookLock.randomization_id == subj.id).values(**values))
-        audit.append(conn, actor=actor.label, action="lock" if locked else "unlock", entity="casebook",
-                     entity_id=subject_id, old={"locked": bool(current)}, new={"locked": locked}, reason=reason,
-                     when=now)
-    return {"subject_id": subject_id, "locked": locked, "changed_at": now, "changed_by": actor.name}
-
-
-def check_casebook_locks(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
-    """Each casebook's lock state against its audit links."""
-    want = {link.entity_id: json.loads(link.new)["locked"] for link in links.get("casebook", [])}
-    rows = conn.execute(select(Randomization.subject_id, CasebookLock.locked)
-                        .join(Randomization, Randomization.id == CasebookLock.randomization_id)).all()
-    have = {r.subject_id: bool(r.locked) for r in rows}
-    problems = [f"casebook {sid!r} is {'locked' if v else 'unlocked'} but the audit trail says "
-                f"{'locked' if want.get(sid) else 'unlocked'}"
-                for sid, v in sorted(have.items()) if want.get(sid, False) != v]
-    problems += [f"casebook {sid!r} lock is in the audit trail but not in the database"
-                 for sid in sorted(set(want) - set(have)) if want[sid]]
-    return problems
 
 
 def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
@@ -265,7 +212,7 @@ def migrate_form_version(engine: Engine, trial: Trial, actor: Actor, form_id: st
     named, or every subject. Each move is a change of the entry (revision + 1) on the audit chain with
     the reason; the new version's empty required fields become queries.
 
-    An entry is left where it is, and listed under ``skipped`` with why, when its casebook is locked
+    An entry is left where it is, and listed under ``skipped`` with why, when it is frozen or locked
     or when the new version has no field for one of its values (moving it would drop data: the site
     changes that entry by hand). One transaction: the batch lands whole or not at all.
     """
@@ -296,10 +243,12 @@ def migrate_form_version(engine: Engine, trial: Trial, actor: Actor, form_id: st
                                 .order_by(FormRecordRow.id)).all()
             if not rows:
                 continue
-            if is_locked(conn, subj.id):
-                skipped += [{"subject_id": sid, "record": r.record_key, "why": "casebook locked"} for r in rows]
-                continue
             for r in rows:
+                hold = hold_on(conn, subj.id, r.record_key)
+                if hold is not None:
+                    skipped.append({"subject_id": sid, "record": r.record_key,
+                                    "why": f"{hold.scope} {hold.state}"})
+                    continue
                 values = json.loads(r.values)
                 move = migrate_record(protocol, FormRecord(sid, r.visit, r.form, r.version, values, seq=r.seq, key=r.key),
                                       to_version)

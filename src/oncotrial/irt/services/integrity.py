@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from oncotrial.irt.db.models import AuditEntry
-from oncotrial.irt.services.forms import check_casebook_locks, check_form_records
+from oncotrial.irt.services.forms import check_form_records
+from oncotrial.irt.services.locks import check_locks
 from oncotrial.irt.services.monitors import check_monitor_sites
 from oncotrial.irt.services.queries import check_queries
 from oncotrial.irt.services.sdv import check_sdv_marks
@@ -230,7 +231,7 @@ USERS = EntityCheck("user", "SELECT u.name AS entity_id, u.name AS name, u.role 
 for _check in (check_allocation_list, check_randomizations, SITES, USERS):
     register(_check)
 register(check_form_records)
-register(check_casebook_locks)
+register(check_locks)
 register(check_queries)
 register(check_sdv_marks)
 register(check_signatures)

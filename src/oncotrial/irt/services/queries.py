@@ -27,7 +27,7 @@ from oncotrial.irt.db.models import FormRecordRow, QueryRow, Randomization, Site
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, NotFound
-from oncotrial.irt.services.subjects import RAND_FORM, stored_protocol, subject_row
+from oncotrial.irt.services.subjects import RAND_FORM, refuse_if_held, stored_protocol, subject_row
 
 REVIEWERS = ("monitor", "data_manager")
 """Raise, close and re-open queries."""
@@ -170,6 +170,7 @@ def raise_query(engine: Engine, actor: Actor, subject_id: str, record: str, fiel
     with write_tx(engine) as conn:
         subj = subject_row(conn, actor, subject_id, lock=True)
         _field_of_record(conn, subj, record, field)
+        refuse_if_held(conn, subj.id, "raise a query", record_key=record, while_frozen=True)
         query_id = _open(conn, actor, subj, {"origin": "manual", "finding_key": None, "check": "MANUAL",
                                              "record": record, "field": field, "text": text}, "", ts())
         return _public(conn.execute(_query_select().where(QueryRow.id == query_id)).one())
@@ -190,6 +191,7 @@ def _transition(engine: Engine, actor: Actor, query_id: int, action: str, reason
                            f"can take '{action}'")
         if row.status in reason_required_from and not reason:
             raise Invalid(f"reason: required to {action} a query that is {row.status}")
+        refuse_if_held(conn, row.randomization_id, f"{action} a query", record_key=row.record, while_frozen=True)
         _move(conn, actor, subj.subject_id, row, action, reason, ts(), **changes)
         return _public(conn.execute(_query_select().where(QueryRow.id == query_id)).one())
 

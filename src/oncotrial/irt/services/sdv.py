@@ -27,7 +27,7 @@ from oncotrial.irt.db.models import FormRecordRow, Randomization, SdvMark, Site
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
-from oncotrial.irt.services.subjects import stored_protocol, subject_row
+from oncotrial.irt.services.subjects import refuse_if_held, stored_protocol, subject_row
 from oncotrial.protocol import Protocol
 
 VERIFIERS = ("monitor",)
@@ -83,6 +83,7 @@ def verify_record(engine: Engine, actor: Actor, study_id: str, subject_id: str, 
                                   FormRecordRow.record_key == record)).one_or_none()
         if row is None:
             raise Invalid(f"record: {subject_id!r} has no saved record {record!r}")
+        refuse_if_held(conn, subj.id, "mark source-data verification", record_key=record, while_frozen=True)
         if revision != row.revision:
             raise Conflict(f"revision: {record} is at revision {row.revision}, not {revision}: it changed since "
                            "you read it; verify the current values")

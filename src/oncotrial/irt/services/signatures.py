@@ -22,7 +22,7 @@ from oncotrial.irt.db.models import Randomization, Signature, User
 from oncotrial.irt.security import ts, verify_password
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Forbidden, Invalid
-from oncotrial.irt.services.subjects import casebook_of, subject_row
+from oncotrial.irt.services.subjects import casebook_of, refuse_if_held, subject_row
 from oncotrial.irt.services.trial import Trial
 
 SIGNERS = ("investigator",)
@@ -56,6 +56,7 @@ def sign_casebook(engine: Engine, trial: Trial, actor: Actor, subject_id: str, p
         if not verify_password(password, stored):
             raise WrongPassword("password: does not match; the casebook is not signed")
         subj = subject_row(conn, actor, subject_id, lock=True)
+        refuse_if_held(conn, subj.id, "sign the casebook", while_frozen=True)
         _, entries = casebook_of(conn, trial, subj)
         if not entries:
             raise Invalid(f"subject_id: the casebook of {subject_id!r} has no entries to sign")

@@ -1,5 +1,5 @@
 """A randomized subject as the data-capture services see it: the stored protocol, the subject's row
-(refused to other sites' coordinators), its casebook from the saved entries, and its lock.
+(refused to other sites' coordinators), its casebook from the saved entries, and the freezes and locks that hold its data.
 
 Both the entry service (:mod:`.forms`) and the query service (:mod:`.queries`) stand on these, so
 neither needs the other to find a subject.
@@ -8,15 +8,16 @@ neither needs the other to find a subject.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from oncotrial.collect import Casebook, FormRecord
-from oncotrial.irt.db.models import CasebookLock, FormRecordRow, Randomization, Site, TrialSetup, User
+from oncotrial.irt.db.models import DataLock, FormRecordRow, Randomization, Site, TrialSetup, User
 from oncotrial.irt.services.actors import Actor, usubjid
-from oncotrial.irt.services.errors import Invalid, NotFound
+from oncotrial.irt.services.errors import Conflict, Invalid, NotFound
 from oncotrial.irt.services.trial import Trial
 from oncotrial.protocol import Protocol
 
@@ -86,6 +87,72 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any) -> tuple[Casebook, li
     return Casebook(uid, tuple(records)), [public_record(r) for r in rows]
 
 
-def is_locked(conn: Connection, randomization_id: int) -> bool:
-    return bool(conn.execute(select(CasebookLock.locked)
-                             .where(CasebookLock.randomization_id == randomization_id)).scalar_one_or_none())
+LOCK_STATES = ("open", "frozen", "locked")
+_STRENGTH = {"open": 0, "frozen": 1, "locked": 2}
+_SCOPE_ORDER = {"database": 0, "casebook": 1, "record": 2}
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A freeze or lock covering some of a subject's data: the database's, the casebook's or a record's."""
+
+    scope: str
+    state: str
+    target: str
+    cutoff: str | None = None
+
+    @property
+    def what(self) -> str:
+        if self.scope == "database":
+            return "database: the database"
+        if self.scope == "casebook":
+            return f"subject_id: the casebook of {self.target!r}"
+        subject_id, _, record = self.target.partition("|")
+        return f"record: {record} of {subject_id!r}"
+
+    def refusal(self, doing: str) -> str:
+        """Why ``doing`` is refused, and what would let it through."""
+        at = f" at cut-off {self.cutoff}" if self.cutoff else ""
+        undo = "unfreeze" if self.state == "frozen" else "unlock"
+        goes_on = " (queries, source-data verification and signatures go on)" if self.state == "frozen" else ""
+        return f"{self.what} is {self.state}{at}{goes_on}: cannot {doing}; ask the data manager to {undo} it"
+
+
+def _holds(conn: Connection, randomization_id: int, record_key: str | None) -> list[Hold]:
+    covering = or_(DataLock.scope == "database",
+                   and_(DataLock.randomization_id == randomization_id, DataLock.scope == "casebook"))
+    if record_key is not None:
+        covering = or_(covering, and_(DataLock.randomization_id == randomization_id, DataLock.scope == "record",
+                                      DataLock.record_key == record_key))
+    rows = conn.execute(select(DataLock.scope, DataLock.state, DataLock.target, DataLock.cutoff)
+                        .where(covering, DataLock.state != "open")).all()
+    return [Hold(r.scope, r.state, r.target, r.cutoff) for r in rows]
+
+
+def hold_on(conn: Connection, randomization_id: int, record_key: str | None = None) -> Hold | None:
+    """The strongest freeze or lock on the subject's casebook (and, given ``record_key``, on that
+    record): a lock before a freeze, then the widest (database, casebook, record)."""
+    held = _holds(conn, randomization_id, record_key)
+    return min(held, key=lambda h: (-_STRENGTH[h.state], _SCOPE_ORDER[h.scope]), default=None)
+
+
+def refuse_if_held(conn: Connection, randomization_id: int, doing: str, *, record_key: str | None = None,
+                   while_frozen: bool = False) -> None:
+    """Raise Conflict when a lock (or, unless ``while_frozen``, a freeze) covers what ``doing`` touches.
+
+    Data changes are refused by both; queries, SDV and signatures go on while frozen."""
+    hold = hold_on(conn, randomization_id, record_key)
+    if hold is not None and (hold.state == "locked" or not while_frozen):
+        raise Conflict(hold.refusal(doing))
+
+
+def lock_states(conn: Connection, randomization_id: int) -> tuple[str, dict[str, str]]:
+    """The casebook's state (the stronger of the database's and its own) and each record's
+    state where a record-level hold makes it stronger."""
+    rows = conn.execute(select(DataLock.scope, DataLock.state, DataLock.record_key).where(
+        or_(DataLock.scope == "database", DataLock.randomization_id == randomization_id),
+        DataLock.state != "open")).all()
+    book = max((r.state for r in rows if r.scope != "record"), key=_STRENGTH.__getitem__, default="open")
+    records = {r.record_key: r.state for r in rows
+               if r.scope == "record" and _STRENGTH[r.state] > _STRENGTH[book]}
+    return book, records
