@@ -72,6 +72,12 @@ API = [
 WEB = [
     ("/randomize", {"site_coordinator"}),
     ("/patients", READERS),
+    ("/patients?q=p0&page=2", READERS),
+    ("/patients/P000", READERS),
+    ("/patients/P000/entry?visit=LOG&form=AE&seq=1", READERS),
+    ("/queries", READERS),
+    ("/sdv", REVIEWERS),
+    ("/database", {"data_manager"}),
     ("/dashboard", {"statistician"}),
     ("/admin", {"admin"}),
 ]
@@ -90,7 +96,7 @@ def setup(trial):
     tokens["investigator"] = add_user(engine, "investigator1", "investigator", site="S01", password=PASSWORD,
                                       actor="test")[1]
     for role in ROLES:
-        add_user(engine, f"web_{role}", role, site="S01" if role in SITE else None, password=PASSWORD,
+        add_user(engine, f"web_{role}", role, site="S01" if role in (*SITE, "monitor") else None, password=PASSWORD,
                  actor="test")
     engine.dispose()
     with TestClient(create_app(Settings(db_url=trial.db_url))) as client:

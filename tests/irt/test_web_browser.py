@@ -34,6 +34,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     add_user(engine, "carol", "site_coordinator", site="S01", password=PASSWORD, actor="test")
     add_user(engine, "dave", "site_coordinator", site="S02", password=PASSWORD, actor="test")
     add_user(engine, "stella", "statistician", password=PASSWORD, actor="test")
+    add_user(engine, "mona", "monitor", site="S01", password=PASSWORD, actor="test")
     engine.dispose()
     with ServerProcess(db_url) as srv:
         yield srv
@@ -160,6 +161,53 @@ def test_coordinator_randomizes_in_the_browser(server, browser):
     assert browser.current_url.endswith("/login")
     browser.get(base + "/dashboard")
     assert browser.current_url.endswith("/login")
+
+
+@pytest.mark.slow
+def test_a_site_enters_a_form_and_sees_the_monitors_query_beside_its_field(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base = server.base_url
+    _login(browser, base, "carol")
+    _randomize(browser, base, "W-010", STRATA)
+    browser.get(base + "/patients")
+    factors = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "tr.patient td.factor")]
+    assert factors[0] == "SD" and "Fulvestrant" in factors  # labels, not codes
+    browser.find_element(By.LINK_TEXT, "W-010").click()
+    assert browser.find_element(By.ID, "subject").text == "W-010"
+    Select(browser.find_element(By.ID, "new-visit")).select_by_value("LOG")
+    Select(browser.find_element(By.ID, "new-form")).select_by_value("AE")
+    browser.find_element(By.ID, "new-seq").send_keys("1")
+    _submit(browser, "new-entry")
+    assert browser.find_element(By.ID, "new").text == "not entered yet"
+
+    browser.find_element(By.ID, "f_AETERM").send_keys("Nausea")
+    for code_field, code in (("AETOXGR", "2"), ("AESER", "N"), ("AEREL", "Y"), ("AEACN", "DOSE NOT CHANGED"),
+                             ("AEOUT", "RECOVERED/RESOLVED")):
+        Select(browser.find_element(By.ID, f"f_{code_field}")).select_by_value(code)
+    browser.find_element(By.ID, "f_AESTDTC").send_keys("2026-02-30")
+    _submit(browser, "save")
+    assert "AESTDTC" in browser.find_element(By.ID, "error").text  # refused, what was typed kept
+    assert browser.find_element(By.ID, "f_AETERM").get_attribute("value") == "Nausea"
+    date = browser.find_element(By.ID, "f_AESTDTC")
+    date.clear()
+    date.send_keys("2026-02-03")
+    _submit(browser, "save")
+    assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "tr.record td.revision")] == ["1"]
+
+    _login(browser, base, "mona")
+    browser.get(base + "/patients/W-010")
+    Select(browser.find_element(By.ID, "query-record")).select_by_value("LOG|AE|1")
+    browser.find_element(By.ID, "query-field").send_keys("AETOXGR")
+    browser.find_element(By.ID, "query-text").send_keys("Grade 2 in the source?")
+    _submit(browser, "raise-query")
+    assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, "tr.record td.open-queries")] == ["1"]
+
+    _login(browser, base, "carol")
+    browser.get(base + "/patients/W-010/entry?visit=LOG&form=AE&seq=1")
+    beside = browser.find_element(By.CSS_SELECTOR, "tr.field[data-field=AETOXGR] td.beside").text
+    assert "Grade 2 in the source?" in beside
 
 
 def test_forms_refuse_a_missing_or_forged_csrf_token(server):

@@ -23,7 +23,7 @@ from oncotrial.irt.db.committer import GroupCommitter
 from oncotrial.irt.db.engine import make_engine, read_tx
 from oncotrial.irt.dependencies import LoginRequired, TokenCache
 from oncotrial.irt.login_limit import LoginLimits
-from oncotrial.irt.routers import admin, audit, database, forms, queries, randomizations, reports, sdv, subjects, web
+from oncotrial.irt.routers import admin, audit, database, forms, queries, randomizations, reports, sdv, subjects, web, web_edc
 from oncotrial.irt.schemas import errors_message
 from oncotrial.irt.services.errors import IrtError
 from oncotrial.irt.services.trial import load_trial
@@ -235,7 +235,7 @@ def create_app(settings: Settings) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (randomizations, subjects, forms, database, queries, sdv, reports, audit, admin, web):
+    for module in (randomizations, subjects, forms, database, queries, sdv, reports, audit, admin, web, web_edc):
         app.include_router(module.router)
     app.state.login_limiter = LoginLimits()
     app.state.settings = settings

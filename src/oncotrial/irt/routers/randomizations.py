@@ -49,13 +49,16 @@ def list_randomizations(
     engine: Annotated[Engine, Depends(get_engine)],
     trial: Annotated[Trial, Depends(get_trial)],
     site: Annotated[str | None, Query(max_length=32)] = None,
+    search: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Randomizations in number order: a coordinator's own site only, all sites for other roles."""
+    """Randomizations in number order, of the sites the user sees; ``search`` keeps subject ids
+    containing it; ``total`` counts every match, for paging."""
     with read_tx(engine) as conn:
-        items = records.list_randomizations(conn, trial, actor, site=site, limit=limit, offset=offset)
-    return {"items": items, "count": len(items), "limit": limit, "offset": offset}
+        items = records.list_randomizations(conn, trial, actor, site=site, search=search, limit=limit, offset=offset)
+        total = records.count_randomizations(conn, actor, site=site, search=search)
+    return {"items": items, "count": len(items), "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/{subject_id}")

@@ -13,6 +13,7 @@ from oncotrial.irt.dependencies import client_address, get_engine, get_trial, re
 from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn
 from oncotrial.irt.services import forms, locks, queries, sdv, signatures
 from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.errors import TooManyAttempts
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1/subjects", tags=["data capture"])
@@ -103,15 +104,10 @@ def sign_casebook(
     """The investigator signs the casebook as it stands, re-entering their password, with a meaning
     (``approval`` or ``review``). A wrong password counts against the account's log-in limits (429
     once they are reached), so a stolen token cannot be used to guess the password."""
-    limiter, client = request.app.state.login_limiter, client_address(request)
-    wait = limiter.retry_after(actor.name, client)
-    if wait:
-        return JSONResponse({"detail": f"password: too many failed attempts; try again in {wait} s"},
-                            status_code=429, headers={"Retry-After": str(wait)})
     try:
-        signed = signatures.sign_casebook(engine, trial, actor, subject_id, body.password, body.meaning)
-    except signatures.WrongPassword:
-        limiter.record_failure(actor.name, client)
-        raise
-    limiter.record_success(actor.name, client)
+        signed = signatures.sign_casebook_limited(engine, trial, actor, subject_id, body.password, body.meaning,
+                                                  limiter=request.app.state.login_limiter,
+                                                  client=client_address(request))
+    except TooManyAttempts as exc:
+        return JSONResponse({"detail": exc.message}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
     return JSONResponse(signed, status_code=201)

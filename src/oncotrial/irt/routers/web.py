@@ -1,4 +1,5 @@
-"""Server-rendered pages: log in, enroll and randomize, patient list, statistician dashboard.
+"""Server-rendered pages: log in, enroll and randomize, statistician dashboard, sites and users
+(the data-capture pages are in :mod:`.web_edc`).
 
 Who may see a page is a dependency (:func:`oncotrial.irt.dependencies.require_page`), as
 in the API routers; what a page shows or changes comes from the service layer. Forms:
@@ -29,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import SESSION_COOKIE, client_address, page_actor, require_page
 from oncotrial.irt.schemas import RandomizationIn, errors_message
-from oncotrial.irt.services import balance, records, sessions, setup
+from oncotrial.irt.services import balance, sessions, setup
 from oncotrial.irt.services.actors import Actor, RandomizationRequest
 from oncotrial.irt.services.errors import Forbidden, IrtError
 from oncotrial.irt.services.randomize import randomize_async
@@ -56,7 +57,7 @@ def _csrf_token(request: Request) -> str:
     return token
 
 
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+def render_page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     context = {"csrf": _csrf_token(request), "actor": getattr(request.state, "actor", None), "csp_nonce": nonce,
                **context}
@@ -75,7 +76,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return _render(request, "error.html", {"status": status, "message": message}, status)
+    return render_page(request, "error.html", {"status": status, "message": message}, status)
 
 
 def _same_origin(request: Request) -> bool:
@@ -103,12 +104,12 @@ Form = Annotated[dict[str, str], Depends(checked_form)]
 
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
-    return _render(request, "login.html", {"error": None, "name": ""})
+    return render_page(request, "login.html", {"error": None, "name": ""})
 
 
 def _too_many(request: Request, name: str, wait: int) -> HTMLResponse:
     minutes = f"{wait // 60} min {wait % 60} s" if wait >= 60 else f"{wait} s"
-    response = _render(request, "login.html", {
+    response = render_page(request, "login.html", {
         "error": f"too many failed log-ins for this user name or from your address; try again in {minutes}",
         "name": name}, 429)
     response.headers["Retry-After"] = str(wait)
@@ -138,7 +139,7 @@ async def login(request: Request) -> Response:
     user = await run_in_threadpool(sessions.authenticate, engine, name, password)
     if user is None:
         limiter.record_failure(name, client)
-        return _render(request, "login.html", {"error": "unknown user name or wrong password", "name": name}, 401)
+        return render_page(request, "login.html", {"error": "unknown user name or wrong password", "name": name}, 401)
     limiter.record_success(name, client)
     hours = request.app.state.settings.session_ttl_hours
     secret = await run_in_threadpool(sessions.start_session, engine, user, hours)
@@ -174,7 +175,7 @@ def _randomize_context(request: Request, **extra: Any) -> dict[str, Any]:
 
 @router.get("/randomize")
 def randomize_page(request: Request, actor: Annotated[Actor, Depends(COORDINATOR)]) -> Response:
-    return _render(request, "randomize.html", _randomize_context(request))
+    return render_page(request, "randomize.html", _randomize_context(request))
 
 
 def _form_request(trial: Any, actor: Actor, fields: dict[str, str]) -> RandomizationRequest:
@@ -212,17 +213,8 @@ async def randomize_submit(request: Request, fields: Form, actor: Annotated[Acto
         checked = {c.id for c in trial.eligibility if fields.get(f"elig_{c.id}") == "yes"}
         ctx = _randomize_context(request, values=values, checked=checked, error=exc.message,
                                  form_key=fields.get("form_key") or secrets.token_urlsafe(16))
-        return _render(request, "randomize.html", ctx, status)
-    return _render(request, "randomized.html", {"record": record})
-
-
-@router.get("/patients")
-def patients(request: Request, actor: Annotated[Actor, Depends(require_page(
-        "site_coordinator", "investigator", "statistician", "monitor", "data_manager",
-        refusal="role {role} does not see patients"))]) -> Response:
-    with read_tx(request.app.state.engine) as conn:
-        items = records.list_randomizations(conn, request.app.state.trial, actor, limit=10000)
-    return _render(request, "patients.html", {"items": items, "trial": request.app.state.trial})
+        return render_page(request, "randomize.html", ctx, status)
+    return render_page(request, "randomized.html", {"record": record})
 
 
 @router.get("/dashboard")
@@ -230,7 +222,7 @@ def dashboard(request: Request, actor: Annotated[Actor, Depends(require_page(
         "statistician", refusal="role {role} does not see the balance dashboard"))]) -> Response:
     with read_tx(request.app.state.engine) as conn:
         bal = balance.balance(conn, request.app.state.trial)
-    return _render(request, "dashboard.html", {"balance": bal, "trial": request.app.state.trial})
+    return render_page(request, "dashboard.html", {"balance": bal, "trial": request.app.state.trial})
 
 
 @router.get("/admin")
@@ -238,4 +230,4 @@ def admin_page(request: Request, actor: Annotated[Actor, Depends(require_page(
         "admin", refusal="role {role} does not manage sites and users"))]) -> Response:
     with read_tx(request.app.state.engine) as conn:
         sites, users = setup.list_sites(conn), setup.list_users(conn)
-    return _render(request, "admin.html", {"sites": sites, "users": users})
+    return render_page(request, "admin.html", {"sites": sites, "users": users})

@@ -27,5 +27,15 @@ class Conflict(IrtError):
     status_code = 409
 
 
+class TooManyAttempts(IrtError):
+    """Too many failed password entries; ``retry_after`` seconds until the next is allowed."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotInitialized(IrtError):
     status_code = 503

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from oncotrial.irt.db.models import Correction, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor, usubjid
@@ -50,16 +50,33 @@ def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: 
     record["corrections"] = list_corrections(conn, row.id)
     return record
 
-def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: str | None = None,
-                        limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+def _listed(actor: Actor, site: str | None, search: str | None):  # noqa: ANN202
     q = record_query()
     own = actor.site_condition(Randomization.site_id)
     if own is not None:
         q = q.where(own)
     if site is not None:
         q = q.where(Site.code == site)
+    if search:
+        # LIKE's wildcards in the search are matched literally.
+        pattern = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        q = q.where(Randomization.subject_id.ilike(f"%{pattern}%", escape="\\"))
+    return q
+
+
+def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: str | None = None,
+                        search: str | None = None, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """Randomizations in number order, those of the sites the actor sees; ``search`` keeps subject ids
+    containing it (any case)."""
+    q = _listed(actor, site, search)
     rows = conn.execute(q.order_by(Randomization.randomization_number).limit(limit).offset(offset)).all()
     return [to_record(trial, r) for r in rows]
+
+
+def count_randomizations(conn: Connection, actor: Actor, *, site: str | None = None,
+                         search: str | None = None) -> int:
+    """How many randomizations :func:`list_randomizations` pages through."""
+    return conn.execute(select(func.count()).select_from(_listed(actor, site, search).subquery())).scalar_one()
 
 def list_corrections(conn: Connection, randomization_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(Correction.field, Correction.old_value, Correction.new_value, Correction.reason,

@@ -21,7 +21,8 @@ from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import Randomization, Signature, User
 from oncotrial.irt.security import ts, verify_password
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.services.errors import Forbidden, Invalid
+from oncotrial.irt.login_limit import LoginLimits
+from oncotrial.irt.services.errors import Forbidden, Invalid, TooManyAttempts
 from oncotrial.irt.services.subjects import casebook_of, refuse_if_held, subject_row
 from oncotrial.irt.services.trial import Trial
 
@@ -68,6 +69,23 @@ def sign_casebook(engine: Engine, trial: Trial, actor: Actor, subject_id: str, p
                           "records": len(entries)}, reason="", when=now)
     return {"subject_id": subject_id, "signed_by": actor.name, "signed_at": now, "meaning": meaning,
             "statement": MEANINGS[meaning], "content_hash": digest, "covers_current_data": True}
+
+
+def sign_casebook_limited(engine: Engine, trial: Trial, actor: Actor, subject_id: str, password: str,
+                          meaning: str, *, limiter: LoginLimits, client: str) -> dict[str, Any]:
+    """:func:`sign_casebook` with the account's log-in limits: a wrong password counts as a failed
+    log-in (TooManyAttempts once the limit is reached), so a stolen API token or an unattended
+    session cannot be used to guess the password."""
+    wait = limiter.retry_after(actor.name, client)
+    if wait:
+        raise TooManyAttempts(f"password: too many failed attempts; try again in {wait} s", wait)
+    try:
+        signed = sign_casebook(engine, trial, actor, subject_id, password, meaning)
+    except WrongPassword:
+        limiter.record_failure(actor.name, client)
+        raise
+    limiter.record_success(actor.name, client)
+    return signed
 
 
 def subject_signatures(conn: Connection, randomization_id: int, entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
