@@ -8,7 +8,7 @@ from oncotrial.protocol.cli import protocol_app, register_protocol_check
 from oncotrial.collect.checks import edc_sdtm_problems
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
 from oncotrial.jobs.cli import analyze, reproduce
-from oncotrial.irt.cli import audit_app, irt_app, serve as irt_serve
+from oncotrial.irt.cli import audit_app, edc_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design
 from oncotrial.recist.cli import recist_cmd
@@ -27,6 +27,7 @@ app.command("reproduce")(reproduce)
 app.add_typer(irt_app, name="irt")
 app.command("serve")(irt_serve)
 app.add_typer(audit_app, name="audit")
+app.add_typer(edc_app, name="edc")
 app.add_typer(randomization_app, name="randomization")
 register_design(app)
 app.command("recist")(recist_cmd)

@@ -59,6 +59,9 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# A demography entry (version 1 of DEMOG) that agrees with STRATA.
+DEMOG = {"AGE": 51, "SEX": "F", "RACE": "WHITE", "MENOSTAT": "POST", "DENOVO": "N", "VISCMET": "Y",
+         "CNSMET": "N", "INDRESP": "PR", "STRAT1V": "CR_PR", "STRAT2V": "NO", "STRAT3V": "AI", "STRAT4V": "DUAL"}
 STRATA = {"induction_response": "CR_PR", "prior_antiher2": "NO", "endocrine_therapy": "AI", "her2_blockade": "DUAL"}
 
 

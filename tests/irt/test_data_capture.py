@@ -18,10 +18,8 @@ from oncotrial.irt.db.engine import make_engine
 from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 
-from .conftest import STRATA, auth, body
+from .conftest import DEMOG, STRATA, auth, body
 
-DEMOG = {"AGE": 51, "SEX": "F", "RACE": "WHITE", "MENOSTAT": "POST", "DENOVO": "N", "VISCMET": "Y",
-         "CNSMET": "N", "INDRESP": "PR", "STRAT1V": "CR_PR", "STRAT2V": "NO", "STRAT3V": "AI", "STRAT4V": "DUAL"}
 URL = "/api/v1/subjects/{}/records"
 
 

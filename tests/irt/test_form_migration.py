@@ -19,7 +19,7 @@ from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 
 from .conftest import STRATA, auth, body
-from .test_data_capture import DEMOG
+from .conftest import DEMOG
 
 URL = "/api/v1/forms/DEMOG/migrate"
 

@@ -22,6 +22,7 @@ from oncotrial.collect.schedule import is_log_visit, visit_number
 from oncotrial.collect.validate import edc_form
 from oncotrial.protocol import Protocol
 from oncotrial.protocol.edc import FormField
+from oncotrial.sdtm.define import VariableMeta
 from oncotrial.sdtm.spec import known_variables
 
 _DM_ORDER = ("STUDYID", "DOMAIN", "USUBJID", "SUBJID", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFICDTC",
@@ -239,3 +240,35 @@ def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
     return {dom: _frame(rows, dom, _DM_ORDER if dom == "DM" else _SUPP_ORDER if dom.startswith("SUPP") else
                         ("STUDYID", "DOMAIN", "USUBJID", f"{dom}SEQ"))
             for dom, rows in sorted(out.items())}
+
+
+_ORIGINS = {"CRF": ("Collected", "Investigator"), "ASSIGNED": ("Assigned", "Sponsor"),
+            "DERIVED": ("Derived", "Sponsor"), "PROTOCOL": ("Protocol", "Sponsor")}
+
+
+def define_metadata(protocol: Protocol) -> dict[str, VariableMeta]:
+    """What the protocol's eCRFs say of each SDTM variable they feed, for define.xml: the field's label,
+    origin and code list, keyed ``"DOMAIN.VARIABLE"``. A findings field (``testcd``) describes a test,
+    not a variable, so it adds nothing here; a SUPP-- target describes ``SUPPxx.QVAL`` only through
+    its QLABEL, which the rows carry.
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> meta = define_metadata(load_protocol("patina"))
+    >>> meta["AE.AESER"].origin, sorted(meta["AE.AESER"].codes)
+    ('Collected', ['N', 'Y'])
+    """
+    if protocol.edc is None:
+        raise ValueError(f"protocol {protocol.study.id} has no [edc] block: it describes no SDTM variable")
+    lists = {c.id: {code.code: code.label for code in c.codes} for c in protocol.edc.codelists}
+    out: dict[str, VariableMeta] = {}
+    for form in protocol.edc.forms:
+        for f in form.fields:
+            if f.testcd:
+                continue
+            origin, source = _ORIGINS.get(f.origin.upper(), ("Collected", "Investigator"))
+            for target in f.sdtm:
+                if target.startswith("SUPP") or target in out:
+                    continue
+                out[target] = VariableMeta(label=f.label, origin=origin, source=source,
+                                           codes=lists.get(f.codelist, {}), codelist=f.codelist)
+    return out

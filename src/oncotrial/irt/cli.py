@@ -20,6 +20,7 @@ from oncotrial.irt.services.errors import IrtError
 
 irt_app = typer.Typer(help="Set up the randomization service: trial, sites, users.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the randomization service's audit trail.", no_args_is_help=True)
+edc_app = typer.Typer(help="Data capture: export what the sites entered.", no_args_is_help=True)
 
 DB_HELP = "Database: a SQLAlchemy URL (postgresql+psycopg://user:pw@host/db) or a file path for SQLite."
 ENV_DB = "ONCOTRIAL_IRT_DB"
@@ -131,6 +132,68 @@ def export_sdtm(
         typer.echo(json.dumps({"out": out, "domains": {d: len(df) for d, df in domains.items()}}))
     else:
         typer.echo(f"{len(domains)} domains written to {out}: " + ", ".join(f"{d} ({len(df)})" for d, df in domains.items()))
+
+
+@edc_app.command("export")
+def edc_export(
+    db: str = typer.Option(..., "--db", help=DB_HELP),
+    out: str = typer.Option(..., "--out", help="Folder for the export (SDTM files and define.xml, or odm.xml)."),
+    cutoff: Optional[str] = typer.Option(
+        None, "--cutoff", help="Data cut-off date YYYY-MM-DD (default: the database freeze's or lock's cut-off)."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Rebuild the data as they stood at this moment (YYYY-MM-DD[THH:MM[:SS]], UTC "
+                              "unless a zone is given; a date alone is the end of that day)."),
+    fmt: str = typer.Option("sdtm", "--format", help="sdtm (SDTM with define.xml 2.1) or odm (CDISC ODM 1.3.2)."),
+    formats: str = typer.Option("csv,xpt,json", "--formats", help="SDTM file formats, comma-separated: csv, xpt, json."),
+    no_audit: bool = typer.Option(False, "--no-audit", help="ODM: a snapshot of current values, no audit records."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Export the entered data: SDTM DM, DS, EX, AE, CM, TU, TR, RS, SV, SUPP-- with define.xml, or ODM."""
+    from pathlib import Path
+
+    from oncotrial.irt.db.engine import read_tx
+    from oncotrial.irt.services import edc_export as ex
+    from oncotrial.irt.services.trial import load_trial
+
+    if fmt not in ("sdtm", "odm"):
+        typer.echo(f"error: --format: expected sdtm or odm, got {fmt!r}", err=True)
+        raise typer.Exit(2)
+    fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not fmts or any(f not in ("csv", "xpt", "json") for f in fmts):
+        typer.echo(f"error: --formats: expected csv, xpt or json, got {formats!r}", err=True)
+        raise typer.Exit(2)
+    if fmt == "odm" and cutoff is not None:
+        typer.echo("error: --cutoff: ODM carries every entry with its audit trail; use --as-of for an earlier "
+                   "state, or --format sdtm for a data cut-off", err=True)
+        raise typer.Exit(2)
+    with _engine(db) as engine:
+        _require_initialized(engine)
+        _require_current_schema(engine)
+        moment = ex.as_of_timestamp(as_of) if as_of is not None else None
+        if cutoff is not None:
+            from oncotrial.sdtm.cutoff import cutoff_date
+
+            cutoff = cutoff_date(cutoff).isoformat()
+        with read_tx(engine) as conn:  # type: ignore[arg-type]
+            trial = load_trial(conn)
+            if fmt == "sdtm":
+                summary = ex.write_sdtm_export(conn, trial, out, formats=fmts, cutoff=cutoff, as_of=moment)
+            else:
+                target = Path(out) / "odm.xml"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(".odm.xml.tmp")
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    n = ex.export_odm(conn, trial, fh, audit=not no_audit, as_of=moment)
+                os.replace(tmp, target)
+                summary = {"out": str(target), "subjects": n, "audit": not no_audit, "as_of": moment}
+    if as_json:
+        typer.echo(json.dumps(summary))
+    elif fmt == "odm":
+        typer.echo(f"ODM 1.3.2 of {summary['subjects']} subjects written to {summary['out']}")
+    else:
+        cut = f" at cut-off {summary['cutoff']} ({summary['cutoff_from']})" if summary["cutoff"] else ""
+        typer.echo(f"{len(summary['domains'])} domains{cut} written to {out} with define.xml: "
+                   + ", ".join(f"{d} ({n})" for d, n in summary["domains"].items()))
 
 
 @irt_app.command("add-site")

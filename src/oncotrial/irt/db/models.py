@@ -272,6 +272,7 @@ class AuditEntry(Base):
     """One link of the append-only, hash-chained audit trail."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "seq"),)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     ts: Mapped[str] = mapped_column(TS)
     actor: Mapped[str] = mapped_column(String(200))

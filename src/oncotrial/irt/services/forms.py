@@ -10,7 +10,7 @@ row, so the strata a site records in the EDC are checked against those given to 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -18,7 +18,7 @@ from oncotrial.collect import FormRecord, FormValidationError, migrate_record, r
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import FormRecordRow, Randomization
+from oncotrial.irt.db.models import AuditEntry, FormRecordRow, Randomization
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
@@ -151,11 +151,12 @@ def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> d
             "signatures": signatures.subject_signatures(conn, subj.id, entries)}
 
 
-def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
-    """Each form record's values and version against the state its audit links describe, so a value
-    changed in the database behind the service's back is found by ``audit verify``."""
+def replay_form_records(links: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Each form record's ``version`` and ``values`` as its audit links (in chain order) leave them,
+    keyed by the links' ``entity_id`` (``subject|record``): how ``audit verify`` checks the stored
+    entries and how an export rebuilds them as they stood at an earlier moment."""
     state: dict[str, dict[str, Any]] = {}
-    for link in links.get("form_record", []):
+    for link in links:
         new = json.loads(link.new)
         if link.action == "enter":
             state[link.entity_id] = {"version": new["version"], "values": dict(new["values"])}
@@ -168,6 +169,13 @@ def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list
                     s["values"].pop(k, None)
                 else:
                     s["values"][k] = v
+    return state
+
+
+def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
+    """Each form record's values and version against the state its audit links describe, so a value
+    changed in the database behind the service's back is found by ``audit verify``."""
+    state = replay_form_records(links.get("form_record", []))
     problems: list[str] = []
     seen: set[str] = set()
     rows = conn.execute(select(Randomization.subject_id, FormRecordRow.record_key, FormRecordRow.version,
@@ -191,15 +199,27 @@ def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list
     return problems
 
 
-def export_sdtm(conn: Connection, trial: Trial) -> dict[str, Any]:
+def export_sdtm(conn: Connection, trial: Trial, *, as_of: str | None = None) -> dict[str, Any]:
     """SDTM domains of every randomized subject's casebook (a statistician's or data manager's
-    export: all sites), by :func:`oncotrial.collect.casebooks_to_sdtm`."""
+    export: all sites), by :func:`oncotrial.collect.casebooks_to_sdtm`.
+
+    ``as_of`` (a stored timestamp, see :func:`oncotrial.irt.security.ts`) rebuilds every casebook as
+    it stood at that moment from the audit trail: subjects randomized after it are left out, and each
+    entry has the values its audit links had given it by then (entries made later are absent).
+    """
     from oncotrial.collect import casebooks_to_sdtm
 
     protocol = stored_protocol(conn)
     reader = Actor(0, "export", "statistician", None, None)
-    ids = conn.execute(select(Randomization.subject_id).order_by(Randomization.randomization_number)).scalars().all()
-    books = [casebook_of(conn, trial, subject_row(conn, reader, sid))[0] for sid in ids]
+    query = select(Randomization.subject_id).order_by(Randomization.randomization_number)
+    states = None
+    if as_of is not None:
+        query = query.where(Randomization.randomized_at <= as_of)
+        states = replay_form_records(conn.execute(
+            select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.new)
+            .where(AuditEntry.entity == "form_record", AuditEntry.ts <= as_of).order_by(AuditEntry.seq)))
+    ids = conn.execute(query).scalars().all()
+    books = [casebook_of(conn, trial, subject_row(conn, reader, sid), states=states)[0] for sid in ids]
     return casebooks_to_sdtm(protocol, books)
 
 

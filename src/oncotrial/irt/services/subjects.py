@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import Connection, and_, or_, select
 
@@ -75,16 +75,29 @@ def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
     return FormRecord(study_usubjid, "SCREENING", RAND_FORM, 1, values)
 
 
-def casebook_of(conn: Connection, trial: Trial, subj: Any) -> tuple[Casebook, list[dict[str, Any]]]:
-    """The subject's casebook (the randomization as its RAND record first) and its saved entries."""
+def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
+                states: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[Casebook, list[dict[str, Any]]]:
+    """The subject's casebook (the randomization as its RAND record first) and its saved entries.
+
+    ``states`` (``subject|record`` -> ``version`` and ``values``, as replayed from the audit trail)
+    replaces each entry's stored version and values; an entry it lacks is left out.
+    """
     uid = usubjid(trial.study_id, subj.subject_id)
     rows = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id)
                         .order_by(FormRecordRow.id)).all()
     records = [_rand_record(trial, uid, subj)]
+    kept = []
     for r in rows:
-        records.append(FormRecord(uid, r.visit, r.form, r.version, json.loads(r.values), seq=r.seq, key=r.key,
+        version, values = r.version, json.loads(r.values)
+        if states is not None:
+            state = states.get(f"{subj.subject_id}|{r.record_key}")
+            if state is None:
+                continue
+            version, values = state["version"], dict(state["values"])
+        kept.append(r)
+        records.append(FormRecord(uid, r.visit, r.form, version, values, seq=r.seq, key=r.key,
                                   visitnum=r.visitnum))
-    return Casebook(uid, tuple(records)), [public_record(r) for r in rows]
+    return Casebook(uid, tuple(records)), [public_record(r) for r in kept]
 
 
 LOCK_STATES = ("open", "frozen", "locked")

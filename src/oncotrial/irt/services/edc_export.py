@@ -1,0 +1,153 @@
+"""The database exported for analysis and interchange: SDTM with define.xml 2.1, and CDISC ODM 1.3.2.
+
+SDTM comes from the casebooks by :func:`oncotrial.collect.casebooks_to_sdtm`, cut at the data
+cut-off (:func:`oncotrial.sdtm.cutoff.cut_at`: the database lock's cut-off unless another is given)
+and, with ``as_of``, rebuilt as the database stood at that moment from the audit trail.
+
+For ODM (:mod:`oncotrial.collect.odm`), subjects are read and written one at a time, each with the audit links of its own entries (found
+by the ``(entity, entity_id)`` index), so the export's memory is one casebook whatever the trial's
+size. The randomization is the RAND entry, inserted when and by whom the subject was randomized.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, select
+
+from oncotrial import __version__
+from oncotrial.collect import define_metadata, odm
+from oncotrial.irt.db.models import AuditEntry, Randomization, Site, User
+from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.security import ts
+from oncotrial.irt.services.errors import Invalid
+from oncotrial.irt.services.forms import export_sdtm, replay_form_records
+from oncotrial.irt.services.locks import database_hold
+from oncotrial.irt.services.subjects import casebook_of, stored_protocol, subject_row
+from oncotrial.irt.services.trial import Trial
+from oncotrial.sdtm import write_sdtm
+from oncotrial.sdtm.cutoff import cut_at
+from oncotrial.sdtm.define import write_define
+
+_EXPORTER = Actor(0, "export", "statistician", None, None)
+
+
+def _user(actor_label: str) -> str:
+    """The user name of an audit link's actor (``"kim (site_coordinator)"`` -> ``"kim"``)."""
+    return actor_label.rsplit(" (", 1)[0]
+
+
+def _subjects(conn: Connection, trial: Trial, as_of: str | None) -> Iterator[odm.Subject]:
+    query = (select(Randomization.subject_id, Randomization.randomized_at, User.name.label("by"))
+             .join(User, User.id == Randomization.randomized_by).order_by(Randomization.randomization_number))
+    if as_of is not None:
+        query = query.where(Randomization.randomized_at <= as_of)
+    for sid, randomized_at, by in conn.execute(query).all():
+        subj = subject_row(conn, _EXPORTER, sid)
+        book, entries = casebook_of(conn, trial, subj)
+        ids = [f"{sid}|{e['record']}" for e in entries]
+        links: list[Any] = []
+        if ids:
+            q = (select(AuditEntry.seq, AuditEntry.ts, AuditEntry.actor, AuditEntry.action, AuditEntry.entity_id,
+                        AuditEntry.new, AuditEntry.reason)
+                 .where(AuditEntry.entity == "form_record", AuditEntry.entity_id.in_(ids)).order_by(AuditEntry.seq))
+            if as_of is not None:
+                q = q.where(AuditEntry.ts <= as_of)
+            links = conn.execute(q).all()
+        if as_of is not None:
+            book, entries = casebook_of(conn, trial, subj, states=replay_form_records(links))
+        by_record: dict[str, list[odm.Change]] = {}
+        for link in links:
+            new = json.loads(link.new)
+            values = new["values"] if link.action == "enter" else {k: v for k, v in new.items() if k != "__version__"}
+            by_record.setdefault(link.entity_id.split("|", 1)[1], []).append(
+                odm.Change(link.ts, _user(link.actor), values, link.reason or "", str(link.seq)))
+        rand, *records = book.records
+        out = [odm.Entry(rand.visit, rand.form, rand.version, "1", rand.values,
+                         (odm.Change(randomized_at, by, rand.values, "", ""),))]
+        for record, entry in zip(records, entries):
+            out.append(odm.Entry(record.visit, record.form, record.version, entry["key"] or str(entry["seq"]),
+                                 record.values, tuple(by_record.get(entry["record"], ()))))
+        yield odm.Subject(sid, subj.site, tuple(out))
+
+
+def export_odm(conn: Connection, trial: Trial, out: TextIO, *, audit: bool = True, as_of: str | None = None,
+               source_system_version: str = __version__) -> int:
+    """Write every subject's casebook as ODM 1.3.2 to ``out`` (Transactional with audit records, or a
+    Snapshot without); ``as_of`` writes them as they stood at that stored timestamp. Returns the
+    number of subjects written."""
+    protocol = stored_protocol(conn)
+    users = {_user(a) for a in conn.execute(select(AuditEntry.actor).where(AuditEntry.entity == "form_record")
+                                            .distinct()).scalars()}
+    users |= set(conn.execute(select(User.name)).scalars())
+    sites = conn.execute(select(Site.code, Site.name).order_by(Site.code)).all()
+    return odm.write_odm(out, protocol, _subjects(conn, trial, as_of), users=users,
+                         sites=[(c, n) for c, n in sites], audit=audit,
+                         source_system_version=source_system_version)
+
+
+def as_of_timestamp(text: str) -> str:
+    """A moment given on the command line as the stored timestamp form (UTC, microseconds).
+
+    A date alone means the end of that day (UTC); a time without a zone is UTC.
+
+    >>> as_of_timestamp("2021-06-30")
+    '2021-06-30T23:59:59.999999Z'
+    >>> as_of_timestamp("2021-06-30T14:05+02:00")
+    '2021-06-30T12:05:00.000000Z'
+    """
+    raw = (text or "").strip()
+    try:
+        if len(raw) == 10:
+            moment = dt.datetime.combine(dt.date.fromisoformat(raw), dt.time.max, dt.timezone.utc)
+        else:
+            moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise Invalid(f"as_of: expected a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM[:SS][+hh:mm]), "
+                      f"got {text!r}") from None
+    return ts(moment)
+
+
+def export_sdtm_at(conn: Connection, trial: Trial, *, cutoff: str | None = None,
+                   as_of: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SDTM domains at a data cut-off, and what they were cut at.
+
+    ``cutoff`` (YYYY-MM-DD) defaults to the cut-off of the database's freeze or lock, if any;
+    ``as_of`` is a stored timestamp (:func:`as_of_timestamp`). The second value says which
+    cut-off was applied and why, the database's state, and the as-of moment.
+    """
+    hold = database_hold(conn)
+    source = "given"
+    if cutoff is None and hold["cutoff"]:
+        cutoff, source = hold["cutoff"], f"database {hold['state']}"
+    domains = export_sdtm(conn, trial, as_of=as_of)
+    if cutoff is not None:
+        domains = cut_at(domains, cutoff)
+    return domains, {"cutoff": cutoff, "cutoff_from": source if cutoff else None,
+                     "database": hold["state"], "as_of": as_of}
+
+
+def write_sdtm_export(conn: Connection, trial: Trial, out: str | os.PathLike, *,
+                      formats: Iterable[str] = ("csv", "xpt"), cutoff: str | None = None,
+                      as_of: str | None = None) -> dict[str, Any]:
+    """Write the SDTM export into ``out`` (one file per domain and format) with its define.xml 2.1,
+    describing the first of XPT, Dataset-JSON, CSV written. Returns a summary for the caller."""
+    fmts = tuple(formats)
+    domains, info = export_sdtm_at(conn, trial, cutoff=cutoff, as_of=as_of)
+    protocol = stored_protocol(conn)
+    write_sdtm(domains, out, formats=fmts)
+    ext = next(e for f, e in (("xpt", ".xpt"), ("json", ".json"), ("csv", ".csv")) if f in fmts)
+    define = write_define(domains, Path(out) / "define.xml", study_id=protocol.study.id,
+                          study_name=protocol.study.id, description=protocol.study.title,
+                          protocol_name=protocol.study.id, variables=define_metadata(protocol),
+                          files={d.upper(): f"{d.lower()}{ext}" for d in domains},
+                          source_system_version=__version__)
+    return {"out": str(out), "define": str(define), **info,
+            "domains": {d: int(len(df)) for d, df in domains.items()}}
