@@ -185,6 +185,16 @@ def build_rs(protocol: Protocol, pts: pd.DataFrame, rs: pd.DataFrame) -> pd.Data
     return _seq(out, "RSSEQ")
 
 
+def _follow_up_visit(protocol: Protocol) -> tuple[str, float]:
+    """The name and number of the last-contact visit: the protocol's first survival follow-up visit
+    where its data capture schedules one (so a site could enter it), else "SURVIVAL FOLLOW-UP", 900."""
+    if protocol.edc is not None:
+        for v in protocol.edc.visits:
+            if v.kind == "follow_up":
+                return v.name.replace("{n}", "1"), float(v.visitnum if v.visitnum is not None else 900.0)
+    return "SURVIVAL FOLLOW-UP", 900.0
+
+
 def build_sv(protocol: Protocol, pts: pd.DataFrame, rs_sdtm: pd.DataFrame, ex_sdtm: pd.DataFrame,
              course: pd.DataFrame | None = None) -> pd.DataFrame:
     """Visits: treatment cycles (from EX), tumour assessments (from RS) and, for patients alive at
@@ -198,8 +208,10 @@ def build_sv(protocol: Protocol, pts: pd.DataFrame, rs_sdtm: pd.DataFrame, ex_sd
         alive = ~np.isfinite(course["DTHDY"].to_numpy(dtype=float))
         r = np.flatnonzero(alive)
         day = course["LSTALVDY"].to_numpy(dtype=float)[r]
-        parts.append(pd.DataFrame({"USUBJID": pts["USUBJID"].to_numpy()[r], "VISIT": "SURVIVAL FOLLOW-UP",
-                                   "VISITNUM": 900.0, "SVSTDTC": dtc(pts["RANDDT"].to_numpy()[r], day), "SVSTDY": day}))
+        visit, visitnum = _follow_up_visit(protocol)
+        parts.append(pd.DataFrame({"USUBJID": pts["USUBJID"].to_numpy()[r], "VISIT": visit,
+                                   "VISITNUM": visitnum, "SVSTDTC": dtc(pts["RANDDT"].to_numpy()[r], day),
+                                   "SVSTDY": day}))
     sv = pd.concat(parts, ignore_index=True)
     sv = sv.drop_duplicates(["USUBJID", "VISITNUM"])
     order = dict(zip(pts["USUBJID"], range(len(pts))))
