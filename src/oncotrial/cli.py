@@ -7,7 +7,7 @@ import typer
 from oncotrial.protocol.cli import protocol_app, register_protocol_check
 from oncotrial.collect.checks import edc_sdtm_problems
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
-from oncotrial.jobs.cli import analyze, reproduce
+from oncotrial.jobs.cli import analyze, rehearse, reproduce
 from oncotrial.irt.cli import audit_app, edc_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design
@@ -24,6 +24,7 @@ app.command("simulate")(simulate_cmd)
 app.command("reconstruct")(reconstruct_cmd)
 app.command("analyze")(analyze)
 app.command("reproduce")(reproduce)
+app.command("rehearse")(rehearse)
 app.add_typer(irt_app, name="irt")
 app.command("serve")(irt_serve)
 app.add_typer(audit_app, name="audit")

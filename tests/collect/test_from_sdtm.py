@@ -4,8 +4,6 @@ case per rule of the mapping."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 
@@ -15,6 +13,8 @@ from oncotrial.collect import casebooks_to_sdtm
 from oncotrial.collect.from_sdtm import sdtm_to_casebooks
 from oncotrial.protocol import load_protocol
 from oncotrial.sim import simulate_trial
+
+from ..same import assert_same
 
 UID = "PATINA-101-0001"
 
@@ -34,22 +34,6 @@ def _entries(books, form):
     return [(r.visit, r.key or r.seq, dict(r.values)) for r in books[0].records if r.form == form]
 
 
-def _same(a, b, path=""):
-    """Every number and label of two results documents equal (NaN equal to NaN)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        assert set(a) == set(b), path
-        for k in a:
-            _same(a[k], b[k], f"{path}/{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        pass
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
-
-
 def test_the_simulated_trial_entered_form_by_form_analyses_to_the_same_numbers(patina):
     trial = simulate_trial(patina, seed=7)
     books, left = sdtm_to_casebooks(patina, trial.sdtm)
@@ -60,7 +44,7 @@ def test_the_simulated_trial_entered_form_by_form_analyses_to_the_same_numbers(p
         assert len(exported[domain]) == len(trial.sdtm[domain]), domain
     direct = run_analysis(adam_from_sdtm(trial.sdtm, patina), patina).to_dict()
     entered = run_analysis(adam_from_sdtm(exported, patina), patina).to_dict()
-    _same(direct, entered)
+    assert_same(direct, entered)
 
 
 def test_disposition_rows_go_to_the_form_their_category_names_at_its_visit(patina):

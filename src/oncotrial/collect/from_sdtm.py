@@ -142,7 +142,7 @@ def sdtm_to_casebooks(protocol: Protocol, sdtm: Mapping[str, pd.DataFrame], *,
     """Each subject's casebook rebuilt from SDTM, in DM order, and the rows no form could take.
 
     ``include_rand=False`` leaves out the RAND entry (the IRT makes it when the subject is
-    randomized). The second value lists each SDTM row left out (``DOMAIN``, ``USUBJID``, the row's
+    randomized), and does not list its rows as left out. The second value lists each SDTM row left out (``DOMAIN``, ``USUBJID``, the row's
     ``--SEQ`` and why), so a caller can see what the eCRFs do not collect.
 
     >>> from oncotrial.protocol import load_protocol
@@ -158,13 +158,14 @@ def sdtm_to_casebooks(protocol: Protocol, sdtm: Mapping[str, pd.DataFrame], *,
     upper = {str(k).upper(): v for k, v in sdtm.items()}
     if "DM" not in upper:
         raise ValueError(f"sdtm: the DM domain (one row per subject) is required; got {sorted(upper)}")
-    maps = [m for m in _form_maps(protocol) if include_rand or m.form.id != RAND_FORM]
+    maps = _form_maps(protocol)
+    elsewhere = set() if include_rand else {RAND_FORM}
     subjects = _by_subject(upper)
     books: list[Casebook] = []
     left: list[dict[str, Any]] = []
     for uid in dict.fromkeys(upper["DM"]["USUBJID"].astype(str)):
         rows = _Rows(uid, subjects.get(uid, {}))
-        records = _subject_records(protocol, maps, rows, left)
+        records = _subject_records(protocol, maps, rows, left, elsewhere)
         books.append(Casebook(uid, tuple(records)))
     return books, pd.DataFrame(left, columns=["DOMAIN", "USUBJID", "SEQ", "WHY"])
 
@@ -228,8 +229,9 @@ def _repeat_key(m: _FormMap, dom: str, row: Mapping[str, Any]) -> str:
     return _text(row.get(var))
 
 
-def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows,
-                     left: list[dict[str, Any]]) -> list[FormRecord]:
+def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows, left: list[dict[str, Any]],
+                     elsewhere: set[str]) -> list[FormRecord]:
+    """The subject's entries; rows of a form in ``elsewhere`` (made by another system) are passed over."""
     records: list[FormRecord] = []
     seqs: dict[tuple[str, str], int] = defaultdict(int)
     homes = _homes(protocol)
@@ -245,7 +247,7 @@ def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows,
                                   visitnum=visitnum))
 
     for m in maps:
-        if m.driver is None:
+        if m.driver is None and m.form.id not in elsewhere:
             add(m, _first_visit_with(protocol, m.form.id), _values(m, {}, rows, None))
     measured = {_text(r.get("TRLNKID")) for r in rows.domains.get("TR", [])} if any(
         m.driver == "TR" for m in maps) else set()
@@ -276,7 +278,11 @@ def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows,
                 names = [m.form.id for m in fits if agree[m.form.id] == agree[best.form.id]]
                 raise ValueError(f"{dom} row {seq} of {rows.usubjid}: forms {names} would all take it; "
                                  "give them constants that tell their rows apart")
-            visitnum = row.get("VISITNUM") if visit == "UNSCHEDULED" else None
+            definition = visit_definition(protocol, visit)
+            if best.form.id in elsewhere:
+                continue
+            visitnum = row.get("VISITNUM") if definition is not None and definition.kind == "unscheduled" else None
+            visitnum = None if _missing(visitnum) else float(visitnum)
             key = _repeat_key(best, dom, row)
             if not best.findings:
                 add(best, visit, _values(best, row, rows, (dom, seq)), key=key, visitnum=visitnum)
@@ -286,7 +292,12 @@ def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows,
         for (visit, _, key), (m, group_rows, visitnum) in grouped.items():
             values = _values(m, group_rows[0], rows, (dom, _seq(group_rows[0].get(f"{dom}SEQ"))))
             for row in group_rows:
-                f = m.tests[_text(row.get(f"{dom}TESTCD"))]
+                testcd = _text(row.get(f"{dom}TESTCD"))
+                f = m.tests[testcd]
+                if f.id in values:  # the entry holds one result per test: a second one would overwrite it
+                    left.append({"DOMAIN": dom, "USUBJID": rows.usubjid, "SEQ": _seq(row.get(f"{dom}SEQ")),
+                                 "WHY": f"a second {testcd} at visit {visit}: form {m.form.id} holds one"})
+                    continue
                 v = row.get(f"{dom}ORRES")
                 if not _missing(v):
                     values[f.id] = _typed(f, v)

@@ -159,9 +159,29 @@ def visit_definition(protocol: Protocol, visit: str) -> Visit | None:
     ['CYCLE', 'ASSESSMENT', 'LOG']
     """
     for v in _edc(protocol).visits:
-        if (v.kind in ("log", "unscheduled") and v.name == visit) or _number_in(protocol, v, visit) is not None:
+        if (v.kind in ("log", "unscheduled") and _instance_of(v.name, visit)) or _number_in(protocol, v, visit) is not None:
             return v
     return None
+
+
+def _instance_of(name: str, visit: str) -> bool:
+    """Whether ``visit`` is the visit ``name`` or, for a name with ``{n}`` ("UNSCHEDULED {n}"), one of its instances."""
+    if "{n}" not in name:
+        return visit == name
+    return re.fullmatch(re.escape(name).replace(r"\{n\}", r"[1-9]\d*"), visit) is not None
+
+
+def unscheduled_name(protocol: Protocol, n: int) -> str:
+    """The name of the subject's ``n``-th unscheduled visit ("UNSCHEDULED 2"; the plain name when it has no ``{n}``).
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> unscheduled_name(load_protocol("patina"), 2)
+    'UNSCHEDULED 2'
+    """
+    v = next((v for v in _edc(protocol).visits if v.kind == "unscheduled"), None)
+    if v is None:
+        raise ValueError(f"protocol {protocol.study.id} has no unscheduled visit")
+    return v.name.replace("{n}", str(n))
 
 
 def is_log_visit(protocol: Protocol, visit: str) -> bool:

@@ -23,6 +23,8 @@ class RandomizationIn(_Body):
     site: SiteCode
     strata: Annotated[dict[Code, Code], Field(max_length=32)]
     eligibility_confirmed: StrictBool
+    # rehearsal databases only: the simulated calendar's moment of this randomization
+    randomized_at: Annotated[StrictStr, Field(min_length=10, max_length=40)] | None = None
 
 
 class CorrectionIn(_Body):
@@ -95,6 +97,7 @@ class FormEntryIn(_Body):
     key: Annotated[StrictStr, Field(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")] = ""
     seq: Annotated[int, Field(ge=1, le=100000, strict=True)] | None = None
     version: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    visitnum: Annotated[float, Field(ge=0, le=100000)] | None = None  # an unscheduled visit's number
     revision: Annotated[int, Field(ge=1, strict=True)] | None = None
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
     values: Annotated[dict[Annotated[StrictStr, Field(max_length=64)], FieldValue], Field(max_length=200)]

@@ -32,6 +32,31 @@ def ts(moment: dt.datetime | None = None) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def stored_moment(text: str, name: str) -> str:
+    """A moment given as ISO 8601 text in the stored timestamp form (:func:`ts`).
+
+    A date alone means the end of that day (UTC); a time without a zone is UTC. ``name``
+    names the field in the error.
+
+    >>> stored_moment("2021-06-30", "as_of")
+    '2021-06-30T23:59:59.999999Z'
+    >>> stored_moment("2021-06-30T14:05+02:00", "as_of")
+    '2021-06-30T12:05:00.000000Z'
+    """
+    raw = (text or "").strip()
+    try:
+        if len(raw) == 10:
+            moment = dt.datetime.combine(dt.date.fromisoformat(raw), dt.time.max, dt.timezone.utc)
+        else:
+            moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise ValueError(f"{name}: expected a date (YYYY-MM-DD) or date and time "
+                         f"(YYYY-MM-DDTHH:MM[:SS][+hh:mm]), got {text!r}") from None
+    return ts(moment)
+
+
 def new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 

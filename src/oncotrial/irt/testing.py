@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -82,8 +83,11 @@ def prepare_trial(db_url: str, *, n_sites: int, protocol: str = "patina", seed: 
 class ServerProcess:
     """``oncotrial serve`` as a child process on a free loopback port."""
 
-    def __init__(self, db_url: str, *, port: int | None = None, workers: int = 1) -> None:
+    def __init__(self, db_url: str, *, port: int | None = None, workers: int = 1,
+                 log_path: str | os.PathLike[str] | None = None) -> None:
         self.db_url, self.port, self.workers = db_url, port or free_port(), workers
+        # the server's log goes to a file when one is named: a pipe nobody reads would fill and stall it
+        self.log_path = Path(log_path) if log_path is not None else None
         self.proc: subprocess.Popen[bytes] | None = None
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -92,12 +96,18 @@ class ServerProcess:
         # the package, so a restart after SIGKILL takes a fraction of a second.
         cmd = [sys.executable, "-m", "oncotrial.irt", "serve", "--db", self.db_url, "--host", "127.0.0.1",
                "--port", str(self.port), "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        log = open(self.log_path, "ab") if self.log_path is not None else None  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                         stderr=log if log is not None else subprocess.PIPE, start_new_session=True)
+        finally:
+            if log is not None:
+                log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                err = (self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else
+                       self.log_path.read_text(errors="replace") if self.log_path is not None else "")
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {err[-2000:]}")
             try:
                 with urllib.request.urlopen(self.base_url + "/healthz", timeout=1.0) as r:

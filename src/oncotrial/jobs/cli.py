@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 from oncotrial._console import make_console
@@ -69,6 +71,43 @@ def reproduce(
         console.print(f"error: {exc}")
         raise typer.Exit(1) from None
     _done(job, time.perf_counter() - t0)
+
+
+def rehearse(
+    protocol: str = typer.Argument(..., help="Bundled protocol name (e.g. patina) or a TOML file with data-capture forms (edc)."),
+    db: str = typer.Option(..., "--db", help="An empty database: a SQLAlchemy URL or a file path for SQLite."),
+    out: Path = typer.Option(Path("rehearsal"), "--out", help="Output folder (sdtm/, adam/, results.json, "
+                                                              "report.html, rehearsal.json)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulated trial (the same seed gives the same trial)."),
+    clients: int = typer.Option(32, "--clients", help="Concurrent site clients entering data."),
+    patients: Optional[int] = typer.Option(None, "--patients", help="Rehearse only the first N patients randomized."),
+    error_rate: float = typer.Option(0.02, "--error-rate", help="Share of entries made with an error to correct."),
+    as_json: bool = typer.Option(False, "--json", help="Print rehearsal.json."),
+) -> None:
+    """Run a whole trial through the service's API: the simulator plays every site, monitors verify,
+    the data manager locks at the cut-off; then export SDTM from the database and analyse it."""
+    from oncotrial.jobs.rehearse import REHEARSE_STEPS
+    from oncotrial.jobs.rehearse import rehearse as run
+
+    prog, task, advance = _bar(REHEARSE_STEPS)
+    t0 = time.perf_counter()
+    try:
+        with prog:
+            result = run(protocol, db, out, seed=seed, clients=clients, patients=patients, error_rate=error_rate,
+                         progress=advance)
+            prog.update(task, completed=len(REHEARSE_STEPS), description="done")
+    except (ProtocolError, ValueError, RuntimeError) as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    s = result.summary
+    if as_json:
+        typer.echo(json.dumps(s))
+        return
+    rate = f"{s['saves_per_second']:.0f}" if s["saves_per_second"] else "-"
+    typer.echo(f"{s['protocol']}: {s['patients']} patients, {s['entries']} entries ({s['saves']} saves, {rate}/s), "
+               f"{s['queries']['raised_by_entry_errors']} entry errors corrected through queries, "
+               f"{s['sdv_verified']} records verified, locked at {s['cutoff']}\n"
+               f"report: {result.paths['report']}  ({time.perf_counter() - t0:.1f} s)")
 
 
 def _done(job, seconds: float) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from oncotrial.collect.schedule import unscheduled_name
 from oncotrial.protocol import Protocol
 from oncotrial.sim.patients import strat_col
 from oncotrial.sim.terms import soc_for
@@ -176,12 +177,18 @@ def build_rs(protocol: Protocol, pts: pd.DataFrame, rs: pd.DataFrame) -> pd.Data
         "VISITNUM": rs["VISITNUM"].to_numpy().astype(float), "VISIT": rs["VISIT"].to_numpy(),
         "RSDTC": dtc(rand, rs["DY"].to_numpy()), "RSDY": rs["DY"].to_numpy().astype(float),
     })
+    # a second assessment under a planned visit's label (an extra scan) is an unscheduled visit
+    again = out.duplicated(["USUBJID", "VISIT"]) & (out["VISIT"] != "UNSCHEDULED")
+    out.loc[again, "VISIT"] = "UNSCHEDULED"
     # unscheduled assessments get distinct visit numbers (X.01, X.02 after the previous visit)
     uns = out["VISIT"].to_numpy() == "UNSCHEDULED"
     if uns.any():
         prev = out["VISITNUM"].where(~uns).groupby(out["USUBJID"]).ffill().fillna(100.0)
         k = out[uns].groupby("USUBJID").cumcount() + 1
         out.loc[uns, "VISITNUM"] = (prev[uns] + 0.01 * k).round(2)
+        if protocol.edc is not None and any(v.kind == "unscheduled" for v in protocol.edc.visits):
+            # numbered as the data capture numbers them, so a site could enter each one
+            out.loc[uns, "VISIT"] = [unscheduled_name(protocol, int(n)) for n in k]
     return _seq(out, "RSSEQ")
 
 

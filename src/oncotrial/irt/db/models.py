@@ -12,7 +12,7 @@ randomizations and the audit trail.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, func, text, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, false, func, text, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,6 +36,8 @@ class TrialSetup(Base):
     list_checksum: Mapped[str] = mapped_column(String(128))
     list_rows: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[str] = mapped_column(TS)
+    # A rehearsal (``oncotrial rehearse``) takes its list and its calendar from the simulator.
+    rehearsal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Site(Base):

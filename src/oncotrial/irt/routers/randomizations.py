@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.schemas import CorrectionIn, RandomizationIn
+from oncotrial.irt.security import stored_moment
 from oncotrial.irt.services import corrections, records
 from oncotrial.irt.services.actors import Actor, RandomizationRequest
 from oncotrial.irt.services.randomize import randomize_async
@@ -34,7 +35,13 @@ async def create_randomization(
     returns the same randomization (header ``Idempotent-Replayed: true``), never a second one."""
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Invalid("Idempotency-Key: expected 1-200 printable ASCII characters without spaces")
-    req = RandomizationRequest(body.subject_id, body.site, body.strata, body.eligibility_confirmed)
+    when = None
+    if body.randomized_at is not None:
+        try:
+            when = stored_moment(body.randomized_at, "randomized_at")
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+    req = RandomizationRequest(body.subject_id, body.site, body.strata, body.eligibility_confirmed, when)
     # Awaited on the event loop: the writes run in the group committer's thread and the
     # answer comes once they are durable (the hot path holds no pool thread meanwhile).
     state = request.app.state

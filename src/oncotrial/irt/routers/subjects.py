@@ -33,7 +33,7 @@ def save_record(
     required value or a value out of range is saved and shows as a finding of the casebook."""
     entry = forms.save_form(engine, trial, actor, subject_id, body.visit, body.form, body.values,
                             version=body.version, key=body.key, seq=body.seq, revision=body.revision,
-                            reason=body.reason)
+                            reason=body.reason, visitnum=body.visitnum)
     return JSONResponse(entry, status_code=201 if entry["revision"] == 1 else 200)
 
 

@@ -60,6 +60,7 @@ class RandomizationRequest:
     site: str
     strata: Mapping[str, str]
     eligibility_confirmed: bool
+    randomized_at: str | None = None  # a rehearsal's simulated calendar (stored timestamp form)
 
     def fingerprint(self) -> str:
         body = {"subject_id": self.subject_id, "site": self.site, "strata": dict(self.strata),

@@ -11,7 +11,6 @@ size. The randomization is the RAND entry, inserted when and by whom the subject
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -24,7 +23,7 @@ from oncotrial import __version__
 from oncotrial.collect import define_metadata, odm
 from oncotrial.irt.db.models import AuditEntry, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.security import ts
+from oncotrial.irt.security import stored_moment
 from oncotrial.irt.services.errors import Invalid
 from oncotrial.irt.services.forms import export_sdtm, replay_form_records
 from oncotrial.irt.services.locks import database_hold
@@ -92,27 +91,11 @@ def export_odm(conn: Connection, trial: Trial, out: TextIO, *, audit: bool = Tru
 
 
 def as_of_timestamp(text: str) -> str:
-    """A moment given on the command line as the stored timestamp form (UTC, microseconds).
-
-    A date alone means the end of that day (UTC); a time without a zone is UTC.
-
-    >>> as_of_timestamp("2021-06-30")
-    '2021-06-30T23:59:59.999999Z'
-    >>> as_of_timestamp("2021-06-30T14:05+02:00")
-    '2021-06-30T12:05:00.000000Z'
-    """
-    raw = (text or "").strip()
+    """The ``--as-of`` moment in the stored timestamp form (see :func:`oncotrial.irt.security.stored_moment`)."""
     try:
-        if len(raw) == 10:
-            moment = dt.datetime.combine(dt.date.fromisoformat(raw), dt.time.max, dt.timezone.utc)
-        else:
-            moment = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        raise Invalid(f"as_of: expected a date (YYYY-MM-DD) or date and time (YYYY-MM-DDTHH:MM[:SS][+hh:mm]), "
-                      f"got {text!r}") from None
-    return ts(moment)
+        return stored_moment(text, "as_of")
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
 
 
 def export_sdtm_at(conn: Connection, trial: Trial, *, cutoff: str | None = None,

@@ -36,7 +36,8 @@ def _record_key(visit: str, form: str, instance: str) -> str:
     return f"{visit}|{form}|{instance}"
 
 
-def _check_place(protocol: Protocol, visit: str, form_id: str, key: str, seq: int | None) -> tuple[float | None, str, int]:
+def _check_place(protocol: Protocol, visit: str, form_id: str, key: str, seq: int | None,
+                 visitnum: float | None = None) -> tuple[float | None, str, int]:
     edc = protocol.edc
     form = next((f for f in edc.forms if f.id == form_id), None)
     if form is None:
@@ -50,6 +51,11 @@ def _check_place(protocol: Protocol, visit: str, form_id: str, key: str, seq: in
         carriers = [v.id for v in edc.visits if form_id in v.forms]
         raise Invalid(f"form: {form_id} is not collected at visit {visit!r} (visits carrying it: {', '.join(carriers)})")
     num = visit_number(protocol, visit)
+    if visitnum is not None:
+        if visit_def.kind != "unscheduled":
+            raise Invalid(f"visitnum: only an unscheduled visit takes a visit number; {visit!r} has "
+                          f"{num if num is not None else 'none'} from the schedule")
+        num = float(visitnum)
     if form.repeats and form.repeat_key:
         if not key:
             raise Invalid(f"key: form {form_id} repeats per {form.repeat_key}; give the {form.repeat_key}")
@@ -71,8 +77,10 @@ def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any
 
 def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: str, form_id: str,
               values: Mapping[str, Any], *, version: int | None = None, key: str = "", seq: int | None = None,
-              revision: int | None = None, reason: str = "") -> dict[str, Any]:
+              revision: int | None = None, reason: str = "", visitnum: float | None = None) -> dict[str, Any]:
     """Create or change one eCRF entry of a subject at the coordinator's site.
+
+    ``visitnum`` numbers an unscheduled visit (SDTM's convention: the visit before it plus .01).
 
     A new entry needs no ``revision``; a change must give the revision it was made on (409 when
     another save came first) and a reason. The values are validated against the form version
@@ -84,7 +92,7 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
     reason = (reason or "").strip()
     with write_tx(engine) as conn:
         protocol = stored_protocol(conn)
-        visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq)
+        visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq, visitnum)
         subj = subject_row(conn, actor, subject_id, lock=True)
         record_key = _record_key(visit, form_id, key or str(seq))
         refuse_if_held(conn, subj.id, f"save {record_key}", record_key=record_key)

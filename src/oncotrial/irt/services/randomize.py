@@ -51,6 +51,9 @@ def prepare(trial: Trial, actor: Actor, req: RandomizationRequest) -> tuple[str,
         raise Forbidden(f"site: {req.site!r} is not your site; you randomize at {actor.site!r} only")
     if req.eligibility_confirmed is not True:
         raise Invalid("eligibility_confirmed: must be true; a subject is randomized only after eligibility is confirmed")
+    if req.randomized_at is not None and not trial.rehearsal:
+        raise Invalid("randomized_at: only a rehearsal database (oncotrial rehearse) takes a randomization time; "
+                      "a trial's randomizations are stamped by the service's clock")
     return trial.stratum_of(req.strata), req.fingerprint()
 
 def randomize(engine: Engine, trial: Trial, actor: Actor, req: RandomizationRequest,
@@ -172,7 +175,7 @@ def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationReq
         slot_id, sequence, arm = slot
     else:
         slot_id, sequence, arm = _minimize(raw, trial, stratum, strata)
-    now = ts()
+    now = req.randomized_at or ts()
     (rid,) = raw.one(_INSERT_RANDOMIZATION, {
         "number": number, "subject_id": req.subject_id, "site_id": actor.site_id, "arm": arm,
         "stratum": stratum, "strata": json.dumps(strata, separators=(",", ":")), "allocation_id": slot_id,
@@ -211,7 +214,7 @@ def allocate_in_one_call(conn: Connection, trial: Trial, actor: Actor, req: Rand
     """
     raw = Raw(conn)
     strata = {name: req.strata[name] for name in trial.factor_names}  # protocol order, as STRAT1..n
-    now = ts()
+    now = req.randomized_at or ts()
     outcome, number, arm, sqlstate, message = raw.one(_RANDOMIZE_IN_ONE_CALL, {
         "user_id": actor.id, "key": key, "request_hash": fingerprint, "subject_id": req.subject_id,
         "site_id": actor.site_id, "stratum": stratum, "strata": json.dumps(strata, separators=(",", ":")),

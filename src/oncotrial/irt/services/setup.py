@@ -55,8 +55,12 @@ def build_allocation_list(trial: Trial, *, seed: int, per_stratum: int) -> Alloc
 
 
 def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_stratum: int | None = None,
-               actor: str = "cli") -> InitResult:
+               actor: str = "cli", rehearsal: AllocationList | None = None) -> InitResult:
     """Create the schema, store the protocol and its generated allocation list, start the audit chain.
+
+    ``rehearsal`` makes a rehearsal database (``oncotrial rehearse``) holding that list, the
+    simulated trial's own assignments, instead of a generated one; it also takes each
+    randomization's time from the request. A trial database never does either.
 
     ``per_stratum`` defaults to the protocol's target sample size, so no stratum can run
     out even if every patient fell into it. Without ``seed`` the list's seed is drawn from the
@@ -90,7 +94,11 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
                          p_best=trial.p_best, seed=seed)
         except ValueError as exc:
             raise Invalid(f"randomization: {exc}") from exc
-    if trial.uses_list:
+    if rehearsal is not None:
+        if not trial.uses_list:
+            raise Invalid(f"randomization.method: a rehearsal replays a list; {trial.method!r} keeps none")
+        rows, checksum = rehearsal.rows, rehearsal.checksum
+    elif trial.uses_list:
         alloc = build_allocation_list(trial, seed=seed, per_stratum=per_stratum)
         rows, checksum = alloc.rows, alloc.checksum
     n_strata = len({r.stratum for r in rows})
@@ -105,7 +113,8 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
         now = ts()
         conn.execute(insert(TrialSetup).values(
             id=1, study_id=trial.study_id, protocol_name=protocol, protocol_json=audit.canonical(doc),
-            method=trial.method, seed=seed, list_checksum=checksum, list_rows=len(rows), created_at=now))
+            method=trial.method, seed=seed, list_checksum=checksum, list_rows=len(rows), created_at=now,
+            rehearsal=rehearsal is not None))
         if rows:
             conn.execute(insert(AllocationRow), [
                 {"stratum": r.stratum, "sequence": r.sequence, "block": r.block, "block_size": r.block_size,
@@ -115,7 +124,8 @@ def init_trial(engine: Engine, protocol: str, *, seed: int | None = None, per_st
         # The seed is not written to the trail: the trail is readable by monitors, the seed is the list.
         audit.append(conn, actor=actor, action="init", entity="trial", entity_id=trial.study_id, when=now,
                      new={"protocol": protocol, "method": trial.method, "strata": n_strata,
-                          "list_rows": len(rows), "list_checksum": checksum})
+                          "list_rows": len(rows), "list_checksum": checksum,
+                          **({"rehearsal": True} if rehearsal is not None else {})})
     return InitResult(trial.study_id, trial.method, n_strata, len(rows), checksum, seed)
 
 

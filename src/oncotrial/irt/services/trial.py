@@ -58,9 +58,11 @@ class Trial:
     block_sizes: tuple[int, ...]
     seed: int = 0
     p_best: float = 0.8
+    rehearsal: bool = False
 
     @classmethod
-    def from_protocol_dict(cls, doc: Mapping[str, Any], protocol_name: str, seed: int | None = None) -> Trial:
+    def from_protocol_dict(cls, doc: Mapping[str, Any], protocol_name: str, seed: int | None = None, *,
+                           rehearsal: bool = False) -> Trial:
         all_factors = {f["name"]: f for f in doc.get("stratification_factors", [])}
         rnd = doc["randomization"]
         names = list(rnd.get("stratify_by") or all_factors)
@@ -78,6 +80,7 @@ class Trial:
             block_sizes=tuple(rnd.get("block_sizes") or ()),
             seed=int(rnd.get("seed", 0) if seed is None else seed),
             p_best=float(rnd.get("minimization_p_best", 0.8)),
+            rehearsal=rehearsal,
         )
 
     @property
@@ -127,8 +130,9 @@ def _key(factors: tuple[str, ...], levels: tuple[str, ...]) -> str:
 
 
 def load_trial(conn: Connection) -> Trial:
-    row = conn.execute(select(TrialSetup.protocol_json, TrialSetup.protocol_name, TrialSetup.seed)
-                       .where(TrialSetup.id == 1)).one_or_none()
+    row = conn.execute(select(TrialSetup.protocol_json, TrialSetup.protocol_name, TrialSetup.seed,
+                              TrialSetup.rehearsal).where(TrialSetup.id == 1)).one_or_none()
     if row is None:
         raise NotInitialized("the database holds no trial; run `oncotrial irt init --protocol NAME --db URL` first")
-    return Trial.from_protocol_dict(json.loads(row.protocol_json), row.protocol_name, seed=row.seed)
+    return Trial.from_protocol_dict(json.loads(row.protocol_json), row.protocol_name, seed=row.seed,
+                                    rehearsal=bool(row.rehearsal))

@@ -1,0 +1,149 @@
+"""eCRF saves per second over HTTP, and their latency, with 32 site clients entering at once:
+a real ``oncotrial serve`` process, SQLite (WAL, synchronous=FULL) and PostgreSQL.
+
+    python benchmarks/edc_saves.py                 # SQLite, and PostgreSQL if ONCOTRIAL_TEST_PG_URL is set
+    python benchmarks/edc_saves.py --write         # also write the edc section of benchmarks/RESULTS.md
+
+Each client is one site's coordinator entering one patient's treatment cycles (EX: three drugs a
+cycle), so a casebook grows to ``--entries`` records as a real one does: every save validates the
+entry, writes it with its audit link, rebuilds the casebook and runs the protocol's edit checks
+(RECIST included) to open or close queries, all in one durable transaction before the 201. The
+rehearsal of a whole trial (``oncotrial rehearse``) is timed with ``--rehearse N`` patients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from oncotrial.irt.config import normalize_db_url
+from oncotrial.irt.testing import ServerProcess, fresh_postgres_database, prepare_trial
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import machine_line, markers, write_section  # noqa: E402
+
+STRATA = {"induction_response": "CR_PR", "prior_antiher2": "NO", "endocrine_therapy": "AI", "her2_blockade": "DUAL"}
+DRUGS = (("PALBOCICLIB", 125.0, "mg"), ("TRASTUZUMAB", 6.0, "mg/kg"), ("PERTUZUMAB", 420.0, "mg"))
+
+
+def _entry(i: int) -> dict:
+    cycle, k = divmod(i, len(DRUGS))
+    drug, dose, unit = DRUGS[k]
+    start = dt.date(2021, 1, 4) + dt.timedelta(days=21 * cycle)
+    return {"visit": f"CYCLE {cycle + 1}", "form": "EX", "seq": k + 1,
+            "values": {"EXTRT": drug, "EXDOSE": dose, "EXDOSU": unit, "EXSTDTC": start.isoformat(),
+                       "EXENDTC": (start + dt.timedelta(days=20 if k == 0 else 0)).isoformat()}}
+
+
+def run(db_url: str, clients: int, entries: int) -> dict:
+    """One timed run: ``clients`` sites, one patient each, ``entries`` saves per patient."""
+    fx = prepare_trial(db_url, n_sites=clients, per_stratum=clients * 2)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(db_url, log_path=Path(tmp) / "server.log") as server:
+        def client(i: int) -> None:
+            site = f"S{i + 1:02d}"
+            h = {"Authorization": f"Bearer {fx.tokens[site]}"}
+            with httpx.Client(base_url=server.base_url, timeout=120.0) as c:
+                r = c.post("/api/v1/randomizations", headers=h, json={
+                    "subject_id": f"P{i + 1:03d}", "site": site, "strata": STRATA, "eligibility_confirmed": True})
+                r.raise_for_status()
+                mine = []
+                for k in range(entries):
+                    t = time.perf_counter()
+                    r = c.post(f"/api/v1/subjects/P{i + 1:03d}/records", headers=h, json=_entry(k))
+                    mine.append(time.perf_counter() - t)
+                    if r.status_code != 201:
+                        raise RuntimeError(f"save {k} of P{i + 1:03d}: HTTP {r.status_code} {r.text[:300]}")
+                with lock:
+                    latencies.extend(mine)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(client, range(clients)))
+        wall = time.perf_counter() - t0
+    ms = np.array(latencies) * 1000
+    return {"saves": len(latencies), "seconds": wall, "per_second": len(latencies) / wall,
+            "p50": float(np.quantile(ms, 0.5)), "p90": float(np.quantile(ms, 0.9)), "p99": float(np.quantile(ms, 0.99))}
+
+
+def rehearse_run(db_url: str, patients: int, clients: int) -> dict:
+    from oncotrial.jobs.rehearse import rehearse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        summary = rehearse("patina", db_url, Path(tmp) / "out", clients=clients, patients=patients).summary
+        return {**summary, "wall": time.perf_counter() - t}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--entries", type=int, default=60, help="saves per client (its patient's casebook grows to this)")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--pg-url", default=os.environ.get("ONCOTRIAL_TEST_PG_URL"))
+    ap.add_argument("--rehearse", type=int, default=0, help="also time `rehearse patina` with this many patients")
+    ap.add_argument("--write", action="store_true", help="write the edc section of benchmarks/RESULTS.md")
+    args = ap.parse_args(argv)
+    rows, rehearsals = [], []
+    for backend in args.backends.split(","):
+        if backend == "postgresql" and not args.pg_url:
+            print("skipping postgresql: set ONCOTRIAL_TEST_PG_URL or --pg-url", file=sys.stderr)
+            continue
+        with ExitStack() as stack:
+            if backend == "sqlite":
+                tmp = stack.enter_context(tempfile.TemporaryDirectory())
+                url = normalize_db_url(Path(tmp) / "edc.sqlite")
+            else:
+                url = stack.enter_context(fresh_postgres_database(args.pg_url))
+            res = run(url, args.clients, args.entries)
+        rows.append((backend, res))
+        print(json.dumps({"backend": backend, **res}))
+        if args.rehearse:
+            with ExitStack() as stack:
+                if backend == "sqlite":
+                    tmp = stack.enter_context(tempfile.TemporaryDirectory())
+                    url = normalize_db_url(Path(tmp) / "rehearsal.sqlite")
+                else:
+                    url = stack.enter_context(fresh_postgres_database(args.pg_url))
+                reh = rehearse_run(url, args.rehearse, args.clients)
+            rehearsals.append((backend, reh))
+            print(json.dumps({"backend": backend, "rehearse_patients": args.rehearse, "wall": reh["wall"],
+                              "saves": reh["saves"], "saves_per_second": reh["saves_per_second"]}))
+    if args.write:
+        begin, end = markers("edc")
+        lines = [begin, "## Data capture: eCRF saves per second over HTTP", "",
+                 f"`python benchmarks/edc_saves.py --write{f' --rehearse {args.rehearse}' if args.rehearse else ''}` "
+                 f"on {dt.date.today().isoformat()}, {machine_line()}. {args.clients} site clients at once, one "
+                 f"patient each, {args.entries} EX entries per patient (the casebook grows to {args.entries} records); "
+                 "each save is a full `POST /api/v1/subjects/ID/records` with a durable commit before the 201.",
+                 "Goal (issue 12 §9): >= 500 saves/s with p99 <= 50 ms.", "",
+                 "| backend | saves | seconds | saves/s | p50 ms | p90 ms | p99 ms |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for backend, r in rows:
+            lines.append(f"| {backend} | {r['saves']:,} | {r['seconds']:.1f} | {r['per_second']:.0f} | {r['p50']:.1f} | "
+                         f"{r['p90']:.1f} | {r['p99']:.1f} |")
+        if rehearsals:
+            lines += ["", "`oncotrial rehearse patina` (reconstructed trial, first N patients; goal: all 518 patients in "
+                      "<= 3 minutes):", "", "| backend | patients | entries | saves | saves/s (entry phase) | wall s |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |"]
+            for backend, r in rehearsals:
+                lines.append(f"| {backend} | {r['patients']} | {r['entries']:,} | {r['saves']:,} | "
+                             f"{r['saves_per_second']:.0f} | {r['wall']:.0f} |")
+        lines.append(end)
+        print(f"wrote {write_section('edc', chr(10).join(lines))}")
+
+
+if __name__ == "__main__":
+    main()
