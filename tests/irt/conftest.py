@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings, normalize_db_url
+from oncotrial.irt.db.engine import make_engine
 from oncotrial.irt.testing import Fixture, fresh_postgres_database, prepare_trial
 
 PG_ENV = "ONCOTRIAL_TEST_PG_URL"
@@ -74,3 +75,27 @@ def body(subject_id: str = "P001", site: str = "S01", **over: object) -> dict[st
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: a test taking more than a few seconds (load, crash, browser)")
+
+
+def masked_protocol(folder: Path) -> Path:
+    """PATINA as a double-blind trial, written into ``folder``."""
+    from importlib import resources
+
+    text = resources.files("oncotrial.protocols").joinpath("patina.toml").read_text()
+    assert 'masking = "open label"' in text
+    path = folder / "patina_blind.toml"
+    path.write_text(text.replace('masking = "open label"', 'masking = "double blind"'))
+    return path
+
+
+def sql_rows(db_url: str, sql: str) -> list:
+    """The rows of one read-only SQL statement on the test's database (to look behind the API)."""
+    from sqlalchemy import text
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+

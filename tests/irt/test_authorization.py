@@ -38,6 +38,7 @@ API = [
     ("POST", "/api/v1/subjects/{subject_id}/freeze", "lock", {"data_manager"}),
     ("POST", "/api/v1/subjects/{subject_id}/unfreeze", "unlock", {"data_manager"}),
     ("GET", "/api/v1/database", None, ALL),
+    ("GET", "/api/v1/database/casebooks", None, REVIEWERS),
     ("POST", "/api/v1/database/freeze", "lock", {"data_manager"}),
     ("POST", "/api/v1/database/unfreeze", "unlock", {"data_manager"}),
     # the setup's open queries hold a database lock: the data manager gets past authorization to that refusal
@@ -53,6 +54,8 @@ API = [
     ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
     ("GET", "/api/v1/sdv", None, REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/signature", "sign", {"investigator"}),
+    # PATINA is open label: the investigator gets past authorization to the 409 "nothing to unblind"
+    ("POST", "/api/v1/subjects/{subject_id}/unblind", "unblind", {"investigator"}),
     ("POST", "/api/v1/forms/{form_id}/migrate", "migrate", {"data_manager"}),
     ("GET", "/api/v1/balance", None, {"statistician"}),
     ("GET", "/api/v1/allocation-list", None, {"statistician"}),
@@ -78,6 +81,7 @@ WEB = [
     ("/queries", READERS),
     ("/sdv", REVIEWERS),
     ("/database", {"data_manager"}),
+    ("/database?show=ready&page=2", {"data_manager"}),
     ("/dashboard", {"statistician"}),
     ("/admin", {"admin"}),
 ]
@@ -140,6 +144,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "reopen": {"reason": "matrix"},
         "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
         "sign": {"password": PASSWORD, "meaning": "approval"},
+        "unblind": {"reason": "matrix"},
         "migrate": {"to_version": 2, "reason": "matrix"},
     }[kind]
 
@@ -182,6 +187,8 @@ def test_api_authorization_matrix(setup):
                 assert r.status_code == 401, where
             elif role in allowed and template.startswith("/api/v1/database/") and template.endswith("lock"):
                 assert r.status_code == 409 and ("still open or answered" in r.text or "is open" in r.text), where
+            elif role in allowed and template.endswith("/unblind"):
+                assert r.status_code == 409 and "open label" in r.text, where
             elif role in allowed:
                 assert r.status_code in (200, 201), where
                 if kind == "correct":
@@ -220,6 +227,11 @@ def test_web_authorization_matrix(setup, role):
         before = _audit_len(trial.db_url)
         csrf = client.cookies.get("ot_csrf")
         r = client.post("/randomize", data={"csrf": csrf, "subject_id": "W1"}, follow_redirects=False)
+        assert r.status_code == 403 and _audit_len(trial.db_url) == before
+    if role not in (None, "data_manager"):  # nor moves entries to another form version
+        before = _audit_len(trial.db_url)
+        r = client.post("/database/migrate", data={"csrf": client.cookies.get("ot_csrf"), "target": "DEMOG:2",
+                                                   "reason": "x"}, follow_redirects=False)
         assert r.status_code == 403 and _audit_len(trial.db_url) == before
 
 

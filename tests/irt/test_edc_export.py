@@ -10,7 +10,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from oncotrial.cli import app as cli
@@ -21,7 +20,7 @@ from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 from oncotrial.sdtm import read_sdtm
 
-from .conftest import DEMOG, auth, body
+from .conftest import DEMOG, auth, body, sql_rows
 
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 DEF = "{http://www.cdisc.org/ns/def/v2.1}"
@@ -48,12 +47,7 @@ def entered(db_url: str):
                                                 "values": DEMOG}, headers=s1).status_code == 201
         assert c.post(url.format("P001"), json={"visit": "LOG", "form": "AE", "seq": 1, "values": AE},
                       headers=s1).status_code == 201
-        engine = make_engine(db_url)
-        try:
-            with engine.connect() as conn:
-                between = conn.execute(text("SELECT max(ts) FROM audit_log")).scalar_one()
-        finally:
-            engine.dispose()
+        between = sql_rows(db_url, "SELECT max(ts) FROM audit_log")[0][0]
         assert c.post(url.format("P001"), json={"visit": "LOG", "form": "AE", "seq": 1, "revision": 1,
                                                 "reason": "grade 3 in the chart", "values": {**AE, "AETOXGR": "3"}},
                       headers=s1).status_code == 200

@@ -138,3 +138,118 @@ def test_simultaneous_duplicates_randomize_once(db_url):
     engine.dispose()
     assert numbers == [1, 2]
     _check_database(db_url, {})
+
+
+def _restart_postgres():
+    """A function restarting the PostgreSQL cluster the tests use, or None where this machine cannot
+    (no pg_ctlcluster, not root): Debian's cluster tools, as .ci/run installs them."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("pg_ctlcluster") or not shutil.which("pg_lsclusters") or os.geteuid() != 0:
+        return None
+    rows = [line.split() for line in subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True,
+                                                    check=True).stdout.splitlines() if "online" in line]
+    if len(rows) != 1:
+        return None
+    version, name = rows[0][0], rows[0][1]
+    return lambda: subprocess.run(["pg_ctlcluster", version, name, "restart", "-m", "fast"], check=True,
+                                  capture_output=True)
+
+
+@pytest.mark.slow
+def test_postgresql_restarted_under_load_loses_nothing_acknowledged(pg_url):
+    """The database goes away in the middle of 2,000 randomizations from 32 clients and comes back:
+    clients get 503 (a clear, retryable answer) meanwhile and retry with the same Idempotency-Key;
+    afterwards every 201 is in the database, nothing is half-written or doubled."""
+    restart = _restart_postgres()
+    if restart is None:
+        pytest.skip("this machine cannot restart its PostgreSQL cluster (pg_ctlcluster as root)")
+    fixture = prepare_trial(pg_url, n_sites=CLIENTS, per_stratum=300)
+    patients = make_patients(fixture, N_PATIENTS, seed=12)
+    reached = threading.Event()
+    restarted = []
+
+    def restarter() -> None:
+        if reached.wait(timeout=240):
+            restart()
+            restarted.append(True)
+
+    with ServerProcess(pg_url) as server:
+        t = threading.Thread(target=restarter, daemon=True)
+        t.start()
+        try:
+            result = run_load(server.base_url, fixture, patients, concurrency=CLIENTS, deadline_s=200,
+                              progress=reached, progress_at=300)
+        finally:
+            t.join(timeout=120)
+        after = run_load(server.base_url, fixture, make_patients(fixture, 20, seed=13, prefix="Z"),
+                         concurrency=4, deadline_s=60)
+    assert restarted, "PostgreSQL was never restarted"
+    assert result.retries > 0, "the restart happened after the load had finished"
+    assert result.errors == [] and len(result.created) == N_PATIENTS
+    assert set(result.server_errors) <= {503}, result.server_errors  # clear and retryable, never a bare 500
+    assert after.errors == [] and len(after.created) == 20  # the service reconnected on its own
+    _check_database(pg_url, {**result.created, **after.created})
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A folder on a file system of 16 MB of its own (a tmpfs mounted for the test), so the disk can
+    be filled without touching the machine's; skipped where this machine cannot mount one."""
+    import subprocess
+
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _fill(folder) -> int:
+    """Write a file into ``folder`` until its disk is full; the bytes written."""
+    import os
+
+    written = 0
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 512, 1):  # down to the last byte
+            try:
+                while True:
+                    written += os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return written
+
+
+@pytest.mark.slow
+def test_a_full_disk_refuses_clearly_and_loses_nothing(tiny_disk):
+    """SQLite on a disk that fills up in the middle of the load: every save the disk cannot take is
+    refused with 507 and a message that says so, nothing acknowledged is lost or half-written, and
+    the service goes on once space is freed."""
+    from oncotrial.irt.config import normalize_db_url
+
+    db_url = normalize_db_url(tiny_disk / "irt.sqlite")
+    fixture = prepare_trial(db_url, n_sites=8, per_stratum=40)
+    with ServerProcess(db_url) as server:
+        first = run_load(server.base_url, fixture, make_patients(fixture, 50, seed=21, prefix="A"), concurrency=8)
+        assert first.errors == [] and len(first.created) == 50
+        assert _fill(tiny_disk) > 0
+        waiting = make_patients(fixture, 40, seed=22, prefix="B")
+        full = run_load(server.base_url, fixture, waiting, concurrency=8, deadline_s=3)
+        (tiny_disk / "filler").unlink()
+        # the same patients with the same Idempotency-Keys: any the full disk did take come back as they were
+        later = run_load(server.base_url, fixture, waiting, concurrency=8, deadline_s=60)
+    assert full.retries > 0 and set(full.server_errors) == {507}, full.server_errors
+    assert all(e.endswith("gave up at the deadline") for e in full.errors)
+    assert later.errors == [] and len(later.created) == 40
+    for subject, answer in full.created.items():
+        assert later.created[subject] == answer
+    _check_database(db_url, {**first.created, **later.created})

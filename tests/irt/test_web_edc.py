@@ -19,7 +19,7 @@ from oncotrial.irt.db.engine import make_engine
 from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 
-from .conftest import STRATA, auth, body
+from .conftest import DEMOG, STRATA, auth, body, sql_rows
 from .test_tamper_evidence import verify
 
 PASSWORD = "web edc password"
@@ -229,3 +229,44 @@ def test_data_capture_forms_refuse_a_missing_csrf_token(site):
                              follow_redirects=False)
         assert r.status_code == 403, path
     assert site.page("/patients/P001").by_class.get("record") is None
+
+
+def test_the_data_manager_sees_each_casebooks_state_and_moves_entries_to_a_new_version(site):
+    site.login("carol")
+    assert _save(site, AE).status_code == 303  # P001: a complete entry, no query
+    from oncotrial.irt.services.setup import issue_token
+
+    engine = make_engine(site.db_url)
+    try:
+        carol = issue_token(engine, "carol", actor="test")
+        dana = issue_token(engine, "dana", actor="test")
+    finally:
+        engine.dispose()
+    r = site.client.post("/api/v1/subjects/P002/records", headers=auth(carol), json={
+        "visit": "SCREENING", "form": "DEMOG", "version": 1, "values": {**DEMOG, "STRAT2V": "YES"}})
+    assert r.status_code == 201, r.text  # P002: the strata differ from the IRT's, a query opens
+    states = site.client.get("/api/v1/database/casebooks", params={"limit": 2}, headers=auth(dana)).json()
+    assert (states["total"], states["states"], states["database"]) == (56, {"open": 56, "frozen": 0, "locked": 0},
+                                                                      "open")
+    assert [(b["subject_id"], b["entries"], b["unresolved_queries"]) for b in states["items"]] == [
+        ("P001", 1, 0), ("P002", 1, 1)]
+    ready = site.client.get("/api/v1/database/casebooks", params={"ready": "true", "limit": 1000},
+                            headers=auth(dana)).json()
+    assert "P002" not in {b["subject_id"] for b in ready["items"]} and ready["total"] == 55
+    assert site.client.get("/api/v1/database/casebooks", headers=auth(carol)).status_code == 403
+
+    site.login("dana")
+    page = site.page("/database")
+    assert page.by_id["book-counts"] == "56 open, 0 frozen, 0 locked."
+    assert len(page.by_class["state"]) == 50 and "next" in page.by_id  # paged
+    assert page.by_class["queries"][:2] == ["0", "1"]
+    moved = site.post("/database/migrate", {"target": "DEMOG:2", "subjects": "P002", "reason": "amendment 1: ECOG"},
+                      from_page="/database")
+    assert moved.status_code == 200, moved.text
+    assert _Page(moved.text).by_id["migration-result"] == "1 entries of DEMOG moved to version 2; 0 left."
+    assert sql_rows(site.db_url, "SELECT f.version FROM form_records f JOIN randomizations r "
+                                 "ON r.id = f.randomization_id WHERE r.subject_id = 'P002'")[0][0] == 2
+    no_reason = site.post("/database/migrate", {"target": "DEMOG:2", "subjects": "", "reason": ""},
+                          from_page="/database")
+    assert no_reason.status_code == 422 and "reason" in _Page(no_reason.text).by_id["error"]
+    assert verify(site.db_url) == []

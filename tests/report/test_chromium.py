@@ -52,4 +52,5 @@ def test_report_loads_without_external_requests(chromium, analysed, tmp_path):
     _, out, _ = analysed
     dom, urls = page_requests(out / "report.html", tmp_path)
     assert urls == []
-    assert "Published vs reproduced" in dom and dom.count("<img") == 5
+    # every figure the analysis wrote is in the page, as an embedded image
+    assert "Published vs reproduced" in dom and dom.count("<img") == len(list((out / "figures").glob("*.png"))) == 7

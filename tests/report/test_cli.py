@@ -22,7 +22,12 @@ def test_analyze_from_adam(analysed, tmp_path):
 
 def test_analyze_needs_exactly_one_source(tmp_path):
     res = runner.invoke(app, ["analyze", "--protocol", "patina", "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "exactly one of --sdtm or --adam" in res.output
+    assert res.exit_code == 2 and "exactly one of --sdtm, --adam or --db" in res.output
+    res = runner.invoke(app, ["analyze", "--adam", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--protocol: required with --sdtm or --adam" in res.output
+    res = runner.invoke(app, ["analyze", "--protocol", "patina", "--adam", str(tmp_path), "--cutoff", "2021-01-01",
+                              "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--cutoff and --unblind go with --db" in res.output
     res = runner.invoke(app, ["analyze", "--protocol", "nosuch", "--adam", str(tmp_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 1 and "not a file and not a bundled protocol" in res.output
     res = runner.invoke(app, ["analyze", "--protocol", "patina", "--adam", str(tmp_path), "--out", str(tmp_path / "o")])

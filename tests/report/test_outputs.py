@@ -18,10 +18,10 @@ def test_every_output_is_written(analysed):
     for name in ("report.html", "results.json", "summary.md"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0
     figs = sorted(p.stem for p in (out / "figures").glob("*.png"))
-    assert figs == ["consort", "forest_pfs", "km_dor", "km_os", "km_pfs"]
+    assert figs == ["consort", "forest_pfs", "km_dor", "km_os", "km_pfs", "spider", "waterfall"]
     for p in (out / "figures").glob("*.png"):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for name in ("adsl", "adtte", "adrs", "adae", "adex"):
+    for name in ("adsl", "adtte", "adrs", "adae", "adex", "adtr"):
         assert (out / "adam" / f"{name}.csv").is_file() and (out / "adam" / f"{name}.xpt").is_file()
     assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]  # no temporary folder left
     assert steps == list(ANALYZE_STEPS)  # the progress callback saw every step, in order
@@ -46,7 +46,7 @@ def test_html_is_self_contained(analysed):
     html = (out / "report.html").read_text()
     assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:|#)""", html)
     assert "http://" not in html and "https://" not in html
-    assert html.count('src="data:image/png;base64,') == 5
+    assert html.count('src="data:image/png;base64,') == len(list((out / "figures").glob("*.png"))) == 7
     for heading in ("Patient flow", "Baseline characteristics", "Efficacy: time to event", "Subgroup analysis",
                     "Response", "Safety", "Published vs reproduced"):
         assert heading in html

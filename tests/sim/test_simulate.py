@@ -17,7 +17,7 @@ def test_same_seed_same_data(patina):
     a = simulate_trial(patina, seed=11)
     b = simulate_trial(patina, seed=11)
     c = simulate_trial(patina, seed=12)
-    assert sorted(a.sdtm) == ["AE", "CM", "DM", "DS", "EX", "RS", "SUPPDM", "SV"]
+    assert sorted(a.sdtm) == ["AE", "CM", "DM", "DS", "EX", "RS", "SUPPDM", "SV", "TR", "TU"]
     for k in a.sdtm:
         pd.testing.assert_frame_equal(a.sdtm[k], b.sdtm[k])
     assert not a.sdtm["RS"].equals(c.sdtm["RS"])

@@ -55,6 +55,7 @@ from oncotrial.adam.adsl import (
     derive_vars_trt01,
     derive_vars_trtdt,
 )
+from oncotrial.adam.adtr import adtr, derive_param_bpchg, derive_param_sdiam
 from oncotrial.adam.adtte import (
     TTESource,
     adtte,
@@ -83,6 +84,7 @@ __all__ = [
     "adex",
     "adrs",
     "adsl",
+    "adtr",
     "adtte",
     "best_response",
     "censor_source",
@@ -96,7 +98,9 @@ __all__ = [
     "derive_param_death",
     "derive_param_dor",
     "derive_param_lsta",
+    "derive_param_bpchg",
     "derive_param_mdis",
+    "derive_param_sdiam",
     "derive_param_os",
     "derive_param_ovr",
     "derive_param_pd",

@@ -11,6 +11,7 @@ from oncotrial.adam.adae import adae
 from oncotrial.adam.adex import adex
 from oncotrial.adam.adrs import adrs
 from oncotrial.adam.adsl import adsl
+from oncotrial.adam.adtr import adtr
 from oncotrial.adam.adtte import adtte
 from oncotrial.adam.settings import protocol_settings
 
@@ -31,7 +32,7 @@ def adam_from_sdtm(sdtm: Mapping[str, pd.DataFrame], protocol: Protocol) -> dict
     """Derive ADSL, ADRS, ADTTE, ADAE and ADEX from SDTM with :mod:`oncotrial.adam`, per the protocol's schedule.
 
     ``sdtm`` maps domain names (any case) to DataFrames; DM and RS are required, the
-    others (DS, EX, AE, SV, SUPPDM, CM, TU) are used when present. Returns the datasets
+    others (DS, EX, AE, SV, SUPPDM, CM, TU, TR) are used when present (TU and TR give ADTR). Returns the datasets
     keyed by lower-case name, as :func:`oncotrial.analysis.run_analysis` takes them.
 
     Example
@@ -59,4 +60,6 @@ def adam_from_sdtm(sdtm: Mapping[str, pd.DataFrame], protocol: Protocol) -> dict
         out["adae"] = adae(s["AE"], dsl)
     if "EX" in s:
         out["adex"] = adex(s["EX"], dsl)
+    if "TU" in s and "TR" in s:
+        out["adtr"] = adtr(dsl, s["TU"], s["TR"])
     return out

@@ -29,6 +29,11 @@ LABELS = {"PFS": "Progression-free survival", "OS": "Overall survival", "DOR": "
 Progress = Callable[[str], None]
 
 
+def tte_param(adtte: pd.DataFrame | None, endpoint: str) -> str | None:
+    """The PARAMCD a time-to-event endpoint (``PFS``, ``OS``, ``DOR``) is found under, or None."""
+    return _param(adtte, TTE_PARAMS[endpoint])
+
+
 def _param(df: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
     if df is None or "PARAMCD" not in df.columns:
         return None
@@ -36,7 +41,8 @@ def _param(df: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
     return next((c for c in candidates if c in present), None)
 
 
-def _binary_param(adrs: pd.DataFrame | None, endpoint: str) -> tuple[str, tuple[str, ...]] | None:
+def binary_param(adrs: pd.DataFrame | None, endpoint: str) -> tuple[str, tuple[str, ...]] | None:
+    """The PARAMCD of a binary endpoint (``ORR``, ``CBR``) and the AVALC values that count as yes, or None."""
     if adrs is None or "PARAMCD" not in adrs.columns:
         return None
     present = set(adrs["PARAMCD"].astype(str))
@@ -93,7 +99,7 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
         excl = characteristic_values(adsl, protocol, "cr_to_induction")[1].eq("Yes")
     binary = {}
     for ep in ("ORR", "CBR"):
-        found = _binary_param(adrs, ep)
+        found = binary_param(adrs, ep)
         if found is None:
             binary[ep] = None
             continue

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
+from typing import Any
+
 from oncotrial.collect.expr import evaluate
 from oncotrial.collect.recist_checks import recist_findings
 from oncotrial.collect.records import Casebook, Finding
 from oncotrial.collect.validate import edc_form, soft_errors
 from oncotrial.protocol import Protocol
-from oncotrial.protocol.expr import parse
+from oncotrial.protocol.expr import Node, parse
+
+
+class _Memo:
+    """One protocol's rules, parsed once, and the outcomes they already gave.
+
+    A save changes one entry of a casebook, but the checks run over all of it: the outcome of a
+    field rule depends only on its entry's values, and of an edit check on those and on the values of
+    the forms it names (``FORM.FIELD``), so each is kept under exactly those inputs and reused.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self, protocol: Protocol):
+        self.protocol = protocol  # held, so the id this memo is filed under is never reused meanwhile
+        self.checks: dict[str, list[tuple[Any, Node, tuple[str, ...]]]] = {}
+        for c in protocol.edc.edit_checks:
+            node = parse(c.expr)
+            refs = tuple(sorted({f for f, _ in node.names() if f is not None}))
+            self.checks.setdefault(c.form, []).append((c, node, refs))
+        self.outcomes: dict[tuple, Any] = {}
+
+    def remember(self, key: tuple, compute: Any) -> Any:
+        if key in self.outcomes:
+            return self.outcomes[key]
+        if len(self.outcomes) >= self.LIMIT:
+            self.outcomes.clear()
+        value = self.outcomes[key] = compute()
+        return value
+
+
+_MEMOS: OrderedDict[int, _Memo] = OrderedDict()
+
+
+def _memo(protocol: Protocol) -> _Memo:
+    memo = _MEMOS.get(id(protocol))
+    if memo is None or memo.protocol is not protocol:
+        memo = _MEMOS[id(protocol)] = _Memo(protocol)
+        while len(_MEMOS) > 8:
+            _MEMOS.popitem(last=False)
+    _MEMOS.move_to_end(id(protocol))
+    return memo
+
+
+def _canonical(values: Any) -> str:
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
@@ -27,18 +76,28 @@ def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
     """
     if protocol.edc is None:
         return []
+    memo = _memo(protocol)
     by_form: dict[str, list] = {}
     for r in casebook.records:
         by_form.setdefault(r.form, []).append(dict(r.values))
-    checks = [(c, parse(c.expr)) for c in protocol.edc.edit_checks]
+    form_keys: dict[str, str] = {}
+
+    def form_key(form: str) -> str:
+        if form not in form_keys:
+            form_keys[form] = _canonical(by_form.get(form, []))
+        return form_keys[form]
+
     out: list[Finding] = []
     for r in casebook.records:
         edc_form(protocol, r.form)
-        for e in soft_errors(protocol, r.form, r.version, r.values):
+        vkey = _canonical(dict(r.values))
+        errors = memo.remember(("field", r.form, r.version, vkey),
+                               lambda r=r: tuple(soft_errors(protocol, r.form, r.version, r.values)))
+        for e in errors:
             out.append(Finding(e.rule.upper(), r.usubjid, r.form, r.visit, r.record_key, e.field, e.message))
-        for c, node in checks:
-            if c.form != r.form:
-                continue
-            if evaluate(node, r.values, casebook=by_form, protocol=protocol) is False:
+        for c, node, refs in memo.checks.get(r.form, ()):
+            key = ("check", c.id, vkey, tuple(form_key(f) for f in refs))
+            if memo.remember(key, lambda r=r, node=node: evaluate(node, r.values, casebook=by_form,
+                                                                  protocol=protocol)) is False:
                 out.append(Finding(c.id, r.usubjid, r.form, r.visit, r.record_key, c.field, c.message))
     return out + recist_findings(protocol, casebook)

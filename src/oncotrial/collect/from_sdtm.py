@@ -30,6 +30,8 @@ from oncotrial.protocol import Protocol
 from oncotrial.protocol.edc import Form, FormField
 
 RAND_FORM = "RAND"
+# Findings results that say the test was not done: the entry's field is left empty.
+NOT_DONE = frozenset({"NOT DONE", "ND", "NE", "NOT EVALUABLE", "NOT ASSESSED"})
 # Constants that say where a row sits in the trial, not what it is: a row need not carry them.
 _PLACEMENT = ("EPOCH",)
 
@@ -299,7 +301,7 @@ def _subject_records(protocol: Protocol, maps: list[_FormMap], rows: _Rows, left
                                  "WHY": f"a second {testcd} at visit {visit}: form {m.form.id} holds one"})
                     continue
                 v = row.get(f"{dom}ORRES")
-                if not _missing(v):
+                if not _missing(v) and str(v).strip().upper() not in NOT_DONE:  # not done: the field stays empty
                     values[f.id] = _typed(f, v)
             add(m, visit, values, key=key, visitnum=visitnum)
     return records

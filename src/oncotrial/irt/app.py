@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -185,6 +186,21 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _disk_full(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "disk is full" in text or "no space left" in text or "could not extend file" in text
+
+
+def _unreachable(exc: DBAPIError) -> bool:
+    """Whether a database error means the database is away (restarting, connection lost, busy),
+    not that the statement was wrong."""
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    text = str(exc.orig).lower()
+    return any(w in text for w in ("connection", "server closed", "terminat", "shutting down", "database is locked",
+                                   "starting up", "recovery mode"))
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The service for the database in ``settings``; the trial must already be initialized."""
 
@@ -214,6 +230,24 @@ def create_app(settings: Settings) -> FastAPI:
         if not request.url.path.startswith("/api/"):
             return web.error_page(request, exc.status_code, exc.message)
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_away(request: Request, exc: DBAPIError) -> Any:
+        # The database is restarting or unreachable: say so, and that a retry is safe (the
+        # randomization's Idempotency-Key, an entry's revision, make a retry land once).
+        if _disk_full(exc):
+            message = "the database's disk is full: nothing of this request was saved; retry once space is freed"
+            if not request.url.path.startswith("/api/"):
+                return web.error_page(request, 507, message)
+            return JSONResponse({"detail": message}, status_code=507)
+        if not _unreachable(exc):
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        message = ("the database is not reachable right now; retry shortly (a randomization with the same "
+                   "Idempotency-Key, an entry with the same revision: a retry never saves twice)")
+        if not request.url.path.startswith("/api/"):
+            return web.error_page(request, 503, message)
+        return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:

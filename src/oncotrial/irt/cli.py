@@ -26,7 +26,8 @@ DB_HELP = "Database: a SQLAlchemy URL (postgresql+psycopg://user:pw@host/db) or 
 ENV_DB = "ONCOTRIAL_IRT_DB"
 
 
-def _actor() -> str:
+def cli_actor() -> str:
+    """Who runs a command, for the audit trail: `cli:` and the operating-system user."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -95,7 +96,7 @@ def init(
     from oncotrial.irt.services.setup import init_trial
 
     with _engine(db, audit_key) as engine:
-        result = init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor=_actor())  # type: ignore[arg-type]
+        result = init_trial(engine, protocol, seed=seed, per_stratum=per_stratum, actor=cli_actor())  # type: ignore[arg-type]
     if result.list_rows:
         typer.echo(f"initialized {result.study_id}: {result.method}, {result.strata} strata, "
                    f"{result.list_rows} list rows, checksum {result.checksum}")
@@ -208,7 +209,7 @@ def add_site(
 
     with _engine(db) as engine:
         _require_initialized(engine)
-        _add_site(engine, site, country, name, actor=_actor())  # type: ignore[arg-type]
+        _add_site(engine, site, country, name, actor=cli_actor())  # type: ignore[arg-type]
     typer.echo(f"site {site} ({country}) added")
 
 
@@ -228,7 +229,7 @@ def add_user(
     with _engine(db) as engine:
         _require_initialized(engine)
         record, token = _add_user(engine, name, role, site=site, password=password,  # type: ignore[arg-type]
-                                  token_ttl_days=token_ttl_days, actor=_actor())
+                                  token_ttl_days=token_ttl_days, actor=cli_actor())
     typer.echo(f"user {record['name']} ({record['role']}{', site ' + site if site else ''}) added; API token:")
     typer.echo(token)
 
@@ -249,7 +250,7 @@ def assign_sites(
     with _engine(db) as engine:
         _require_initialized(engine)
         _require_current_schema(engine)
-        result = _assign(engine, name, codes, reason=reason, actor=_actor())  # type: ignore[arg-type]
+        result = _assign(engine, name, codes, reason=reason, actor=cli_actor())  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -268,7 +269,7 @@ def issue_token(
 
     with _engine(db) as engine:
         _require_initialized(engine)
-        token = _issue(engine, name, ttl_days=ttl_days, actor=_actor())  # type: ignore[arg-type]
+        token = _issue(engine, name, ttl_days=ttl_days, actor=cli_actor())  # type: ignore[arg-type]
     typer.echo(token)
 
 

@@ -13,6 +13,13 @@ ROLES: tuple[str, ...] = ("site_coordinator", "investigator", "statistician", "m
 SITE_ROLES: tuple[str, ...] = ("site_coordinator", "investigator")
 """Roles bound to one site: they see only that site's subjects."""
 
+UNBLINDED_ROLES: tuple[str, ...] = ("statistician",)
+"""In a masked trial, the only roles that see each subject's arm (the unblinded statistician);
+everyone else sees ``BLINDED`` until an investigator unblinds one patient in an emergency."""
+
+OPEN_LABEL: tuple[str, ...] = ("open label", "open-label", "open", "none")
+"""Protocol ``study.masking`` values that mean nobody is blinded to the arm."""
+
 DEFAULT_DB = "oncotrial-irt.sqlite"
 
 

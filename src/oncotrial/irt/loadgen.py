@@ -75,11 +75,11 @@ class Patient:
                 "eligibility_confirmed": True}
 
 
-def make_patients(fixture: Fixture, n: int, seed: int = 1) -> list[Patient]:
-    """``n`` patients spread over the sites, strata drawn uniformly over levels."""
+def make_patients(fixture: Fixture, n: int, seed: int = 1, prefix: str = "P") -> list[Patient]:
+    """``n`` patients spread over the sites, strata drawn uniformly over levels; ids ``{prefix}00000``..."""
     rng = random.Random(seed)
     sites = sorted(fixture.tokens)
-    return [Patient(f"P{i:05d}", sites[i % len(sites)], {f: rng.choice(lv) for f, lv in fixture.levels.items()},
+    return [Patient(f"{prefix}{i:05d}", sites[i % len(sites)], {f: rng.choice(lv) for f, lv in fixture.levels.items()},
                     f"key-{i:05d}-{uuid.uuid4().hex[:8]}") for i in range(n)]
 
 
@@ -91,6 +91,7 @@ class LoadResult:
     replays: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     retries: int = 0
+    server_errors: dict[int, int] = field(default_factory=dict)  # 5xx answers retried, by status
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
@@ -157,6 +158,8 @@ def run_load(base_url: str | Any, fixture: Fixture, patients: Sequence[Patient],
                     first = False
                     with lock:
                         result.retries += 1
+                        if r is not None:
+                            result.server_errors[r.status_code] = result.server_errors.get(r.status_code, 0) + 1
                     time.sleep(0.05)
                 if replay_every and i % replay_every == 0 and p.subject_id in result.created:
                     while time.monotonic() < stop_at:  # retried like a first try if the server is down

@@ -134,6 +134,12 @@ class MigrationIn(_Body):
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
 
 
+class UnblindIn(_Body):
+    """Why the patient's treatment must be known now."""
+
+    reason: Reason
+
+
 class SdvIn(_Body):
     """The record verified against source and the revision whose values were checked."""
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlalchemy.engine import make_url
 
 from oncotrial.irt.db.engine import make_engine
@@ -37,7 +38,8 @@ def fresh_postgres_database(admin_url: str, prefix: str = "oncotrial_irt") -> It
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # no pooled connection outlives a use: a test may restart the PostgreSQL server meanwhile
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

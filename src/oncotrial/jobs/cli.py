@@ -28,28 +28,60 @@ def _bar(steps: tuple[str, ...]):
 
 
 def analyze(
-    protocol: str = typer.Option(..., "--protocol", help="Bundled protocol name (e.g. patina) or a TOML file."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help="Bundled protocol name (e.g. patina) or a TOML "
+                                                                   "file (with --db: the database's own protocol)."),
     out: Path = typer.Option(..., "--out", help="Output folder (report.html, results.json, summary.md, figures/, adam/)."),
     sdtm: Path = typer.Option(None, "--sdtm", help="Folder of SDTM domains (CSV, XPT or Dataset-JSON)."),
     adam: Path = typer.Option(None, "--adam", help="Folder of ADaM datasets (adsl.csv, adtte.csv, ...) instead of SDTM."),
+    db: Optional[str] = typer.Option(None, "--db", help="The trial's database (URL or SQLite path): analyse the live data."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="With --db: data cut-off YYYY-MM-DD (default: the "
+                                                                "database lock's cut-off)."),
+    unblind: Optional[str] = typer.Option(None, "--unblind", help="With --db, a masked trial: analyse by arm, for this "
+                                                                  "reason (recorded on the audit chain); else pooled."),
 ) -> None:
-    """Run the protocol's analysis plan on SDTM (or ADaM) and write the report."""
+    """Run the protocol's analysis plan on SDTM, ADaM or the live database, and write the report."""
     from oncotrial.jobs.pipeline import ANALYZE_STEPS
     from oncotrial.jobs.pipeline import analyze as run
 
-    if (sdtm is None) == (adam is None):
-        console.print("error: give exactly one of --sdtm or --adam")
+    if sum(x is not None for x in (sdtm, adam, db)) != 1:
+        console.print("error: give exactly one of --sdtm, --adam or --db")
+        raise typer.Exit(2)
+    if db is None and (cutoff is not None or unblind is not None):
+        console.print("error: --cutoff and --unblind go with --db")
+        raise typer.Exit(2)
+    if db is None and protocol is None:
+        console.print("error: --protocol: required with --sdtm or --adam")
         raise typer.Exit(2)
     prog, task, advance = _bar(ANALYZE_STEPS)
     t0 = time.perf_counter()
     try:
         with prog:
-            job = run(protocol, out, sdtm=sdtm, adam=adam, progress=advance)
+            if db is not None:
+                from oncotrial.irt.cli import cli_actor
+                from oncotrial.irt.services.errors import IrtError
+                from oncotrial.jobs.live import BlindedResult, analyze_database
+
+                try:
+                    job = analyze_database(db, out, cutoff=cutoff, unblind_reason=unblind, actor=cli_actor(),
+                                           progress=advance)
+                except IrtError as exc:
+                    raise ValueError(getattr(exc, "message", str(exc))) from None
+            else:
+                job = run(protocol, out, sdtm=sdtm, adam=adam, progress=advance)
             prog.update(task, completed=len(ANALYZE_STEPS), description="done")
     except (ProtocolError, ValueError) as exc:
         console.print(f"error: {exc}")
         raise typer.Exit(1) from None
+    if db is not None and isinstance(job, BlindedResult):
+        s = job.summary
+        lines = [f"{s['study']} (masked): {s['n_randomized']} patients, pooled over arms"]
+        lines += [f"{t['endpoint']}: {t['events']} events, pooled median {t['median']:.1f} {s['unit']}"
+                  for t in s["time_to_event"]]
+        lines.append(f"results: {job.paths['results']}")
+        typer.echo("\n".join(lines))
+        return
     _done(job, time.perf_counter() - t0)
+
 
 
 def reproduce(

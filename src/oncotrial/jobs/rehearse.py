@@ -180,6 +180,47 @@ class _Latencies:
         return float(np.quantile(self.ms, q)) if self.ms else None
 
 
+class _Journal:
+    """Every save the service acknowledged (201/200), one JSON line each, written as it comes: after a
+    crash it says what the database must hold."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def add(self, subject_id: str, saved: Mapping[str, Any]) -> None:
+        line = json.dumps({"subject_id": subject_id, "record": saved["record"], "revision": saved["revision"]})
+        with self.lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def _check_resumable(engine: Any, db: str, protocol: Protocol, seed: int) -> None:
+    """A database holding a trial is resumed only if it is this protocol's rehearsal with this seed."""
+    from oncotrial.irt.db.engine import read_tx
+    from oncotrial.irt.services.trial import load_trial
+
+    with read_tx(engine) as conn:
+        trial = load_trial(conn)
+    if not trial.rehearsal:
+        raise ValueError(f"--db: {db} already holds a trial; a rehearsal starts from an empty database "
+                         "or resumes its own")
+    if (trial.study_id, trial.seed) != (protocol.study.id, seed):
+        raise ValueError(f"--db: {db} holds the rehearsal of {trial.study_id} with seed {trial.seed}; "
+                         f"resume it with that protocol and --seed {trial.seed}")
+
+
+def _arms(http: Any, headers: Mapping[str, str], n: int) -> dict[str, str]:
+    """USUBJID -> arm of every randomization, as the (unblinded) statistician reads them."""
+    given: dict[str, str] = {}
+    while len(given) < n:
+        page = _check(http.get("/api/v1/randomizations", params={"limit": 1000, "offset": len(given)},
+                               headers=headers), "list the randomizations")
+        if not page["items"]:
+            break
+        given.update({x["usubjid"]: x["arm"] for x in page["items"]})
+    return given
+
+
 def _check(response: Any, doing: str) -> dict[str, Any]:
     if response.status_code >= 300:
         raise RuntimeError(f"{doing}: HTTP {response.status_code}: {response.text[:500]}")
@@ -205,7 +246,7 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     from oncotrial.irt.db.engine import make_engine, read_tx
     from oncotrial.irt.services import edc_export
     from oncotrial.irt.services.monitors import assign_sites
-    from oncotrial.irt.services.setup import add_site, add_user, init_trial, is_initialized
+    from oncotrial.irt.services.setup import add_site, add_user, init_trial, is_initialized, issue_token
     from oncotrial.irt.services.trial import load_trial
     from oncotrial.irt.testing import ServerProcess
     from oncotrial.jobs.pipeline import analyze
@@ -223,6 +264,14 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
+    engine = make_engine(url)
+    try:  # before the simulation: a database that cannot be rehearsed into is refused at once
+        resumed = is_initialized(engine)
+        if resumed:
+            _check_resumable(engine, db, p, seed)
+    finally:
+        engine.dispose()
+
     step("simulate")
     sim_sdtm, cutoff, source = _simulate(p, seed)
     sdtm = _first_subjects(sim_sdtm, patients)
@@ -231,29 +280,34 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     timings["simulate"] = time.perf_counter() - t0
 
     step("set up")
+    sites = list(rand[["SITEID", "COUNTRY"]].drop_duplicates("SITEID").itertuples(index=False))
     engine = make_engine(url)
     try:
-        if is_initialized(engine):
-            raise ValueError(f"--db: {db} already holds a trial; a rehearsal starts from an empty database")
-        init_trial(engine, name if isinstance(name, str) else str(protocol), seed=seed, actor="rehearse",
-                   rehearsal=_allocation(p, rand, seed))
-        tokens: dict[str, str] = {}
-        for site, country in rand[["SITEID", "COUNTRY"]].drop_duplicates("SITEID").itertuples(index=False):
-            add_site(engine, site, country, f"Site {site}", actor="rehearse")
-            tokens[site] = add_user(engine, f"coord{site}", "site_coordinator", site=site, actor="rehearse")[1]
-        first = str(rand["SITEID"].iloc[0])
-        monitor = add_user(engine, "monitor1", "monitor", site=first, actor="rehearse")[1]
-        assign_sites(engine, "monitor1", sorted(tokens), reason="rehearsal: one monitor for every site",
-                     actor="rehearse")
-        manager = add_user(engine, "datamanager1", "data_manager", actor="rehearse")[1]
+        if resumed:
+            tokens = {site: issue_token(engine, f"coord{site}", actor="rehearse") for site, _ in sites}
+            monitor, manager, statistician = (issue_token(engine, n, actor="rehearse")
+                                              for n in ("monitor1", "datamanager1", "statistician1"))
+        else:
+            init_trial(engine, name if isinstance(name, str) else str(protocol), seed=seed, actor="rehearse",
+                       rehearsal=_allocation(p, rand, seed))
+            tokens = {}
+            for site, country in sites:
+                add_site(engine, site, country, f"Site {site}", actor="rehearse")
+                tokens[site] = add_user(engine, f"coord{site}", "site_coordinator", site=site, actor="rehearse")[1]
+            monitor = add_user(engine, "monitor1", "monitor", site=str(sites[0][0]), actor="rehearse")[1]
+            assign_sites(engine, "monitor1", sorted(tokens), reason="rehearsal: one monitor for every site",
+                         actor="rehearse")
+            manager = add_user(engine, "datamanager1", "data_manager", actor="rehearse")[1]
+            statistician = add_user(engine, "statistician1", "statistician", actor="rehearse")[1]
     finally:
         engine.dispose()
+    journal = _Journal(out / "acknowledged.jsonl")
 
     def h(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
     counts: dict[str, Any] = {"randomized": 0, "entries": 0, "saves": 0, "errors_made": 0, "corrected": 0,
-                              "queries_accepted": 0, "verified": 0}
+                              "queries_accepted": 0, "verified": 0, "resumed": 0}
     per_form: dict[str, int] = defaultdict(int)
     lat = _Latencies()
     count_lock = threading.Lock()
@@ -263,16 +317,22 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
         with httpx.Client(base_url=server.base_url, timeout=120.0) as http:
             step("randomize")
             t1 = time.perf_counter()
+            before = _arms(http, h(statistician), len(rand)) if resumed else {}
             for r in rand.to_dict("records"):
+                if r["USUBJID"] in before:
+                    continue
                 sid = _subject_id(p.study.id, r["USUBJID"])
                 body = {"subject_id": sid, "site": r["SITEID"], "strata": _strata(p, r),
                         "eligibility_confirmed": True, "randomized_at": f"{r['RANDDT'][:10]}T12:00:00Z"}
-                got = _check(http.post("/api/v1/randomizations", json=body, headers=h(tokens[r["SITEID"]])),
-                             f"randomize {sid}")
-                if got["arm"] != r["ARMCD"]:
-                    raise RuntimeError(f"randomize {sid}: the service gave arm {got['arm']}, the simulation "
-                                       f"{r['ARMCD']}: the rehearsal list is out of step")
+                _check(http.post("/api/v1/randomizations", json=body, headers=h(tokens[r["SITEID"]])),
+                       f"randomize {sid}")
                 counts["randomized"] += 1
+            # the unblinded statistician checks every arm against the simulation's (sites may be blind to it)
+            given = _arms(http, h(statistician), len(rand))
+            wrong = [(u, given.get(u), a) for u, a in zip(rand["USUBJID"], rand["ARMCD"]) if given.get(u) != a]
+            if wrong:
+                raise RuntimeError(f"randomize {wrong[0][0]}: the service gave arm {wrong[0][1]}, the simulation "
+                                   f"{wrong[0][2]}: the rehearsal list is out of step")
             timings["randomize"] = time.perf_counter() - t1
 
             step("enter")
@@ -288,7 +348,18 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
                 sid = _subject_id(p.study.id, uid)
                 headers = h(tokens[site_of[uid]])
                 with httpx.Client(base_url=server.base_url, timeout=120.0) as c:
+                    saved_before: dict[str, dict[str, Any]] = {}
+                    if resumed:
+                        book = _check(c.get(f"/api/v1/subjects/{sid}/casebook", headers=headers), f"casebook {sid}")
+                        saved_before = {e["record"]: e for e in book["records"]}
                     for r, spoiled in records:
+                        earlier = saved_before.get(r.record_key)
+                        if earlier is not None and earlier["values"] == dict(r.values):
+                            with count_lock:
+                                counts["resumed"] += 1
+                                counts["entries"] += 1
+                                per_form[r.form] += 1
+                            continue
                         place: dict[str, Any] = {"visit": r.visit, "form": r.form, "version": r.version}
                         if r.visitnum is not None:
                             place["visitnum"] = r.visitnum
@@ -296,12 +367,19 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
                             place["key"] = r.key
                         elif _repeats(p, r.form):
                             place["seq"] = r.seq
-                        first_values = spoiled[0] if spoiled else dict(r.values)
-                        s = time.perf_counter()
-                        saved = _check(c.post(f"/api/v1/subjects/{sid}/records", json={**place, "values": first_values},
-                                              headers=headers), f"enter {sid} {r.record_key}")
-                        lat.add(time.perf_counter() - s)
-                        n_saves = 1
+                        n_saves = 0
+                        if earlier is None:
+                            first_values = spoiled[0] if spoiled else dict(r.values)
+                            s = time.perf_counter()
+                            saved = _check(c.post(f"/api/v1/subjects/{sid}/records",
+                                                  json={**place, "values": first_values}, headers=headers),
+                                           f"enter {sid} {r.record_key}")
+                            lat.add(time.perf_counter() - s)
+                            journal.add(sid, saved)
+                            n_saves = 1
+                        else:  # saved with its entry error before the rehearsal stopped: correct it now
+                            saved = earlier
+                            spoiled = spoiled or (dict(earlier["values"]), "an entry left uncorrected")
                         if spoiled:
                             queries = _check(c.get("/api/v1/queries", params={"subject_id": sid, "status": "open"},
                                                    headers=headers), f"queries of {sid}")["items"]
@@ -309,11 +387,12 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
                             if not mine:
                                 raise RuntimeError(f"enter {sid} {r.record_key}: {spoiled[1]} opened no query")
                             s = time.perf_counter()
-                            _check(c.post(f"/api/v1/subjects/{sid}/records", json={
+                            fixed = _check(c.post(f"/api/v1/subjects/{sid}/records", json={
                                 **place, "values": dict(r.values), "revision": saved["revision"],
                                 "reason": f"corrected after query {mine[0]['id']}: {spoiled[1]}"}, headers=headers),
                                 f"correct {sid} {r.record_key}")
                             lat.add(time.perf_counter() - s)
+                            journal.add(sid, fixed)
                             n_saves += 1
                         with count_lock:
                             counts["entries"] += 1
@@ -360,9 +439,13 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
             timings["verify"] = time.perf_counter() - t3
 
             step("lock")
-            _check(http.post("/api/v1/database/lock", json={"cutoff": cutoff.isoformat(),
-                                                             "reason": "rehearsal: data cut-off"}, headers=dm_h),
-                   "lock the database")
+            if _check(http.get("/api/v1/database", headers=dm_h), "the database's state")["state"] != "locked":
+                _check(http.post("/api/v1/database/lock", json={"cutoff": cutoff.isoformat(),
+                                                                 "reason": "rehearsal: data cut-off"}, headers=dm_h),
+                       "lock the database")
+    except httpx.TransportError as exc:
+        raise RuntimeError(f"the service stopped answering ({exc}); every save it acknowledged is in "
+                           f"{out / 'acknowledged.jsonl'}: run the same rehearse again to resume") from None
     finally:
         server.kill()
 
@@ -380,7 +463,8 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     saves_per_s = counts["saves"] / timings["enter"] if timings.get("enter") else None
     summary = {
         "protocol": p.study.id, "seed": seed, "source": source, "clients": clients,
-        "patients": counts["randomized"], "sites": len(tokens), "entries": counts["entries"],
+        "patients": len(rand), "sites": len(tokens), "entries": counts["entries"],
+        "resumed": resumed, "entries_found_saved": counts["resumed"],
         "saves": counts["saves"], "entries_per_form": dict(sorted(per_form.items())),
         "queries": {"raised_by_entry_errors": counts["errors_made"], "closed_by_correction": counts["corrected"],
                     "accepted_by_data_manager": counts["queries_accepted"]},

@@ -6,9 +6,11 @@ import datetime as dt
 import html as _html
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+import pandas as pd
 from matplotlib.figure import Figure
 
 from oncotrial.analysis.compare import Comparison
@@ -25,8 +27,9 @@ class ReportFigures:
     figures: dict[str, tuple[Figure, str]] = field(default_factory=dict)  # stem -> (figure, caption)
 
 
-def make_figures(results: TrialResults) -> ReportFigures:
-    """Every figure the report shows, built once so the PNG files and the page use the same ones."""
+def make_figures(results: TrialResults, adam: Mapping[str, pd.DataFrame] | None = None) -> ReportFigures:
+    """Every figure the report shows, built once so the PNG files and the page use the same ones.
+    ``adam`` adds the figures drawn from the data themselves (the waterfall plot from ADTR)."""
     out: dict[str, tuple[Figure, str]] = {"consort": (F.consort_figure(results), "Patient flow (CONSORT-style).")}
     for key, name in (("pfs", "Progression-free survival"), ("os", "Overall survival"),
                       ("dor", "Duration of confirmed response")):
@@ -37,6 +40,13 @@ def make_figures(results: TrialResults) -> ReportFigures:
     if results.subgroups is not None and results.subgroups.rows:
         out["forest_pfs"] = (F.forest_figure(results),
                              "Hazard ratio for progression or death in subgroups (unstratified Cox).")
+    adtr = (adam or {}).get("adtr")
+    if adtr is not None and ((adtr["PARAMCD"] == "BPCHG") & adtr["AVAL"].notna()).any():
+        out["waterfall"] = (F.waterfall_figure(adtr, results),
+                            "Best percent change from baseline in the sum of target-lesion diameters (RECIST 1.1), "
+                            "one bar per patient with target lesions and a measured assessment.")
+        out["spider"] = (F.spider_figure(adtr, results),
+                         "Change from baseline in the sum of target-lesion diameters over time, one line per patient.")
     return ReportFigures(out)
 
 
@@ -103,6 +113,7 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
     if results.dor is not None:
         resp += [table(T.time_to_event_table(results.dor, results), "Duration of confirmed response (responders)")]
         resp += fig_item("km_dor")
+    resp += fig_item("waterfall") + fig_item("spider")
     if resp:
         sections.append({"id": "response", "title": "Response", "content": resp})
     if results.safety is not None:

@@ -81,7 +81,7 @@ def write_outputs(results: TrialResults, protocol: Protocol, out: str | os.PathL
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         step("figures")
-        figs = make_figures(results)
+        figs = make_figures(results, adam)
         (tmp / "figures").mkdir()
         for stem, (fig, _cap) in figs.figures.items():
             (tmp / "figures" / f"{stem}.png").write_bytes(png_bytes(fig))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from oncotrial.collect.schedule import unscheduled_name
 from oncotrial.protocol import Protocol
+from oncotrial.sim.lesions import draw_lesions, rs_from_lesions
 from oncotrial.sim.patients import strat_col
 from oncotrial.sim.terms import soc_for
 
@@ -243,6 +244,9 @@ def build_sdtm(protocol: Protocol, pts: pd.DataFrame, course: pd.DataFrame, rs: 
     """All SDTM domains of one trial, keyed by domain name."""
     ex_sdtm = build_ex(protocol, pts, ex)
     rs_sdtm = build_rs(protocol, pts, rs)
+    # the lesions behind each response, and the response as RECIST 1.1 computes it from them
+    tu, tr = draw_lesions(protocol, pts, rs_sdtm)
+    rs_sdtm = rs_from_lesions(tu, tr, rs_sdtm)
     return {
         "DM": build_dm(protocol, pts, course, ex),
         "SUPPDM": build_suppdm(protocol, pts),
@@ -250,6 +254,8 @@ def build_sdtm(protocol: Protocol, pts: pd.DataFrame, course: pd.DataFrame, rs: 
         "EX": ex_sdtm,
         "AE": build_ae(protocol, pts, ae),
         "RS": rs_sdtm,
+        "TU": tu,
+        "TR": tr,
         "SV": build_sv(protocol, pts, rs_sdtm, ex_sdtm, course),
         "CM": build_cm(protocol, pts, cm),
     }

@@ -67,7 +67,7 @@ def simulate_trial(protocol: Protocol | str, seed: int = 0, params: SimParams | 
     -------
     >>> t = simulate_trial("patina", seed=1)
     >>> sorted(t.sdtm)
-    ['AE', 'CM', 'DM', 'DS', 'EX', 'RS', 'SUPPDM', 'SV']
+    ['AE', 'CM', 'DM', 'DS', 'EX', 'RS', 'SUPPDM', 'SV', 'TR', 'TU']
     >>> len(t.sdtm["DM"])
     518
     """

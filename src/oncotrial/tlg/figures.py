@@ -165,6 +165,64 @@ def consort_figure(results: TrialResults) -> Figure:
     return fig
 
 
+def waterfall_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
+    """Best percent change of the sum of target diameters per patient (ADTR ``BPCHG``), one bar each,
+    largest growth to deepest shrinkage, coloured by arm, with RECIST 1.1's PR (-30%) and PD (+20%) lines."""
+    best = adtr[(adtr["PARAMCD"] == "BPCHG") & adtr["AVAL"].notna()]
+    arm_col = "ARMCD" if "ARMCD" in best.columns else "ARM"
+    best = best.sort_values("AVAL", ascending=False, kind="stable")
+    codes = [results.experimental, results.control]
+    fig = Figure(figsize=(8.0, 4.6), dpi=110)
+    ax = fig.add_axes([0.1, 0.14, 0.86, 0.76])
+    x = np.arange(len(best))
+    arms = best[arm_col].astype(str).to_numpy()
+    for k, c in enumerate(codes):
+        sel = arms == c
+        ax.bar(x[sel], best["AVAL"].to_numpy()[sel], width=1.0, color=COLORS[k],
+               label=f"{results.arms.get(c, c)} (n = {int(sel.sum())})")
+    other = ~np.isin(arms, codes)
+    if other.any():
+        ax.bar(x[other], best["AVAL"].to_numpy()[other], width=1.0, color="#999999", label="other")
+    for y, text in ((20.0, "+20% (PD)"), (-30.0, "-30% (PR)")):
+        ax.axhline(y, color="#444444", lw=0.8, ls="--")
+        ax.text(len(best) * 1.0, y, f" {text}", va="center", fontsize=8, color="#444444")
+    ax.axhline(0.0, color="black", lw=0.6)
+    ax.set_xlim(-1, max(len(best), 1))
+    ax.set_xticks([])
+    ax.set_xlabel("Patients with target lesions and an assessment, by best change")
+    ax.set_ylabel("Best change from baseline in sum of diameters (%)")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    return fig
+
+
+def spider_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
+    """Percent change of the sum of target diameters from baseline over time (ADTR ``SDIAM``), one line
+    per patient, one panel per arm, with RECIST 1.1's PR (-30%) and PD (+20%) lines."""
+    sd = adtr[(adtr["PARAMCD"] == "SDIAM") & adtr["PCHG"].notna()].copy()
+    arm_col = "ARMCD" if "ARMCD" in sd.columns else "ARM"
+    start = pd.to_datetime(sd["RANDDT"]) if "RANDDT" in sd.columns else sd.groupby("USUBJID")["ADT"].transform("min")
+    sd["WEEKS"] = (pd.to_datetime(sd["ADT"]) - start).dt.days.clip(lower=0) / 7.0
+    if "ABLFL" in sd.columns:
+        sd.loc[sd["ABLFL"] == "Y", "WEEKS"] = 0.0  # every line starts at its baseline
+    codes = [results.experimental, results.control]
+    fig = Figure(figsize=(9.0, 4.2), dpi=110)
+    axes = [fig.add_axes([0.08 + 0.47 * k, 0.14, 0.42, 0.74]) for k in range(2)]
+    top = float(np.nanmax(sd["PCHG"])) if len(sd) else 20.0
+    for k, (ax, c) in enumerate(zip(axes, codes)):
+        arm = sd[sd[arm_col].astype(str) == c]
+        for _, one in arm.groupby("USUBJID", sort=False):
+            one = one.sort_values("WEEKS")
+            ax.plot(one["WEEKS"], one["PCHG"], color=COLORS[k], lw=0.6, alpha=0.5)
+        for y in (20.0, -30.0):
+            ax.axhline(y, color="#444444", lw=0.8, ls="--")
+        ax.axhline(0.0, color="black", lw=0.6)
+        ax.set_ylim(-105, max(top, 25.0) + 5)
+        ax.set_title(f"{results.arms.get(c, c)} (n = {arm['USUBJID'].nunique()})", fontsize=9)
+        ax.set_xlabel("Weeks since randomization")
+    axes[0].set_ylabel("Change from baseline in sum of diameters (%)")
+    return fig
+
+
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes."""
     buf = io.BytesIO()

@@ -12,8 +12,10 @@ from oncotrial.irt.audit import verify_chain
 from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.db.models import AuditEntry
-from oncotrial.irt.dependencies import get_engine, require
+from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.records import sees_arms
+from oncotrial.irt.services.trial import Trial
 from oncotrial.irt.services.integrity import verify_records
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -51,19 +53,21 @@ def audit_verify(actor: Annotated[Actor, Depends(require(*ROLES))],
 def audit_entries(
     actor: Annotated[Actor, Depends(require("statistician", "monitor", "data_manager", "admin"))],
     engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     with read_tx(engine) as conn:
         rows = conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                             .limit(limit)).all()
-    blinded = actor.role not in READS_ARMS
+    blinded = actor.role not in READS_ARMS or not sees_arms(trial, actor)
     return {"items": [{"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "entity": r.entity,
                        "entity_id": r.entity_id, "old": _shown(r.old, blinded), "new": _shown(r.new, blinded),
                        "reason": r.reason, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
 
 
-# The roles that may read randomizations (and so arms); the others read the trail without them.
+# The roles that may read randomizations (and so arms) in an open-label trial; the others read the
+# trail without them. In a masked trial only the unblinded roles read them.
 READS_ARMS = ("statistician", "monitor")
 HIDDEN = ("arm", "list_sequence")
 

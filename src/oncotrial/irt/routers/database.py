@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
@@ -24,6 +24,21 @@ def get_database_state(actor: Annotated[Actor, Depends(require(*READERS))],
     """Whether the database is open, frozen or locked, at which cut-off, since when and why."""
     with read_tx(engine) as conn:
         return locks.database_hold(conn)
+
+
+@router.get("/casebooks")
+def list_casebook_states(
+    actor: Annotated[Actor, Depends(require(*locks.STATE_READERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    state: Annotated[str | None, Query()] = None,
+    ready: Annotated[bool, Query()] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Each casebook's hold, entries, unresolved queries and last signature (``ready=true``: those a
+    lock would take now), with the count of each hold."""
+    with read_tx(engine) as conn:
+        return locks.casebook_states(conn, actor, state=state, ready=ready, limit=limit, offset=offset)
 
 
 def _hold_route(action: str, summary: str) -> None:

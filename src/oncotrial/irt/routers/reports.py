@@ -14,7 +14,8 @@ from oncotrial.irt.db.models import AllocationRow, TrialSetup
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.balance import balance
-from oncotrial.irt.services.export import csv_safe, export_frame, strata_labels
+from oncotrial.irt.services.export import blinded_frame, csv_safe, export_frame, strata_labels
+from oncotrial.irt.services.records import sees_arms
 from oncotrial.irt.services.trial import Trial
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -58,6 +59,8 @@ def export(
     """Randomized subjects as SDTM DM / DS rows or ADSL-ready columns (STRATwR / STRATwV)."""
     with read_tx(engine) as conn:
         frame = export_frame(conn, trial, dataset)
+    if not sees_arms(trial, actor):
+        frame = blinded_frame(frame)
     if format == "json":
         return JSONResponse({"dataset": dataset.upper(), "labels": strata_labels(trial),
                              "rows": frame.to_dict(orient="records")})

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import client_address, get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn
-from oncotrial.irt.services import forms, locks, queries, sdv, signatures
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn, UnblindIn
+from oncotrial.irt.services import forms, locks, queries, sdv, signatures, unblinding
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import TooManyAttempts
 from oncotrial.irt.services.trial import Trial
@@ -111,3 +111,16 @@ def sign_casebook(
     except TooManyAttempts as exc:
         return JSONResponse({"detail": exc.message}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
     return JSONResponse(signed, status_code=201)
+
+
+@router.post("/{subject_id}/unblind")
+def unblind(
+    subject_id: str,
+    body: UnblindIn,
+    actor: Annotated[Actor, Depends(require(*unblinding.UNBLINDERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Emergency unblinding of one patient by their investigator: the arm, with the event recorded
+    (who, when, why) on the audit chain and in the casebook. 409 in an open-label trial."""
+    return unblinding.emergency_unblind(engine, trial, actor, subject_id, body.reason)

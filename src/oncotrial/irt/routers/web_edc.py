@@ -265,16 +265,44 @@ def sdv_page(request: Request, actor: Annotated[Actor, Depends(SDV_READER)], sta
                                              "casebook_url": _casebook_url})
 
 
-def _database_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+def _database_page(request: Request, actor: Actor, *, error: str | None = None, status: int = 200,
+                   show: str = "all", page: int = 1, migration: dict[str, Any] | None = None) -> Response:
+    show = show if show in ("all", "ready", "open", "frozen", "locked") else "all"
+    page = max(page, 1)
     with read_tx(request.app.state.engine) as conn:
         state = locks.database_hold(conn)
-    return render_page(request, "database.html", {"database": state, "error": error, "actions": locks.ACTIONS},
-                       status)
+        books = locks.casebook_states(conn, actor, state=show if show in ("open", "frozen", "locked") else None,
+                                      ready=show == "ready", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        protocol = stored_protocol(conn)
+    versioned = [f for f in protocol.edc.forms if len(f.version_numbers) > 1] if protocol.edc else []
+    return render_page(request, "database.html", {
+        "database": state, "error": error, "actions": locks.ACTIONS, "books": books, "show": show, "page": page,
+        "page_size": PAGE_SIZE, "casebook_url": _casebook_url, "versioned": versioned, "migration": migration},
+        status)
 
 
 @router.get("/database")
-def database_page(request: Request, actor: Annotated[Actor, Depends(DATA_MANAGER)]) -> Response:
-    return _database_page(request)
+def database_page(request: Request, actor: Annotated[Actor, Depends(DATA_MANAGER)], show: str = "all",
+                  page: int = 1) -> Response:
+    """The database's hold, the lock form, every casebook's state (paged; ``show=ready`` for those a
+    lock would take now) and the form-version migration after an amendment."""
+    return _database_page(request, actor, show=show, page=page)
+
+
+@router.post("/database/migrate")
+async def database_migrate(request: Request, fields: Form, actor: Annotated[Actor, Depends(DATA_MANAGER)]) -> Response:
+    """Move saved entries of a form to another version (the subjects listed, or every subject)."""
+    try:
+        form, _, version = fields.get("target", "").partition(":")
+        if not version.isdigit():
+            raise Invalid("target: choose a form and the version to move its entries to")
+        subjects = [s.strip() for s in fields.get("subjects", "").replace(",", " ").split() if s.strip()] or None
+        result = await run_in_threadpool(forms.migrate_form_version, request.app.state.engine,
+                                         request.app.state.trial, actor, form, int(version),
+                                         subject_ids=subjects, reason=fields.get("reason", "")[:2000])
+    except IrtError as exc:
+        return _database_page(request, actor, error=exc.message, status=_status(exc))
+    return _database_page(request, actor, migration=result)
 
 
 @router.post("/database")
@@ -284,5 +312,5 @@ async def database_hold(request: Request, fields: Form, actor: Annotated[Actor, 
                                 fields.get("action", ""), cutoff=fields.get("cutoff") or None,
                                 reason=fields.get("reason", "")[:2000])
     except IrtError as exc:
-        return _database_page(request, error=exc.message, status=_status(exc))
+        return _database_page(request, actor, error=exc.message, status=_status(exc))
     return _done("/database")

@@ -53,6 +53,6 @@ def correct_strata(engine: Engine, trial: Trial, actor: Actor, subject_id: str, 
         audit.append(conn, actor=actor.label, action="correct", entity="randomization", entity_id=subject_id,
                      old={"strata_verified": old}, new={"strata_verified": new}, reason=reason, when=now)
         result = conn.execute(record_query().where(Randomization.id == row.id)).one()
-        record = to_record(trial, result)
+        record = to_record(trial, result, actor)
         record["corrections"] = list_corrections(conn, row.id)
     return record

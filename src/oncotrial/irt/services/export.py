@@ -85,11 +85,27 @@ def export_frame(conn: Connection, trial: Trial, dataset: str) -> pd.DataFrame:
     return {"dm": dm_frame, "ds": ds_frame, "adsl": adsl_frame}[dataset](conn, trial)
 
 
+ARM_COLUMNS = ("ARMCD", "ARM", "ACTARMCD", "ACTARM", "TRT01P", "TRT01A")
+
+
+def blinded_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every treatment-arm column set to BLINDED (a masked trial's blinded reader).
+
+    >>> blinded_frame(pd.DataFrame({"USUBJID": ["1"], "ARMCD": ["A"], "ARM": ["Palbociclib"]})).to_dict("records")
+    [{'USUBJID': '1', 'ARMCD': 'BLINDED', 'ARM': 'BLINDED'}]
+    """
+    out = frame.copy()
+    for column in ARM_COLUMNS:
+        if column in out.columns:
+            out[column] = "BLINDED"
+    return out
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with text cells safe to open in a spreadsheet (OWASP CSV injection): a cell
+    r"""The frame with text cells safe to open in a spreadsheet (OWASP CSV injection): a cell
     starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a leading ``'`` so it is shown,
     not evaluated; NUL characters are dropped. Numbers are left as they are.
 

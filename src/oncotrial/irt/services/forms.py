@@ -27,6 +27,7 @@ from oncotrial.irt.services.queries import subject_queries, sync_queries
 from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, hold_on, lock_states, public_record,
                                              record_query, refuse_if_held, stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
+from oncotrial.irt.services.unblinding import subject_unblindings
 from oncotrial.protocol import Protocol
 
 WRITERS = ("site_coordinator", "investigator")
@@ -156,7 +157,8 @@ def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> d
     return {"subject_id": subject_id, "usubjid": book.usubjid, "state": state, "locked": state == "locked",
             "records": entries, "findings": [f.to_dict() for f in findings],
             "queries": subject_queries(conn, subj.id),
-            "signatures": signatures.subject_signatures(conn, subj.id, entries)}
+            "signatures": signatures.subject_signatures(conn, subj.id, entries),
+            "unblindings": subject_unblindings(conn, subject_id)}
 
 
 def replay_form_records(links: Iterable[Any]) -> dict[str, dict[str, Any]]:

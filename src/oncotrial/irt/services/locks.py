@@ -15,17 +15,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from oncotrial.collect import run_edit_checks
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
-from oncotrial.irt.db.models import DataLock, FormRecordRow, QueryRow, Randomization, User
+from oncotrial.irt.db.models import DataLock, FormRecordRow, QueryRow, Randomization, Signature, Site, User
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
 from oncotrial.irt.services.queries import UNRESOLVED, sync_queries
-from oncotrial.irt.services.subjects import casebook_of, stored_protocol, subject_row
+from oncotrial.irt.services.subjects import HOLD_STRENGTH, casebook_of, stored_protocol, subject_row
 from oncotrial.irt.services.trial import Trial
 
 LOCKERS = ("data_manager",)
@@ -204,3 +204,51 @@ def check_locks(conn: Connection, links: Mapping[str, list[Any]]) -> list[str]:
         elif have.get(key, "open") != want[key]:
             problems.append(f"{_what(*key)} is {have.get(key, 'open')} but the audit trail says {want[key]}")
     return problems
+
+
+STATE_READERS = ("data_manager", "monitor")
+
+
+def casebook_states(conn: Connection, actor: Actor, *, state: str | None = None, ready: bool = False,
+                    limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """Every casebook the actor sees, in randomization order, with what a data manager checks before
+    a lock: its hold (open, frozen, locked: the database's or its own), its entries, its queries
+    still open or answered, and its investigator signatures. ``state`` keeps casebooks in that hold;
+    ``ready`` keeps those a lock would take now (not locked, no unresolved query). ``total`` counts
+    every casebook the filters keep."""
+    if actor.role not in STATE_READERS:
+        raise Forbidden(f"role {actor.role} does not see casebook states")
+    if state is not None and state not in ("open", "frozen", "locked"):
+        raise Invalid(f"state: {state!r} is not a hold state; expected open, frozen or locked")
+    q = (select(Randomization.id, Randomization.subject_id, Randomization.randomization_number,
+                Site.code.label("site")).join(Site, Site.id == Randomization.site_id)
+         .order_by(Randomization.randomization_number))
+    if (seen := actor.site_condition(Randomization.site_id)) is not None:
+        q = q.where(seen)
+    subjects = conn.execute(q).all()
+    entries = dict(conn.execute(select(FormRecordRow.randomization_id, func.count())
+                                .group_by(FormRecordRow.randomization_id)).all())
+    pending = dict(conn.execute(select(QueryRow.randomization_id, func.count()).where(QueryRow.status.in_(UNRESOLVED))
+                                .group_by(QueryRow.randomization_id)).all())
+    signed = dict(conn.execute(select(Signature.randomization_id, func.max(Signature.signed_at))
+                               .group_by(Signature.randomization_id)).all())
+    holds = conn.execute(select(DataLock.scope, DataLock.state, DataLock.randomization_id)
+                         .where(DataLock.scope.in_(("database", "casebook")), DataLock.state != "open")).all()
+    database = max((h.state for h in holds if h.scope == "database"), key=HOLD_STRENGTH.__getitem__, default="open")
+    own = {h.randomization_id: h.state for h in holds if h.scope == "casebook"}
+    items = []
+    counts = dict.fromkeys(("open", "frozen", "locked"), 0)
+    for s in subjects:
+        hold = max(database, own.get(s.id, "open"), key=HOLD_STRENGTH.__getitem__)
+        counts[hold] += 1
+        row = {"subject_id": s.subject_id, "site": s.site, "randomization_number": s.randomization_number,
+               "state": hold, "entries": int(entries.get(s.id, 0)), "unresolved_queries": int(pending.get(s.id, 0)),
+               "last_signed_at": signed.get(s.id)}
+        if state is not None and hold != state:
+            continue
+        if ready and (hold == "locked" or row["unresolved_queries"]):
+            continue
+        items.append(row)
+    page = items[offset:offset + limit]
+    return {"items": page, "count": len(page), "total": len(items), "states": counts, "database": database,
+            "limit": limit, "offset": offset}

@@ -34,7 +34,7 @@ from oncotrial.irt.db.raw import Raw
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor, RandomizationRequest, usubjid
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
-from oncotrial.irt.services.records import record_query, to_record
+from oncotrial.irt.services.records import masked_for, record_query, to_record
 from oncotrial.irt.services.setup import RANDOMIZATION_COUNTER
 from oncotrial.irt.services.trial import Trial
 from oncotrial.randomization import Minimization
@@ -112,7 +112,7 @@ def _replay(conn: Connection, trial: Trial, actor: Actor, key: str | None, finge
     if request_hash != fingerprint:
         raise Conflict("Idempotency-Key: already used for a different request; use a new key for a new subject")
     row = conn.execute(record_query().where(Randomization.id == randomization_id)).one()
-    return to_record(trial, row)
+    return to_record(trial, row, actor)
 
 def _raise_if_subject_exists(conn: Connection, actor: Actor, subject_id: str) -> None:
     row = conn.execute(select(Randomization.subject_id, Randomization.randomization_number, Randomization.site_id)
@@ -144,12 +144,12 @@ _INSERT_KEY = ("INSERT INTO idempotency_keys (user_id, key, request_hash, random
 
 def _record(trial: Trial, number: int, req: RandomizationRequest, arm: str, stratum: str, strata: dict[str, str],
             now: str, actor: Actor) -> dict[str, Any]:
-    return {
+    return masked_for(trial, actor, {
         "randomization_number": number, "subject_id": req.subject_id,
         "usubjid": usubjid(trial.study_id, req.subject_id), "site": req.site,
         "arm": arm, "arm_name": trial.arm(arm).name, "stratum": stratum,
         "strata": strata, "strata_verified": dict(strata), "randomized_at": now, "randomized_by": actor.name,
-    }
+    })
 
 def allocate(conn: Connection, trial: Trial, actor: Actor, req: RandomizationRequest, stratum: str,
              fingerprint: str, key: str | None) -> tuple[dict[str, Any], bool]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from oncotrial.irt.config import UNBLINDED_ROLES
 from oncotrial.irt.db.models import Correction, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import NotFound
@@ -22,8 +23,28 @@ def record_query():  # noqa: ANN202
     return (select(*_RECORD_COLUMNS).join(Site, Site.id == Randomization.site_id)
             .join(User, User.id == Randomization.randomized_by))
 
-def to_record(trial: Trial, row: Any) -> dict[str, Any]:
-    """The public form of a randomization (as returned by the API)."""
+BLINDED = "BLINDED"
+
+
+def sees_arms(trial: Trial, actor: Actor) -> bool:
+    """Whether ``actor`` sees subjects' arms: everyone in an open-label trial, only the unblinded
+    roles (:data:`oncotrial.irt.config.UNBLINDED_ROLES`) in a masked one."""
+    return not trial.masked or actor.role in UNBLINDED_ROLES
+
+
+def masked_for(trial: Trial, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its arm hidden when ``actor`` is blind to it."""
+    if sees_arms(trial, actor):
+        return record
+    return {**record, "arm": BLINDED, "arm_name": "Blinded"}
+
+
+def to_record(trial: Trial, row: Any, actor: Actor) -> dict[str, Any]:
+    """The public form of a randomization (as returned by the API), as ``actor`` may see it."""
+    return masked_for(trial, actor, _record_of(trial, row))
+
+
+def _record_of(trial: Trial, row: Any) -> dict[str, Any]:
     arm = trial.arm(row.arm)
     return {
         "randomization_number": row.randomization_number,
@@ -46,7 +67,7 @@ def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: 
     if row is None or not actor.sees_site(row.site_id):
         raise NotFound(f"subject_id: no randomization of {subject_id!r}{actor.where}" if actor.where
                        else f"subject_id: {subject_id!r} is not randomized")
-    record = to_record(trial, row)
+    record = to_record(trial, row, actor)
     record["corrections"] = list_corrections(conn, row.id)
     return record
 
@@ -70,7 +91,7 @@ def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: s
     containing it (any case)."""
     q = _listed(actor, site, search)
     rows = conn.execute(q.order_by(Randomization.randomization_number).limit(limit).offset(offset)).all()
-    return [to_record(trial, r) for r in rows]
+    return [to_record(trial, r, actor) for r in rows]
 
 
 def count_randomizations(conn: Connection, actor: Actor, *, site: str | None = None,

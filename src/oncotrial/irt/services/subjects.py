@@ -58,9 +58,11 @@ def record_query():  # noqa: ANN201
             .join(User, User.id == FormRecordRow.updated_by))
 
 
-def public_record(r: Any) -> dict[str, Any]:
+def public_record(r: Any, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A saved entry as the API shows it; ``values`` when the caller has already read them."""
     return {"record": r.record_key, "visit": r.visit, "visitnum": r.visitnum, "form": r.form,
-            "version": r.version, "seq": r.seq, "key": r.key, "values": json.loads(r.values),
+            "version": r.version, "seq": r.seq, "key": r.key,
+            "values": dict(values) if values is not None else json.loads(r.values),
             "revision": r.revision, "created_at": r.created_at, "updated_at": r.updated_at,
             "updated_by": r.updated_by_name}
 
@@ -86,7 +88,7 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
     rows = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id)
                         .order_by(FormRecordRow.id)).all()
     records = [_rand_record(trial, uid, subj)]
-    kept = []
+    entries = []
     for r in rows:
         version, values = r.version, json.loads(r.values)
         if states is not None:
@@ -94,14 +96,15 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
             if state is None:
                 continue
             version, values = state["version"], dict(state["values"])
-        kept.append(r)
+        entries.append(public_record(r, values))
         records.append(FormRecord(uid, r.visit, r.form, version, values, seq=r.seq, key=r.key,
                                   visitnum=r.visitnum))
-    return Casebook(uid, tuple(records)), [public_record(r) for r in kept]
+    return Casebook(uid, tuple(records)), entries
 
 
 LOCK_STATES = ("open", "frozen", "locked")
 _STRENGTH = {"open": 0, "frozen": 1, "locked": 2}
+HOLD_STRENGTH = _STRENGTH  # a lock outranks a freeze, a freeze no hold
 _SCOPE_ORDER = {"database": 0, "casebook": 1, "record": 2}
 
 

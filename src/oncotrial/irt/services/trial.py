@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from oncotrial.irt.config import OPEN_LABEL
 from oncotrial.irt.db.models import TrialSetup
 from oncotrial.irt.services.errors import Invalid, NotInitialized
 from oncotrial.randomization import stratum_key
@@ -59,6 +60,7 @@ class Trial:
     seed: int = 0
     p_best: float = 0.8
     rehearsal: bool = False
+    masked: bool = False
 
     @classmethod
     def from_protocol_dict(cls, doc: Mapping[str, Any], protocol_name: str, seed: int | None = None, *,
@@ -81,6 +83,7 @@ class Trial:
             seed=int(rnd.get("seed", 0) if seed is None else seed),
             p_best=float(rnd.get("minimization_p_best", 0.8)),
             rehearsal=rehearsal,
+            masked=str(doc["study"].get("masking", "")).strip().lower() not in OPEN_LABEL,
         )
 
     @property
