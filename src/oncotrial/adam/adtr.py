@@ -15,20 +15,27 @@ Parameters (one row each):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from oncotrial.adam._checks import require
 from oncotrial.adam.dates import convert_dtc_to_dt
 
+if TYPE_CHECKING:
+    from oncotrial.recist.burden import TumourBurden
+
 __all__ = ["adtr", "derive_param_sdiam", "derive_param_bpchg"]
 
 _SUBJECT_VARS = ("STUDYID", "ARMCD", "ARM", "TRT01P", "RANDDT")
 
 
-def _tumour_burden(dataset_tu: pd.DataFrame, dataset_tr: pd.DataFrame):  # noqa: ANN202
+def _tumour_burden(dataset_tu: pd.DataFrame, dataset_tr: pd.DataFrame) -> TumourBurden:
     from oncotrial.recist import recist, tumour_burden
 
+    require(dataset_tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
+    require(dataset_tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "VISITNUM"])
     return tumour_burden(recist(dataset_tu, dataset_tr))
 
 
@@ -43,9 +50,11 @@ def derive_param_sdiam(dataset_tu: pd.DataFrame, dataset_tr: pd.DataFrame) -> pd
     >>> derive_param_sdiam(tu, tr)[["PARAMCD", "AVISITN", "AVAL", "PCHG", "ABLFL"]].to_dict("records")
     [{'PARAMCD': 'SDIAM', 'AVISITN': 0.0, 'AVAL': 40.0, 'PCHG': 0.0, 'ABLFL': 'Y'}, {'PARAMCD': 'SDIAM', 'AVISITN': 1.0, 'AVAL': 24.0, 'PCHG': -40.0, 'ABLFL': ''}]
     """
-    require(dataset_tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
-    require(dataset_tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "VISITNUM"])
-    v = _tumour_burden(dataset_tu, dataset_tr).visits
+    return _sdiam_rows(_tumour_burden(dataset_tu, dataset_tr))
+
+
+def _sdiam_rows(burden: TumourBurden) -> pd.DataFrame:
+    v = burden.visits
     base = v["OVRLRESP"].isna()
     out = pd.DataFrame({
         "USUBJID": v["USUBJID"].to_numpy(), "PARAMCD": "SDIAM", "PARAM": "Sum of Diameters of Target Lesions (mm)",
@@ -62,9 +71,11 @@ def derive_param_sdiam(dataset_tu: pd.DataFrame, dataset_tr: pd.DataFrame) -> pd
 
 def derive_param_bpchg(dataset_tu: pd.DataFrame, dataset_tr: pd.DataFrame) -> pd.DataFrame:
     """``BPCHG`` rows: each subject's best percent change of the sum of diameters from baseline."""
-    require(dataset_tu, "TU", ["USUBJID", "TULNKID", "TUSTRESC"])
-    require(dataset_tr, "TR", ["USUBJID", "TRLNKID", "TRTESTCD", "VISITNUM"])
-    b = _tumour_burden(dataset_tu, dataset_tr).best
+    return _bpchg_rows(_tumour_burden(dataset_tu, dataset_tr))
+
+
+def _bpchg_rows(burden: TumourBurden) -> pd.DataFrame:
+    b = burden.best
     return pd.DataFrame({"USUBJID": b["USUBJID"].to_numpy(), "PARAMCD": "BPCHG",
                          "PARAM": "Best Percent Change from Baseline in Sum of Diameters",
                          "AVAL": b["BESTPCHG"].to_numpy(dtype=float), "BASE": b["BASE"].to_numpy(dtype=float),
@@ -77,8 +88,8 @@ def adtr(dataset_adsl: pd.DataFrame, dataset_tu: pd.DataFrame, dataset_tr: pd.Da
     >>> adtr(adsl, s["TU"], s["TR"]).query("PARAMCD == 'BPCHG'")  # doctest: +SKIP
     """
     require(dataset_adsl, "ADSL", ["USUBJID"])
-    rows = pd.concat([derive_param_sdiam(dataset_tu, dataset_tr), derive_param_bpchg(dataset_tu, dataset_tr)],
-                     ignore_index=True)
+    burden = _tumour_burden(dataset_tu, dataset_tr)  # RECIST once, for both parameters
+    rows = pd.concat([_sdiam_rows(burden), _bpchg_rows(burden)], ignore_index=True)
     keep = [c for c in _SUBJECT_VARS if c in dataset_adsl.columns]
     out = rows.merge(dataset_adsl[["USUBJID", *keep]], on="USUBJID", how="inner")
     out = out.sort_values(["USUBJID", "PARAMCD", "AVISITN"], kind="mergesort").reset_index(drop=True)

@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -201,6 +201,13 @@ def _unreachable(exc: DBAPIError) -> bool:
                                    "starting up", "recovery mode"))
 
 
+def _refusal(request: Request, status: int, message: str, *, api_headers: dict[str, str] | None = None) -> Any:
+    """A refused request's answer: JSON ``{"detail"}`` to the API, the error page to a browser."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=status, headers=api_headers)
+    return web.error_page(request, status, message)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The service for the database in ``settings``; the trial must already be initialized."""
 
@@ -227,9 +234,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(IrtError)
     async def irt_error(request: Request, exc: IrtError) -> Any:
-        if not request.url.path.startswith("/api/"):
-            return web.error_page(request, exc.status_code, exc.message)
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return _refusal(request, exc.status_code, exc.message)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -237,27 +242,21 @@ def create_app(settings: Settings) -> FastAPI:
         # The database is restarting or unreachable: say so, and that a retry is safe (the
         # randomization's Idempotency-Key, an entry's revision, make a retry land once).
         if _disk_full(exc):
-            message = "the database's disk is full: nothing of this request was saved; retry once space is freed"
-            if not request.url.path.startswith("/api/"):
-                return web.error_page(request, 507, message)
-            return JSONResponse({"detail": message}, status_code=507)
+            return _refusal(request, 507, "the database's disk is full: nothing of this request was saved; "
+                                          "retry once space is freed")
         if not _unreachable(exc):
             return JSONResponse({"detail": "internal error"}, status_code=500)
-        message = ("the database is not reachable right now; retry shortly (a randomization with the same "
-                   "Idempotency-Key, an entry with the same revision: a retry never saves twice)")
-        if not request.url.path.startswith("/api/"):
-            return web.error_page(request, 503, message)
-        return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "2"})
+        return _refusal(request, 503, "the database is not reachable right now; retry shortly (a randomization "
+                                      "with the same Idempotency-Key, an entry with the same revision: a retry "
+                                      "never saves twice)", api_headers={"Retry-After": "2"})
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": validation_message(exc)}, status_code=422)
-        return web.error_page(request, 422, validation_message(exc))
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Any:
+        return _refusal(request, 422, validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:

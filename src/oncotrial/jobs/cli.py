@@ -83,7 +83,6 @@ def analyze(
     _done(job, time.perf_counter() - t0)
 
 
-
 def reproduce(
     protocol: str = typer.Argument(..., help="Bundled protocol name (e.g. patina) or a TOML file with a published block."),
     out: Path = typer.Option(Path("out"), "--out", help="Output folder."),

@@ -24,6 +24,7 @@ class Actor:
 
     @property
     def label(self) -> str:
+        """How the actor signs an audit link (:func:`user_of_label` reads the user back)."""
         return f"{self.name} ({self.role})"
 
     @property
@@ -66,6 +67,16 @@ class RandomizationRequest:
         body = {"subject_id": self.subject_id, "site": self.site, "strata": dict(self.strata),
                 "eligibility_confirmed": self.eligibility_confirmed}
         return hashlib.sha256(audit.canonical(body).encode()).hexdigest()
+
+
+def user_of_label(label: str) -> str:
+    """The user name of an audit link's actor, as :attr:`Actor.label` wrote it.
+
+    >>> user_of_label("kim (site_coordinator)"), user_of_label("cli:root")
+    ('kim', 'cli:root')
+    """
+    return label.rsplit(" (", 1)[0]
+
 
 def usubjid(study_id: str, subject_id: str) -> str:
     """USUBJID as ``STUDYID-SUBJID``: subject ids are unique across the trial."""

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, select
 from oncotrial import __version__
 from oncotrial.collect import define_metadata, odm
 from oncotrial.irt.db.models import AuditEntry, Randomization, Site, User
-from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.actors import Actor, user_of_label
 from oncotrial.irt.security import stored_moment
 from oncotrial.irt.services.errors import Invalid
 from oncotrial.irt.services.forms import export_sdtm, replay_form_records
@@ -34,11 +34,6 @@ from oncotrial.sdtm.cutoff import cut_at
 from oncotrial.sdtm.define import write_define
 
 _EXPORTER = Actor(0, "export", "statistician", None, None)
-
-
-def _user(actor_label: str) -> str:
-    """The user name of an audit link's actor (``"kim (site_coordinator)"`` -> ``"kim"``)."""
-    return actor_label.rsplit(" (", 1)[0]
 
 
 def _subjects(conn: Connection, trial: Trial, as_of: str | None) -> Iterator[odm.Subject]:
@@ -65,7 +60,7 @@ def _subjects(conn: Connection, trial: Trial, as_of: str | None) -> Iterator[odm
             new = json.loads(link.new)
             values = new["values"] if link.action == "enter" else {k: v for k, v in new.items() if k != "__version__"}
             by_record.setdefault(link.entity_id.split("|", 1)[1], []).append(
-                odm.Change(link.ts, _user(link.actor), values, link.reason or "", str(link.seq)))
+                odm.Change(link.ts, user_of_label(link.actor), values, link.reason or "", str(link.seq)))
         rand, *records = book.records
         out = [odm.Entry(rand.visit, rand.form, rand.version, "1", rand.values,
                          (odm.Change(randomized_at, by, rand.values, "", ""),))]
@@ -81,7 +76,7 @@ def export_odm(conn: Connection, trial: Trial, out: TextIO, *, audit: bool = Tru
     Snapshot without); ``as_of`` writes them as they stood at that stored timestamp. Returns the
     number of subjects written."""
     protocol = stored_protocol(conn)
-    users = {_user(a) for a in conn.execute(select(AuditEntry.actor).where(AuditEntry.entity == "form_record")
+    users = {user_of_label(a) for a in conn.execute(select(AuditEntry.actor).where(AuditEntry.entity == "form_record")
                                             .distinct()).scalars()}
     users |= set(conn.execute(select(User.name)).scalars())
     sites = conn.execute(select(Site.code, Site.name).order_by(Site.code)).all()

@@ -25,7 +25,7 @@ from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
 from oncotrial.irt.services.queries import UNRESOLVED, sync_queries
-from oncotrial.irt.services.subjects import HOLD_STRENGTH, casebook_of, stored_protocol, subject_row
+from oncotrial.irt.services.subjects import casebook_of, stored_protocol, strongest_hold, subject_row
 from oncotrial.irt.services.trial import Trial
 
 LOCKERS = ("data_manager",)
@@ -234,12 +234,12 @@ def casebook_states(conn: Connection, actor: Actor, *, state: str | None = None,
                                .group_by(Signature.randomization_id)).all())
     holds = conn.execute(select(DataLock.scope, DataLock.state, DataLock.randomization_id)
                          .where(DataLock.scope.in_(("database", "casebook")), DataLock.state != "open")).all()
-    database = max((h.state for h in holds if h.scope == "database"), key=HOLD_STRENGTH.__getitem__, default="open")
+    database = strongest_hold(h.state for h in holds if h.scope == "database")
     own = {h.randomization_id: h.state for h in holds if h.scope == "casebook"}
     items = []
     counts = dict.fromkeys(("open", "frozen", "locked"), 0)
     for s in subjects:
-        hold = max(database, own.get(s.id, "open"), key=HOLD_STRENGTH.__getitem__)
+        hold = strongest_hold((database, own.get(s.id, "open")))
         counts[hold] += 1
         row = {"subject_id": s.subject_id, "site": s.site, "randomization_number": s.randomization_number,
                "state": hold, "entries": int(entries.get(s.id, 0)), "unresolved_queries": int(pending.get(s.id, 0)),

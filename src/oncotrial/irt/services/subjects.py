@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection, and_, or_, select
 
@@ -103,9 +103,17 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
 
 
 LOCK_STATES = ("open", "frozen", "locked")
-_STRENGTH = {"open": 0, "frozen": 1, "locked": 2}
-HOLD_STRENGTH = _STRENGTH  # a lock outranks a freeze, a freeze no hold
+_STRENGTH = {"open": 0, "frozen": 1, "locked": 2}  # a lock outranks a freeze, a freeze no hold
 _SCOPE_ORDER = {"database": 0, "casebook": 1, "record": 2}
+
+
+def strongest_hold(states: Iterable[str]) -> str:
+    """The strongest of hold states (``open`` for none).
+
+    >>> strongest_hold(["frozen", "open", "locked"]), strongest_hold([])
+    ('locked', 'open')
+    """
+    return max(states, key=_STRENGTH.__getitem__, default="open")
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ def lock_states(conn: Connection, randomization_id: int) -> tuple[str, dict[str,
     rows = conn.execute(select(DataLock.scope, DataLock.state, DataLock.record_key).where(
         or_(DataLock.scope == "database", DataLock.randomization_id == randomization_id),
         DataLock.state != "open")).all()
-    book = max((r.state for r in rows if r.scope != "record"), key=_STRENGTH.__getitem__, default="open")
+    book = strongest_hold(r.state for r in rows if r.scope != "record")
     records = {r.record_key: r.state for r in rows
                if r.scope == "record" and _STRENGTH[r.state] > _STRENGTH[book]}
     return book, records

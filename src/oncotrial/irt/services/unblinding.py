@@ -17,7 +17,7 @@ from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.security import ts
-from oncotrial.irt.services.actors import Actor
+from oncotrial.irt.services.actors import Actor, user_of_label
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
 from oncotrial.irt.services.subjects import subject_row
 from oncotrial.irt.services.trial import Trial
@@ -50,7 +50,7 @@ def subject_unblindings(conn: Connection, subject_id: str) -> list[dict[str, Any
     rows = conn.execute(select(AuditEntry.ts, AuditEntry.actor, AuditEntry.reason)
                         .where(AuditEntry.entity == ENTITY, AuditEntry.entity_id == subject_id)
                         .order_by(AuditEntry.seq)).all()
-    return [{"unblinded_at": r.ts, "unblinded_by": r.actor.rsplit(" (", 1)[0], "reason": r.reason} for r in rows]
+    return [{"unblinded_at": r.ts, "unblinded_by": user_of_label(r.actor), "reason": r.reason} for r in rows]
 
 
 def record_unblinded_analysis(engine: Engine, *, actor: str, reason: str, cutoff: str | None) -> None:
