@@ -56,3 +56,15 @@ def toy_adsl(n_per_arm: int = 6) -> pd.DataFrame:
                          "STRAT4R": "DUAL", "MENOSTAT": "POST" if i % 3 else "PRE",
                          "INDRESP": "CR" if i == 0 else ("PR" if i % 2 == 0 else "SD")})
     return pd.DataFrame(rows)
+
+
+def toy_adam(n: int = 8) -> dict[str, pd.DataFrame]:
+    """Hand-made ADSL, ADTTE (PFS, OS) and ADRS (CBOR) of ``n`` patients per arm."""
+    adsl = toy_adsl(n)
+    ids = adsl["USUBJID"]
+    tte = []
+    for code, scale in (("PFS", 300.0), ("OS", 900.0)):
+        tte.append(pd.DataFrame({"USUBJID": ids, "PARAMCD": code, "AVAL": [scale + 37.0 * i for i in range(len(ids))],
+                                 "CNSR": [i % 3 == 0 for i in range(len(ids))]}).astype({"CNSR": int}))
+    adrs = pd.DataFrame({"USUBJID": ids, "PARAMCD": "CBOR", "AVALC": ["PR", "SD", "CR", "PD"] * (len(ids) // 4)})
+    return {"adsl": adsl, "adtte": pd.concat(tte, ignore_index=True), "adrs": adrs}

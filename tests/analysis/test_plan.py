@@ -7,20 +7,9 @@ import pytest
 
 from oncotrial.analysis import run_analysis
 from oncotrial.protocol import load_protocol
-from tests.analysis.helpers import toy_adsl
+from tests.analysis.helpers import toy_adam, toy_adsl
 
 P = load_protocol("patina")
-
-
-def toy_adam(n: int = 8) -> dict[str, pd.DataFrame]:
-    adsl = toy_adsl(n)
-    ids = adsl["USUBJID"]
-    tte = []
-    for code, scale in (("PFS", 300.0), ("OS", 900.0)):
-        tte.append(pd.DataFrame({"USUBJID": ids, "PARAMCD": code, "AVAL": [scale + 37.0 * i for i in range(len(ids))],
-                                 "CNSR": [i % 3 == 0 for i in range(len(ids))]}).astype({"CNSR": int}))
-    adrs = pd.DataFrame({"USUBJID": ids, "PARAMCD": "CBOR", "AVALC": ["PR", "SD", "CR", "PD"] * (len(ids) // 4)})
-    return {"adsl": adsl, "adtte": pd.concat(tte, ignore_index=True), "adrs": adrs}
 
 
 def test_optional_datasets_leave_their_sections_empty():

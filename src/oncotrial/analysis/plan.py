@@ -34,6 +34,16 @@ def tte_param(adtte: pd.DataFrame | None, endpoint: str) -> str | None:
     return _param(adtte, TTE_PARAMS[endpoint])
 
 
+def binary_population(adsl: pd.DataFrame, protocol: Protocol, endpoint: str) -> tuple[pd.Series | None, str]:
+    """Who a binary endpoint's rate is over: the patients excluded (a boolean Series by USUBJID, or
+    None) and the population's name. ORR leaves out the patients whose induction response was
+    already complete (nothing left to respond); CBR is over the whole ITT population."""
+    if endpoint == "ORR" and _has(adsl, protocol, "cr_to_induction"):
+        return (characteristic_values(adsl, protocol, "cr_to_induction")[1].eq("Yes"),
+                "ITT excluding patients with a complete response to induction")
+    return None, "ITT"
+
+
 def _param(df: pd.DataFrame | None, candidates: tuple[str, ...]) -> str | None:
     if df is None or "PARAMCD" not in df.columns:
         return None
@@ -94,9 +104,6 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
                          (pd.to_numeric(fu_rows["CNSR"]) == 0).astype(int).to_numpy(), conf_level=a.conf_level)
 
     step("response")
-    excl = None
-    if _has(adsl, protocol, "cr_to_induction"):
-        excl = characteristic_values(adsl, protocol, "cr_to_induction")[1].eq("Yes")
     binary = {}
     for ep in ("ORR", "CBR"):
         found = binary_param(adrs, ep)
@@ -104,10 +111,9 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
             binary[ep] = None
             continue
         code, values = found
-        use_excl = excl if ep == "ORR" else None
-        pop = "ITT excluding patients with a complete response to induction" if use_excl is not None else "ITT"
+        excl, pop = binary_population(adsl, protocol, ep)
         binary[ep] = analyze_binary(adsl, adrs, protocol, code, responder_values=values, label=LABELS[ep],
-                                    population=pop, exclude=use_excl)
+                                    population=pop, exclude=excl)
 
     step("safety")
     safety = analyze_safety(adsl, adae, protocol, adtte=adtte, adex=adex) if adae is not None else None

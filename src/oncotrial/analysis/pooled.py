@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from oncotrial.analysis._frames import require_columns
-from oncotrial.analysis.plan import BINARY_PARAMS, LABELS, TTE_PARAMS, binary_param, tte_param
+from oncotrial.analysis.plan import BINARY_PARAMS, LABELS, TTE_PARAMS, binary_param, binary_population, tte_param
+from oncotrial.analysis.response import responders
 from oncotrial.analysis.survival import tte_frame
 from oncotrial.protocol import Protocol
 from oncotrial.stats import km
@@ -44,7 +45,7 @@ class PooledSummary:
     unit: str
     n_randomized: int
     time_to_event: tuple[PooledTimeToEvent, ...] = ()
-    response: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # endpoint -> (responders, n)
+    response: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # endpoint -> (responders, n of its population)
     patients_with_ae: int | None = None
     patients_with_grade3_ae: int | None = None
 
@@ -90,9 +91,12 @@ def pooled_summary(adam: Mapping[str, pd.DataFrame], protocol: Protocol) -> Pool
         if found is None:
             continue
         code, yes = found
-        rows = adrs[adrs["PARAMCD"].astype(str) == code]
-        responders = rows[rows["AVALC"].astype(str).isin(yes)]["USUBJID"].nunique()
-        response[ep] = (int(responders), int(adsl["USUBJID"].nunique()))
+        ids = pd.Index(adsl["USUBJID"].astype(str).unique())
+        exclude, _population = binary_population(adsl, protocol, ep)  # the comparative analysis's population
+        if exclude is not None:
+            ids = ids[~exclude.reindex(ids).fillna(False).astype(bool).to_numpy()]
+        flags = responders(adrs, code, yes).reindex(ids).fillna(False).astype(bool)
+        response[ep] = (int(flags.sum()), len(ids))
     adae = adam.get("adae")
     any_ae = grade3 = None
     if adae is not None and "USUBJID" in adae.columns:
