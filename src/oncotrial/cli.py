@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from oncotrial.protocol.cli import protocol_app, register_protocol_check
-from oncotrial.collect.checks import edc_sdtm_problems
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
 from oncotrial.jobs.cli import analyze, rehearse, reproduce
 from oncotrial.irt.cli import audit_app, edc_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design
 from oncotrial.recist.cli import recist_cmd
+
+if TYPE_CHECKING:
+    from oncotrial.protocol import Protocol
+
+
+
+def edc_sdtm_problems(protocol: Protocol) -> list[str]:
+    """The ``[edc]`` block's SDTM targets checked by :func:`oncotrial.collect.edc_sdtm_problems`,
+    loaded when ``protocol validate`` runs: the SDTM specification needs pandas."""
+    from oncotrial.collect.checks import edc_sdtm_problems as check
+
+    return check(protocol)
+
 
 app = typer.Typer(
     help="oncotrial: a randomized oncology trial from protocol to published result.",

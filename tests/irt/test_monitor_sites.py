@@ -17,6 +17,7 @@ from oncotrial.irt.app import create_app
 from oncotrial.irt.config import Settings
 from oncotrial.irt.db.engine import make_engine
 from oncotrial.irt.services.setup import add_user
+from oncotrial.irt.services.trail import SUBJECT_ENTITIES
 from oncotrial.irt.testing import prepare_trial
 
 from .conftest import STRATA, auth, body
@@ -45,6 +46,9 @@ class Served:
             "randomizations": [r["subject_id"] for r in get("/api/v1/randomizations").json()["items"]],
             "queries": sorted({q["subject_id"] for q in get("/api/v1/queries").json()["items"]}),
             "sdv": sorted({e["subject_id"] for e in get("/api/v1/sdv").json()["items"]}),
+            "audit": sorted({e["entity_id"].split("|")[0] for e in get("/api/v1/audit").json()["items"]
+                             if e["entity"] in SUBJECT_ENTITIES}),
+            "export": [r["SUBJID"] for r in get("/api/v1/export/dm?format=json").json()["rows"]],
         }
 
 
@@ -72,14 +76,15 @@ def served(db_url: str) -> Iterator[Served]:
 
 
 def test_a_monitor_sees_no_site_until_assigned_then_only_those(served):
-    nothing = {"casebooks": [], "randomizations": [], "queries": [], "sdv": []}
+    nothing = {"casebooks": [], "randomizations": [], "queries": [], "sdv": [], "audit": [], "export": []}
     assert served.seen() == nothing
     r = served.client.get("/api/v1/subjects/P001/casebook", headers=served.h["monitor"])
     assert r.status_code == 404 and "at your sites" in r.json()["detail"]
 
     r = served.assign(["S01"])
     assert r.status_code == 200 and r.json() == {"name": "monitor1", "sites": ["S01"], "changed": True}
-    only_s01 = {"casebooks": ["P001"], "randomizations": ["P001"], "queries": ["P001"], "sdv": ["P001"]}
+    only_s01 = {"casebooks": ["P001"], "randomizations": ["P001"], "queries": ["P001"], "sdv": ["P001"],
+                "audit": ["P001"], "export": ["P001"]}
     assert served.seen() == only_s01
     other = served.client.post("/api/v1/subjects/P002/sdv", json={"record": "LOG|AE|1", "revision": 1},
                                headers=served.h["monitor"])
@@ -156,3 +161,21 @@ def test_a_monitor_added_with_a_site_starts_with_it(db_url):
         engine.dispose()
     assert (user["site"], user["sites"]) == (None, ["S02"])
     assert verify(fx.db_url) == []
+
+
+def test_a_monitors_audit_trail_holds_its_sites_the_trial_and_itself_and_pages_through_them(served):
+    served.assign(["S01"], reason="first visit planned")
+    get = lambda **params: served.client.get("/api/v1/audit", params=params, headers=served.h["monitor"])  # noqa: E731
+    seen = get(limit=5000).json()["items"]
+    full = served.client.get("/api/v1/audit", params={"limit": 5000}, headers=served.h["admin"]).json()["items"]
+    assert len(seen) < len(full)
+    kinds = {(e["entity"], e["entity_id"].split("|")[0]) for e in seen}
+    assert ("trial", "PATINA") in kinds and ("site", "S01") in kinds and ("monitor_sites", "monitor1") in kinds
+    assert not {k for k in kinds if k[1] in ("P002", "S02", "coord02", "admin1", "data_manager1")}
+    assert {e["entity_id"].split("|")[0] for e in seen if e["entity"] in SUBJECT_ENTITIES} == {"P001"}
+    paged, after = [], 0
+    while page := get(after=after, limit=2).json()["items"]:
+        assert len(page) <= 2
+        paged += page
+        after = page[-1]["seq"]
+    assert [e["seq"] for e in paged] == [e["seq"] for e in seen]

@@ -10,11 +10,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import numpy as np
+import math
 import typer
 from oncotrial._console import make_console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 DAYS_PER_MONTH = 30.4375  # as oncotrial.design.from_protocol
 
@@ -90,6 +88,8 @@ def design(
 
 
 def _print_design(p, sd) -> None:
+    from rich.table import Table
+
     c = make_console()
     g = sd.design
     c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; one-sided alpha {g.alpha:g}, power {1 - g.beta:.0%})")
@@ -98,7 +98,7 @@ def _print_design(p, sd) -> None:
         f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
     )
     c.print(
-        f"events needed: {np.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; fixed design {sd.events_fixed:.2f}, "
+        f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; fixed design {sd.events_fixed:.2f}, "
         f"inflation {g.inflation_factor:.4f})"
     )
     c.print(
@@ -114,9 +114,9 @@ def _print_design(p, sd) -> None:
     for k in range(g.k_max):
         fz = g.futility_bounds[k] if k < g.k_max - 1 else float("nan")
         t.add_row(
-            str(k + 1), f"{g.information_rates[k]:.3f}", f"{np.ceil(sd.events_per_stage[k] - 1e-9):.0f}",
+            str(k + 1), f"{g.information_rates[k]:.3f}", f"{math.ceil(sd.events_per_stage[k] - 1e-9):.0f}",
             f"{sd.analysis_times[k]:.1f}", _date(p, sd.analysis_times[k]), f"{g.critical_values[k]:.4f}",
-            f"{sd.critical_values_hr[k]:.4f}", "-" if not np.isfinite(fz) else f"{fz:.4f} (HR {fut[k]:.3f})",
+            f"{sd.critical_values_hr[k]:.4f}", "-" if not math.isfinite(fz) else f"{fz:.4f} (HR {fut[k]:.3f})",
             f"{g.rejection_probabilities[k]:.4f}",
         )
     c.print(t)
@@ -158,6 +158,8 @@ def simulate_design_cmd(
     scenarios = [("alternative", true_hr)] + ([("null", 1.0)] if type1 else [])
     total = replicates * (len(scenarios) + len(grid))
     results = {}
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     # the bar goes to stderr so that --json output on stdout stays machine-readable
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=make_console(stderr=True), transient=as_json) as bar:
@@ -187,6 +189,8 @@ def simulate_design_cmd(
 
 
 def _print_simulation(p, settings, results, analytic, curve) -> None:
+    from rich.table import Table
+
     c = make_console()
     c.print(f"[bold]{p.study.id}[/bold]: {settings.n_subjects} patients, {settings.n_strata} strata, "
             f"events per look {list(settings.events_per_look)}")

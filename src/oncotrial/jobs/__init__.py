@@ -10,24 +10,8 @@ load on first use so that the ``oncotrial`` command starts without the analysis 
 ('read', 'adam')
 """
 
-from __future__ import annotations
+from oncotrial import lazy_exports
 
-import importlib
-from typing import Any
-
-_EXPORTS = {"pipeline": ["ANALYZE_STEPS", "REPRODUCE_STEPS", "JobResult", "analyze", "reproduce"]}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"oncotrial.jobs.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'oncotrial.jobs' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "pipeline": ["ANALYZE_STEPS", "REPRODUCE_STEPS", "JobResult", "analyze", "reproduce"],
+})

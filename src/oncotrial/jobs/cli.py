@@ -9,14 +9,15 @@ from typing import Optional
 
 import typer
 from oncotrial._console import make_console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from oncotrial.protocol import ProtocolError
+from oncotrial.protocol.errors import ProtocolError
 
 console = make_console(stderr=True)
 
 
 def _bar(steps: tuple[str, ...]):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     prog = Progress(TextColumn("[bold]{task.description:<12}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), console=console, transient=False)
     task = prog.add_task("starting", total=len(steps))

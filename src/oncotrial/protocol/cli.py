@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from enum import Enum
 from pathlib import Path
 
 import typer
 
-from oncotrial.protocol.load import ProtocolError, load_protocol
-from oncotrial.protocol.models import Protocol
-from oncotrial.protocol.summary import protocol_summary
+from oncotrial.protocol.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from oncotrial.protocol.models import Protocol
 
 PROTOCOL_CHECKS: list[Callable[[Protocol], list[str]]] = []
 """Further checks ``validate`` runs, added by the stages that read parts of a protocol against their own
@@ -36,6 +38,9 @@ def show(
     format: Format = typer.Option(Format.text, "--format", help="text: a readable summary; json: the full protocol."),
 ) -> None:
     """Print a protocol: a readable summary, or the full protocol as JSON."""
+    from oncotrial.protocol.load import load_protocol
+    from oncotrial.protocol.summary import protocol_summary
+
     try:
         p = load_protocol(name)
     except ProtocolError as exc:
@@ -51,6 +56,8 @@ def show(
 @protocol_app.command("validate")
 def validate(file: Path = typer.Argument(..., help="The protocol TOML file to check.")) -> None:
     """Check a protocol file; every problem is listed with the field it concerns."""
+    from oncotrial.protocol.load import load_protocol
+
     try:
         p = load_protocol(file)
         problems = [x for check in PROTOCOL_CHECKS for x in check(p)]

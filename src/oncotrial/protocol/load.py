@@ -13,16 +13,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from oncotrial.protocol.errors import ProtocolError
 from oncotrial.protocol.models import Protocol
-
-
-class ProtocolError(ValueError):
-    """A protocol file that cannot be read or does not validate; ``problems`` lists each one."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 def bundled_protocols() -> list[str]:

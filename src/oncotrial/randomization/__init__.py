@@ -6,38 +6,15 @@ Every function here is pure: the same arguments (including the seed) give the sa
 result on any machine. The IRT service (oncotrial.irt) holds the state.
 """
 
-from oncotrial.randomization.allocation import AllocationList, AllocationRow, canonical_text, rows_checksum
-from oncotrial.randomization.balance import BalanceReport, BalanceRow, balance_report
-from oncotrial.randomization.blocks import generate_permuted_blocks
-from oncotrial.randomization.listfile import (
-    ListVerification,
-    read_allocation_list,
-    verify_allocation_list,
-    write_allocation_list,
-)
-from oncotrial.randomization.minimization import Minimization
-from oncotrial.randomization.simple import generate_simple
-from oncotrial.randomization.simulation import BalanceSimulation, simulate_balance
-from oncotrial.randomization.strata import Stratum, enumerate_strata, stratum_key
+from oncotrial import lazy_exports
 
-__all__ = [
-    "AllocationList",
-    "AllocationRow",
-    "BalanceReport",
-    "BalanceRow",
-    "BalanceSimulation",
-    "ListVerification",
-    "Minimization",
-    "Stratum",
-    "balance_report",
-    "canonical_text",
-    "enumerate_strata",
-    "generate_permuted_blocks",
-    "generate_simple",
-    "read_allocation_list",
-    "rows_checksum",
-    "simulate_balance",
-    "stratum_key",
-    "verify_allocation_list",
-    "write_allocation_list",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "allocation": ["AllocationList", "AllocationRow", "canonical_text", "rows_checksum"],
+    "balance": ["BalanceReport", "BalanceRow", "balance_report"],
+    "blocks": ["generate_permuted_blocks"],
+    "listfile": ["ListVerification", "read_allocation_list", "verify_allocation_list", "write_allocation_list"],
+    "minimization": ["Minimization"],
+    "simple": ["generate_simple"],
+    "simulation": ["BalanceSimulation", "simulate_balance"],
+    "strata": ["Stratum", "enumerate_strata", "stratum_key"],
+})

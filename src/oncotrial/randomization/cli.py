@@ -9,10 +9,7 @@ from typing import Any
 
 import typer
 
-from oncotrial.randomization.blocks import generate_permuted_blocks
-from oncotrial.randomization.listfile import verify_allocation_list, write_allocation_list
-from oncotrial.randomization.simple import generate_simple
-from oncotrial.randomization.simulation import simulate_balance
+# the algorithms are imported inside each command: `oncotrial --help` must not load numpy
 
 randomization_app = typer.Typer(
     help="Allocation lists (generate, verify) and balance simulations.", no_args_is_help=True
@@ -71,6 +68,10 @@ def list_command(
     force: bool = typer.Option(False, "--force", help="Replace --out if it already exists."),
 ) -> None:
     """Generate a checksummed allocation list for a protocol and write it as CSV."""
+    from oncotrial.randomization.blocks import generate_permuted_blocks
+    from oncotrial.randomization.listfile import write_allocation_list
+    from oncotrial.randomization.simple import generate_simple
+
     try:
         if out.exists() and not force:
             # an allocation list is a trial record: never replace one by accident
@@ -93,6 +94,8 @@ def verify_command(
     format: Format = typer.Option(Format.text, "--format", help="text or json."),
 ) -> None:
     """Verify an allocation list: checksum, row chain and block structure. Exit 1 if it fails."""
+    from oncotrial.randomization.listfile import verify_allocation_list
+
     try:
         v = verify_allocation_list(file)
     except ValueError as exc:
@@ -121,6 +124,8 @@ def simulate_command(
     format: Format = typer.Option(Format.text, "--format", help="text or json."),
 ) -> None:
     """Simulate many trials and summarise the largest within-stratum, marginal and overall imbalance."""
+    from oncotrial.randomization.simulation import simulate_balance
+
     try:
         if sites and method is not SimMethod.minimization:
             raise ValueError(f"--sites: only minimization uses sites as a factor, not --method {method.value}")

@@ -12,29 +12,11 @@ Best overall response (confirmation, minimum SD duration) is derived from the RS
 writes, by :func:`oncotrial.adam.adrs` and :func:`oncotrial.adam.best_response`.
 """
 
-from oncotrial.recist.baseline import (
-    BaselineError,
-    BaselineFinding,
-    check_baseline,
-    findings_frame,
-    validate_baseline,
-)
-from oncotrial.recist.burden import TumourBurden, tumour_burden
-from oncotrial.recist.lesions import LesionData, lesion_data
-from oncotrial.recist.response import RESPONSES, RecistResult, overall_response, recist
+from oncotrial import lazy_exports
 
-__all__ = [
-    "BaselineError",
-    "BaselineFinding",
-    "LesionData",
-    "RESPONSES",
-    "RecistResult",
-    "TumourBurden",
-    "check_baseline",
-    "findings_frame",
-    "lesion_data",
-    "overall_response",
-    "recist",
-    "tumour_burden",
-    "validate_baseline",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "baseline": ["BaselineError", "BaselineFinding", "check_baseline", "findings_frame", "validate_baseline"],
+    "burden": ["TumourBurden", "tumour_burden"],
+    "lesions": ["LesionData", "lesion_data"],
+    "response": ["RESPONSES", "RecistResult", "overall_response", "recist"],
+})

@@ -6,15 +6,13 @@
 518
 """
 
-from oncotrial.sim.calibrate import calibrate
-from oncotrial.sim.figures import published_figures, trial_figures
-from oncotrial.sim.params import AEModel, DoseModel, PiecewiseExponential, SimParams, default_params
-from oncotrial.sim.reconstruct import Reconstruction, reconstruct
-from oncotrial.sim.replicates import replicate_figures, replicate_summary
-from oncotrial.sim.trial import SimulatedTrial, simulate_trial, write_trial
+from oncotrial import lazy_exports
 
-__all__ = [
-    "AEModel", "DoseModel", "PiecewiseExponential", "Reconstruction", "SimParams", "SimulatedTrial",
-    "calibrate", "default_params", "published_figures", "reconstruct", "replicate_figures", "replicate_summary",
-    "simulate_trial", "trial_figures", "write_trial",
-]
+__all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
+    "calibrate": ["calibrate"],
+    "figures": ["published_figures", "trial_figures"],
+    "params": ["AEModel", "DoseModel", "PiecewiseExponential", "SimParams", "default_params"],
+    "reconstruct": ["Reconstruction", "reconstruct"],
+    "replicates": ["replicate_figures", "replicate_summary"],
+    "trial": ["SimulatedTrial", "simulate_trial", "write_trial"],
+})

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import typer
 from oncotrial._console import make_console
-from rich.table import Table
 
-from oncotrial.protocol import ProtocolError
+from oncotrial.protocol.errors import ProtocolError
 
 console = make_console()
 
@@ -42,6 +41,8 @@ def reconstruct_cmd(
         _fail(exc)
     out.mkdir(parents=True, exist_ok=True)
     rec.comparison.to_csv(out / "comparison.csv", index=False)
+    from rich.table import Table
+
     table = Table(title=f"{rec.protocol_id}: published vs reproduced (data cut-off {rec.data_cutoff})")
     for col in ("figure", "arm", "published", "reproduced", "within rounding", "note"):
         table.add_column(col)
@@ -84,6 +85,8 @@ def simulate_cmd(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         summary.to_csv(out / "replicates.csv", index=False)
+    from rich.table import Table
+
     table = Table(title=f"{p.study.id}: {replicates} simulated trial(s) vs published")
     for col in ("figure", "arm", "published", "mean", "2.5%", "median", "97.5%"):
         table.add_column(col)

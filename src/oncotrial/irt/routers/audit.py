@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from oncotrial.irt.audit import verify_chain
 from oncotrial.irt.config import ROLES
 from oncotrial.irt.db.engine import read_tx
-from oncotrial.irt.db.models import AuditEntry
 from oncotrial.irt.dependencies import get_engine, get_trial, require
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.services.records import sees_arms
+from oncotrial.irt.services import trail
 from oncotrial.irt.services.trial import Trial
 from oncotrial.irt.services.integrity import verify_records
 
@@ -51,29 +49,13 @@ def audit_verify(actor: Annotated[Actor, Depends(require(*ROLES))],
 
 @router.get("")
 def audit_entries(
-    actor: Annotated[Actor, Depends(require("statistician", "monitor", "data_manager", "admin"))],
+    actor: Annotated[Actor, Depends(require(*trail.READERS))],
     engine: Annotated[Engine, Depends(get_engine)],
     trial: Annotated[Trial, Depends(get_trial)],
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
+    """The links after chain position ``after``: blinded for whoever is blind to arms, and for a
+    monitor those of their assigned sites only (:mod:`oncotrial.irt.services.trail`)."""
     with read_tx(engine) as conn:
-        rows = conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
-                            .limit(limit)).all()
-    blinded = actor.role not in READS_ARMS or not sees_arms(trial, actor)
-    return {"items": [{"seq": r.seq, "ts": r.ts, "actor": r.actor, "action": r.action, "entity": r.entity,
-                       "entity_id": r.entity_id, "old": _shown(r.old, blinded), "new": _shown(r.new, blinded),
-                       "reason": r.reason, "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
-
-
-# The roles that may read randomizations (and so arms) in an open-label trial; the others read the
-# trail without them. In a masked trial only the unblinded roles read them.
-READS_ARMS = ("statistician", "monitor")
-HIDDEN = ("arm", "list_sequence")
-
-
-def _shown(text: str, blinded: bool) -> Any:
-    doc = json.loads(text)
-    if blinded and isinstance(doc, dict):
-        doc = {k: ("(hidden)" if k in HIDDEN else v) for k, v in doc.items()}
-    return doc
+        return {"items": trail.trail_entries(conn, trial, actor, after=after, limit=limit)}

@@ -56,9 +56,10 @@ def export(
     trial: Annotated[Trial, Depends(get_trial)],
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> Response:
-    """Randomized subjects as SDTM DM / DS rows or ADSL-ready columns (STRATwR / STRATwV)."""
+    """Randomized subjects as SDTM DM / DS rows or ADSL-ready columns (STRATwR / STRATwV); a monitor's
+    assigned sites only."""
     with read_tx(engine) as conn:
-        frame = export_frame(conn, trial, dataset)
+        frame = export_frame(conn, trial, dataset, actor)
     if not sees_arms(trial, actor):
         frame = blinded_frame(frame)
     if format == "json":

@@ -16,18 +16,20 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from oncotrial.irt.db.models import Randomization, Site
-from oncotrial.irt.services.actors import usubjid
+from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.trial import Trial
 
 DATASETS = ("dm", "ds", "adsl")
 
 
-def _rows(conn: Connection) -> list[Any]:
-    return conn.execute(select(Randomization.subject_id, Randomization.randomization_number, Randomization.arm,
-                               Randomization.strata_randomized, Randomization.strata_verified,
-                               Randomization.randomized_at, Site.code, Site.country)
-                        .join(Site, Site.id == Randomization.site_id)
-                        .order_by(Randomization.randomization_number)).all()
+def _rows(conn: Connection, actor: Actor | None) -> list[Any]:
+    q = (select(Randomization.subject_id, Randomization.randomization_number, Randomization.arm,
+                Randomization.strata_randomized, Randomization.strata_verified,
+                Randomization.randomized_at, Site.code, Site.country)
+         .join(Site, Site.id == Randomization.site_id).order_by(Randomization.randomization_number))
+    if actor is not None and (seen := actor.site_condition(Randomization.site_id)) is not None:
+        q = q.where(seen)
+    return conn.execute(q).all()
 
 
 def strata_labels(trial: Trial) -> dict[str, str]:
@@ -35,10 +37,10 @@ def strata_labels(trial: Trial) -> dict[str, str]:
     return {f"STRAT{i}": f.label for i, f in enumerate(trial.factors, start=1)}
 
 
-def dm_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
+def dm_frame(conn: Connection, trial: Trial, actor: Actor | None = None) -> pd.DataFrame:
     """SDTM DM rows (the variables the IRT knows): planned arm; RFSTDTC etc. come from the EDC."""
     records = []
-    for r in _rows(conn):
+    for r in _rows(conn, actor):
         arm = trial.arm(r.arm)
         records.append({"STUDYID": trial.study_id, "DOMAIN": "DM", "USUBJID": usubjid(trial.study_id, r.subject_id),
                         "SUBJID": r.subject_id, "SITEID": r.code, "COUNTRY": r.country,
@@ -47,10 +49,10 @@ def dm_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
                                           "ARMCD", "ARM"])
 
 
-def ds_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
+def ds_frame(conn: Connection, trial: Trial, actor: Actor | None = None) -> pd.DataFrame:
     """SDTM DS: one RANDOMIZED protocol-milestone record per subject."""
     records = []
-    for r in _rows(conn):
+    for r in _rows(conn, actor):
         records.append({"STUDYID": trial.study_id, "DOMAIN": "DS", "USUBJID": usubjid(trial.study_id, r.subject_id),
                         "DSSEQ": 1, "DSTERM": "RANDOMIZED", "DSDECOD": "RANDOMIZED",
                         "DSCAT": "PROTOCOL MILESTONE", "DSSTDTC": r.randomized_at[:19]})
@@ -58,13 +60,13 @@ def ds_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
                                           "DSSTDTC"])
 
 
-def adsl_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
+def adsl_frame(conn: Connection, trial: Trial, actor: Actor | None = None) -> pd.DataFrame:
     """ADSL-ready columns: ARM/ARMCD, TRT01P, RANDDT, RANDNO, STRATwR and STRATwV."""
     names = trial.factor_names
     columns = (["STUDYID", "USUBJID", "SUBJID", "SITEID", "COUNTRY", "ARMCD", "ARM", "TRT01P", "RANDNO", "RANDDT"]
                + [f"STRAT{i}R" for i in range(1, len(names) + 1)] + [f"STRAT{i}V" for i in range(1, len(names) + 1)])
     records = []
-    for r in _rows(conn):
+    for r in _rows(conn, actor):
         arm = trial.arm(r.arm)
         rnd, ver = json.loads(r.strata_randomized), json.loads(r.strata_verified)
         rec = {"STUDYID": trial.study_id, "USUBJID": usubjid(trial.study_id, r.subject_id), "SUBJID": r.subject_id,
@@ -79,10 +81,12 @@ def adsl_frame(conn: Connection, trial: Trial) -> pd.DataFrame:
     return frame
 
 
-def export_frame(conn: Connection, trial: Trial, dataset: str) -> pd.DataFrame:
+def export_frame(conn: Connection, trial: Trial, dataset: str, actor: Actor | None = None) -> pd.DataFrame:
+    """The randomized subjects as ``dataset`` rows: every site's, or those of the sites ``actor`` sees
+    (a monitor's assigned sites)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset: {dataset!r} is not exportable; expected one of {', '.join(DATASETS)}")
-    return {"dm": dm_frame, "ds": ds_frame, "adsl": adsl_frame}[dataset](conn, trial)
+    return {"dm": dm_frame, "ds": ds_frame, "adsl": adsl_frame}[dataset](conn, trial, actor)
 
 
 ARM_COLUMNS = ("ARMCD", "ARM", "ACTARMCD", "ACTARM", "TRT01P", "TRT01A")
