@@ -130,14 +130,15 @@ def design(
 def _print_design(p, sd) -> None:
     c = make_console()
     g = sd.design
-    c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; {g.sided}-sided alpha {g.alpha:g}, power {1 - g.beta:.0%}, "
-            f"{g.alpha_spending_function} spending, allocation {sd.allocation_ratio:g}:1)")
+    c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; {g.sided}-sided alpha {g.alpha:g}, "
+            f"power {1 - g.beta:.0%}, {g.alpha_spending_function} spending, allocation {sd.allocation_ratio:g}:1)")
     c.print(
         f"target HR {sd.hazard_ratio:g}: median PFS {sd.median_control:.1f} months (control) vs "
         f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
     )
     c.print(
-        f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; fixed design {sd.events_fixed:.2f}, "
+        f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; "
+        f"fixed design {sd.events_fixed:.2f}, "
         f"inflation {g.inflation_factor:.4f})"
     )
     c.print(

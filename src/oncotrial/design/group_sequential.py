@@ -194,7 +194,8 @@ def characteristics(
     if b.shape != t.shape:
         raise ValueError("critical_values: expected one value per information rate")
     _check_sided(sided)
-    if sided == 2 and futility_bounds is not None and np.any(np.isfinite(np.asarray(futility_bounds, float)[: t.size - 1])):
+    given = np.asarray([] if futility_bounds is None else futility_bounds, float)[: t.size - 1]
+    if sided == 2 and np.any(np.isfinite(given)):
         raise ValueError("futility_bounds: a two-sided design has no futility bounds")
     a = -b if sided == 2 else _futility_array(futility_bounds, t.size, b)
     p_up, p_lo = crossing_probabilities(t, b, a, drift, r)

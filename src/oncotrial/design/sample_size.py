@@ -92,7 +92,9 @@ def events_hsieh_freedman(
 
 
 # The events formulas by ``method`` name, as rpact's typeOfComputation.
-EVENTS_FORMULAS = {"schoenfeld": events_schoenfeld, "freedman": events_freedman, "hsieh-freedman": events_hsieh_freedman}
+EVENTS_FORMULAS = {
+    "schoenfeld": events_schoenfeld, "freedman": events_freedman, "hsieh-freedman": events_hsieh_freedman,
+}
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def sample_size_survival(
     dropout_time: float = 12.0,
     allocation_ratio: float = 1.0,
     method: str = "schoenfeld",
+    *,
+    sided: int | None = None,
 ) -> SurvivalDesign:
     """Events, patients and expected analysis times for a target hazard ratio.
 
@@ -209,7 +213,10 @@ def sample_size_survival(
     events is solved for) or ``follow_up`` after the end of accrual (the number of patients is
     solved for). ``accrual_intensity`` are relative intensities per accrual piece.
     ``dropout_rate`` = (experimental, control) proportions lost by ``dropout_time``.
-    Without ``design``, a fixed design at one-sided ``alpha`` and power 1 - ``beta`` is used.
+    Without ``design``, a fixed design at ``alpha`` (overall level of the ``sided``-sided test)
+    and power 1 - ``beta`` is used (``sided`` 1 unless given; a given design brings its own).
+    ``allocation_ratio`` is experimental:control (rpact ``allocationRatioPlanned``) and
+    ``method`` the events formula: "schoenfeld", "freedman" or "hsieh-freedman".
 
     Example:
         >>> s = sample_size_survival(0.667, median_control=29, accrual_time=(0, 48), max_subjects=518)
@@ -233,9 +240,11 @@ def sample_size_survival(
     if len(dropout_rate) != 2:
         raise ValueError("dropout_rate: expected (experimental, control) proportions")
     if design is None:
-        design = group_sequential_design((1.0,), alpha=alpha, beta=beta)
+        design = group_sequential_design((1.0,), alpha=alpha, beta=beta, sided=1 if sided is None else sided)
     elif not isinstance(design, GroupSequentialDesign):
         raise ValueError("design: expected a GroupSequentialDesign")
+    elif sided is not None and sided != design.sided:
+        raise ValueError(f"sided: {sided!r} contradicts the given design's sided = {design.sided}")
     etas = (dropout_hazard(dropout_rate[0], dropout_time), dropout_hazard(dropout_rate[1], dropout_time))
 
     formula = EVENTS_FORMULAS[method]

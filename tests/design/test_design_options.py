@@ -93,3 +93,13 @@ def test_design_cli_module_loads_no_numerical_library():
             "print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_fixed_two_sided_sample_size_uses_one_tail_level():
+    from oncotrial.design import events_schoenfeld, sample_size_survival
+
+    s = sample_size_survival(0.7, median_control=12, alpha=0.05, beta=0.2, max_subjects=500, sided=2)
+    assert s.design.sided == 2
+    assert s.events_fixed == pytest.approx(events_schoenfeld(0.7, 0.025, 0.2), rel=1e-12)
+    with pytest.raises(ValueError, match="sided"):
+        sample_size_survival(0.7, median_control=12, design=group_sequential_design(), max_subjects=500, sided=2)
