@@ -149,6 +149,7 @@ def test_cli_defaults_are_the_protocols():
         (["--ratio", "0"], "--ratio (allocation_ratio): expected a positive number"),
         (["--method", "logrank"], "--method (method): expected one of"),
         (["--looks", "0.5,1", "--sided", "2", "--futility", "0"], "a two-sided design has no futility bounds"),
+        (["--beta-spending", "kd:2"], "--beta-spending (beta_spending): needs at least one interim look"),
     ],
 )
 def test_cli_bad_option_values_are_clear_errors(args, expected):

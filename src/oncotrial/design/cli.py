@@ -69,7 +69,8 @@ def _design(protocol, looks: str, spending: SpendingFunction, futility: str | No
 # The API's argument names and the options that set them: an API error names the option too.
 _OPTION_OF = {"information_rates": "--looks", "futility_bounds": "--futility", "alpha": "--alpha", "beta": "--power",
               "power": "--power", "sided": "--sided", "allocation_ratio": "--ratio", "method": "--method",
-              "n_subjects": "--subjects", "max_subjects": "--subjects"}
+              "n_subjects": "--subjects", "max_subjects": "--subjects", "alpha_spending": "--spending",
+              "beta_spending": "--beta-spending"}
 
 
 def _with_option(message: str) -> str:

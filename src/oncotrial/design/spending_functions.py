@@ -1,4 +1,5 @@
-"""Lan-DeMets alpha/beta spending functions (one-sided), in rpact's parameterisation.
+"""Lan-DeMets alpha/beta spending functions (one tail), in rpact's parameterisation:
+O'Brien-Fleming-like, Pocock-like, Hwang-Shih-DeCani and the Kim-DeMets power family.
 
 Each function maps information fractions ``t`` in (0, 1] to the cumulative error spent
 by ``t``; all satisfy f(0) = 0 and f(1) = ``level``.
