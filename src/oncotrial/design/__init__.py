@@ -13,6 +13,8 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
                "expected_events_by_arm"],
     "group_sequential": ["Characteristics", "GroupSequentialDesign", "characteristics", "group_sequential_design"],
     "recursion": ["crossing_probabilities"],
-    "sample_size": ["SurvivalDesign", "events_freedman", "events_schoenfeld", "sample_size_survival"],
-    "spending_functions": ["spending", "spending_hsd", "spending_obf", "spending_pocock"],
+    "sample_size": ["SurvivalDesign", "events_freedman", "events_hsieh_freedman", "events_schoenfeld",
+                    "sample_size_survival"],
+    "spending_functions": ["spending", "spending_hsd", "spending_kd", "spending_obf", "spending_pocock"],
+    "spending_spec": ["SpendingFunction", "parse_spending"],
 })

@@ -1,18 +1,19 @@
 """`oncotrial design PROTOCOL` and `oncotrial simulate-design PROTOCOL`.
 
-The numerical modules (scipy, numba) are imported inside the commands, so registering these
-commands does not slow down every other ``oncotrial`` command.
+The numerical modules (numpy, scipy, pandas, numba) are imported inside the commands, so
+registering these commands does not slow down every other ``oncotrial`` command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
-import math
 import typer
 from oncotrial._console import make_console
+from oncotrial.design.spending_spec import SPENDING_FORMS, SpendingFunction, parse_spending
 
 DAYS_PER_MONTH = 30.4375  # as oncotrial.design.from_protocol
 
@@ -34,19 +35,45 @@ def _load(name: str):
         raise typer.Exit(2) from None
 
 
-def _design(protocol, looks: str, spending: str, futility: str | None, beta_spending: str | None,
-            subjects: int | None, method: str):
+def _fail(message: str) -> typer.Exit:
+    # Plain text on stderr (not click's boxed usage error) so that it reads the same at any width.
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _spending_options(spending: str, beta_spending: str | None) -> tuple[SpendingFunction, SpendingFunction | None]:
+    """Parse --spending / --beta-spending before any work, so a bad value names its option."""
+    try:
+        return (parse_spending(spending, "--spending"),
+                None if beta_spending is None else parse_spending(beta_spending, "--beta-spending"))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _design(protocol, looks: str, spending: SpendingFunction, futility: str | None,
+            beta_spending: SpendingFunction | None, subjects: int | None, method: str, **options):
     from oncotrial.design.from_protocol import design_from_protocol
 
     try:
         return design_from_protocol(
             protocol, information_rates=_floats(looks, "--looks"), alpha_spending=spending,
             futility_bounds=_floats(futility, "--futility") if futility else None,
-            beta_spending=beta_spending, n_subjects=subjects, method=method,
+            beta_spending=beta_spending, n_subjects=subjects, method=method, **options,
         )
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(_with_option(str(exc))) from None
+
+
+# The API's argument names and the options that set them: an API error names the option too.
+_OPTION_OF = {"information_rates": "--looks", "futility_bounds": "--futility", "alpha": "--alpha", "beta": "--power",
+              "power": "--power", "sided": "--sided", "allocation_ratio": "--ratio", "method": "--method",
+              "n_subjects": "--subjects", "max_subjects": "--subjects", "alpha_spending": "--spending",
+              "beta_spending": "--beta-spending"}
+
+
+def _with_option(message: str) -> str:
+    name, sep, rest = message.partition(":")
+    return f"{_OPTION_OF[name]} ({name}):{rest}" if sep and name in _OPTION_OF else message
 
 
 def _date(protocol, months: float) -> str:
@@ -54,11 +81,13 @@ def _date(protocol, months: float) -> str:
 
 
 LOOKS = typer.Option("1", "--looks", help="Information fractions of the analyses, e.g. 0.5,1 (last = 1).")
-SPENDING = typer.Option("obf", "--spending", help="Alpha spending: obf, pocock or hsd.")
+SPENDING = typer.Option(
+    "obf", "--spending",
+    help=f"Alpha spending: {SPENDING_FORMS} (Hwang-Shih-DeCani gamma, default -4; Kim-DeMets alpha t^rho).")
 FUTILITY = typer.Option(None, "--futility", help="Non-binding futility Z bounds at the interim looks, e.g. 0.")
-BETA_SPENDING = typer.Option(None, "--beta-spending", help="Futility by beta spending: obf, pocock or hsd.")
+BETA_SPENDING = typer.Option(None, "--beta-spending", help=f"Futility by beta spending: {SPENDING_FORMS}.")
 SUBJECTS = typer.Option(None, "--subjects", help="Patients (default: the protocol's randomized number).")
-METHOD = typer.Option("schoenfeld", "--method", help="Events formula: schoenfeld or freedman.")
+METHOD = typer.Option("schoenfeld", "--method", help="Events formula: schoenfeld, freedman or hsieh-freedman.")
 
 
 def design(
@@ -69,12 +98,22 @@ def design(
     beta_spending: str = BETA_SPENDING,
     subjects: int = SUBJECTS,
     method: str = METHOD,
+    alpha: float = typer.Option(
+        None, "--alpha", help="Overall level of the --sided test (two-sided 0.05: 0.025 per tail); "
+        "default: the protocol's."),
+    power: float = typer.Option(None, "--power", help="Power (default: the protocol's)."),
+    sided: int = typer.Option(
+        None, "--sided", help="1, or 2 for symmetric two-sided efficacy bounds (default: the protocol's)."),
+    ratio: float = typer.Option(
+        None, "--ratio", help="Allocation ratio experimental:control, e.g. 2 (default: the protocol's arms)."),
     plot: Path = typer.Option(None, "--plot", help="Write the expected event curve to this PNG file."),
     as_json: bool = typer.Option(False, "--json", help="Print the design as JSON instead of tables."),
 ) -> None:
     """Events, patients and expected analysis times for the protocol's target hazard ratio."""
+    alpha_fn, beta_fn = _spending_options(spending, beta_spending)
     p = _load(protocol)
-    sd = _design(p, looks, spending, futility, beta_spending, subjects, method)
+    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method,
+                 alpha=alpha, power=power, sided=sided, allocation_ratio=ratio)
     if as_json:
         d = sd.to_dict()
         typer.echo(json.dumps(d, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
@@ -92,13 +131,15 @@ def _print_design(p, sd) -> None:
 
     c = make_console()
     g = sd.design
-    c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; one-sided alpha {g.alpha:g}, power {1 - g.beta:.0%})")
+    c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; {g.sided}-sided alpha {g.alpha:g}, "
+            f"power {1 - g.beta:.0%}, {g.alpha_spending_function} spending, allocation {sd.allocation_ratio:g}:1)")
     c.print(
         f"target HR {sd.hazard_ratio:g}: median PFS {sd.median_control:.1f} months (control) vs "
         f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
     )
     c.print(
-        f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; fixed design {sd.events_fixed:.2f}, "
+        f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; "
+        f"fixed design {sd.events_fixed:.2f}, "
         f"inflation {g.inflation_factor:.4f})"
     )
     c.print(
@@ -112,7 +153,7 @@ def _print_design(p, sd) -> None:
         t.add_column(col, justify="right")
     fut = list(sd.futility_bounds_hr) + [float("nan")] * g.k_max
     for k in range(g.k_max):
-        fz = g.futility_bounds[k] if k < g.k_max - 1 else float("nan")
+        fz = g.futility_bounds[k] if k < g.k_max - 1 else math.nan
         t.add_row(
             str(k + 1), f"{g.information_rates[k]:.3f}", f"{math.ceil(sd.events_per_stage[k] - 1e-9):.0f}",
             f"{sd.analysis_times[k]:.1f}", _date(p, sd.analysis_times[k]), f"{g.critical_values[k]:.4f}",
@@ -145,8 +186,9 @@ def simulate_design_cmd(
 
     if replicates < 1:
         raise typer.BadParameter("--replicates: expected a positive integer")
+    alpha_fn, beta_fn = _spending_options(spending, beta_spending)
     p = _load(protocol)
-    sd = _design(p, looks, spending, futility, beta_spending, subjects, "schoenfeld")
+    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, "schoenfeld")
     settings = settings_from_protocol(p, sd, hazard_ratio=hr)
     true_hr = sd.hazard_ratio if hr is None else hr
     client = None

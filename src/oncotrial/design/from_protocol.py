@@ -7,6 +7,7 @@ from typing import Sequence
 from oncotrial.design.group_sequential import group_sequential_design
 from oncotrial.design.sample_size import SurvivalDesign, sample_size_survival
 from oncotrial.design.simulate import SimulationSettings, settings_from_design
+from oncotrial.design.spending_spec import SpendingFunction
 
 DAYS_PER_MONTH = 30.4375
 
@@ -28,32 +29,52 @@ def _arms(protocol):
 def design_from_protocol(
     protocol,
     information_rates: Sequence[float] = (1.0,),
-    alpha_spending: str = "obf",
+    alpha_spending: str | SpendingFunction = "obf",
     futility_bounds: Sequence[float] | None = None,
-    beta_spending: str | None = None,
+    beta_spending: str | SpendingFunction | None = None,
     n_subjects: int | None = None,
     method: str = "schoenfeld",
+    *,
+    alpha: float | None = None,
+    power: float | None = None,
+    sided: int | None = None,
+    allocation_ratio: float | None = None,
 ) -> SurvivalDesign:
     """The sized design implied by the protocol's analysis plan and accrual.
 
-    Uses ``analysis.alpha`` (one-sided; halved if ``sided`` = 2), ``analysis.power``,
-    ``analysis.target_hr``, ``analysis.control_median_months`` (exponential PFS),
-    ``analysis.dropout_rate_per_year``, the arms' ratio and uniform accrual of
-    ``accrual.randomized_n`` patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
+    ``alpha``, ``power`` and ``sided`` default to the protocol's ``analysis.alpha`` (the
+    overall level of the ``analysis.sided``-sided test, as in rpact), ``analysis.power`` and
+    ``analysis.sided``; ``allocation_ratio`` (experimental:control) to the arms' ratio. Also
+    uses ``analysis.target_hr``, ``analysis.control_median_months`` (exponential PFS),
+    ``analysis.dropout_rate_per_year`` and uniform accrual of ``accrual.randomized_n``
+    patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
+
+    Example:
+        >>> from oncotrial.protocol import load_protocol
+        >>> sd = design_from_protocol(load_protocol("patina"), [0.5, 1.0], alpha=0.05, sided=2)
+        >>> sd.design.sided, round(sd.design.critical_values[-1], 4)
+        (2, 1.9686)
     """
     an = protocol.analysis
-    alpha = an.alpha / 2 if an.sided == 2 else an.alpha
-    gs = group_sequential_design(
-        information_rates, alpha=alpha, beta=1 - an.power, alpha_spending=alpha_spending,
-        futility_bounds=futility_bounds, beta_spending=beta_spending,
-    )
+    alpha = an.alpha if alpha is None else alpha
+    sided = an.sided if sided is None else sided
+    power = an.power if power is None else power
+    if power is None:
+        raise ValueError("power: the protocol's analysis gives no power; pass power")
+    if not (0 < power < 1):
+        raise ValueError(f"power: expected a probability in (0, 1), got {power!r}")
     exp, ctl = _arms(protocol)
+    ratio = exp.ratio / ctl.ratio if allocation_ratio is None else allocation_ratio
+    gs = group_sequential_design(
+        information_rates, alpha=alpha, beta=1 - power, alpha_spending=alpha_spending,
+        futility_bounds=futility_bounds, beta_spending=beta_spending, sided=sided,
+    )
     n = protocol.accrual.randomized_n if n_subjects is None else n_subjects
     drop = float(getattr(an, "dropout_rate_per_year", 0.0) or 0.0)
     return sample_size_survival(
         an.target_hr, median_control=an.control_median_months, design=gs,
         accrual_time=(0.0, accrual_months(protocol)), max_subjects=n,
-        dropout_rate=(drop, drop), dropout_time=12.0, allocation_ratio=exp.ratio / ctl.ratio, method=method,
+        dropout_rate=(drop, drop), dropout_time=12.0, allocation_ratio=ratio, method=method,
     )
 
 

@@ -1,10 +1,11 @@
 """Group-sequential designs with Lan-DeMets spending: efficacy and futility bounds.
 
-One-sided designs in rpact's conventions (``getDesignGroupSequential``): efficacy
-critical values from an alpha-spending function, futility bounds either given on the
-Z scale or from a beta-spending function; futility is non-binding by default, i.e. the
-efficacy bounds are computed as if futility bounds did not exist, while power and stopping
-probabilities do account for them.
+Designs in rpact's conventions (``getDesignGroupSequential``): efficacy critical values
+from an alpha-spending function, futility bounds either given on the Z scale or from a
+beta-spending function; futility is non-binding by default, i.e. the efficacy bounds are
+computed as if futility bounds did not exist, while power and stopping probabilities do
+account for them. Two-sided designs (``sided=2``) have symmetric efficacy bounds +-c_k,
+each tail spending the spending function at alpha / 2, and no futility bounds.
 """
 
 from __future__ import annotations
@@ -18,19 +19,31 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from oncotrial.design.recursion import DEFAULT_R, _stage_grid, _step, crossing_probabilities, stage_probability
-from oncotrial.design.spending_functions import SPENDING_KINDS, spending
+from oncotrial.design.spending_functions import spending
+from oncotrial.design.spending_spec import DEFAULT_HSD_GAMMA, SpendingFunction, parse_spending
 
 _ZMAX = 8.0  # bounds beyond this are treated as "never crossed" (P < 1e-15)
 
 
 @dataclass(frozen=True)
 class GroupSequentialDesign:
-    """A one-sided group-sequential design on the Z scale (large Z favours the experimental arm).
+    """A group-sequential design on the Z scale (large Z favors the experimental arm).
 
+    ``alpha`` is the overall level of the ``sided``-sided test (as in rpact: two-sided 0.05
+    puts 0.025 in each tail); ``alpha_spent`` is cumulative over both tails, ``stage_levels``
+    are one-tail nominal levels. A two-sided design rejects at look k when |Z_k| >= c_k.
     ``futility_bounds`` has K entries with the last equal to the final critical value; -inf
     means no futility bound at that look. ``shift`` is the squared drift E[Z_K]^2 giving power
-    1 - beta; ``inflation_factor`` is shift / (z_alpha + z_beta)^2 (maximum information
-    relative to a fixed design).
+    1 - beta (rejection in favor of the experimental arm); ``inflation_factor`` is
+    shift / (z_{alpha/sided} + z_beta)^2 (maximum information relative to a fixed design).
+    ``gamma_alpha`` / ``gamma_beta`` are the spending families' parameters (HSD gamma,
+    Kim-DeMets rho; unused by obf and pocock). A two-sided design's ``futility_probabilities``
+    are its crossings of -c_k under the alternative (stops against the experimental arm).
+
+    Example:
+        >>> d = group_sequential_design([0.5, 1.0], alpha=0.05, alpha_spending="hsd:-2", sided=2)
+        >>> d.sided, str(d.alpha_spending_function), round(d.alpha_spent[0], 5)
+        (2, 'hsd:-2', 0.01345)
     """
 
     information_rates: tuple[float, ...]
@@ -50,10 +63,16 @@ class GroupSequentialDesign:
     rejection_probabilities: tuple[float, ...]
     futility_probabilities: tuple[float, ...]
     power: float
+    sided: int = 1
 
     @property
     def k_max(self) -> int:
         return len(self.information_rates)
+
+    @property
+    def alpha_spending_function(self) -> SpendingFunction:
+        """The alpha-spending function, e.g. ``str(d.alpha_spending_function) == "hsd:-4"``."""
+        return parse_spending(self.alpha_spending, "alpha_spending", self.gamma_alpha)
 
     @property
     def drift(self) -> float:
@@ -114,16 +133,25 @@ def _check_rates(information_rates: Sequence[float]) -> np.ndarray:
     return t
 
 
-def _efficacy_bounds(t: np.ndarray, alpha: float, kind: str, gamma: float, lower: np.ndarray, r: int) -> np.ndarray:
-    """Critical values spending alpha(t_k) - alpha(t_{k-1}) under H0 at each look."""
-    cum = spending(kind, t, alpha, gamma)
-    cum[-1] = alpha
+def _efficacy_bounds(t: np.ndarray, alpha: float, fn: SpendingFunction, lower: np.ndarray, r: int,
+                     sided: int = 1) -> np.ndarray:
+    """Critical values spending alpha(t_k) - alpha(t_{k-1}) under H0 at each look.
+
+    Two-sided: each tail spends the function at alpha / 2 (rpact's convention, which for
+    obf is not half the two-sided function), and the continuation region is (-c_j, c_j).
+    """
+    level = alpha / sided
+    cum = spending(fn, t, level)
+    cum[-1] = level
     inc = np.diff(np.concatenate([[0.0], cum]))
     b = np.empty(t.size)
     b[0] = norm.isf(inc[0]) if inc[0] > 0 else np.inf
     b[0] = min(b[0], _ZMAX)
     if t.size == 1:
         return b
+    if sided == 2:
+        lower = np.full(t.size, -np.inf)
+        lower[0] = -b[0]
     z, hw = _stage_grid(0.0, lower[0], b[0], r)
     hw = hw * norm.pdf(z)
     for k in range(1, t.size):
@@ -132,7 +160,9 @@ def _efficacy_bounds(t: np.ndarray, alpha: float, kind: str, gamma: float, lower
             b[k] = _ZMAX
         else:
             f = lambda c: stage_probability(z, hw, t[k - 1], t[k], c, 0.0, "upper") - target  # noqa: E731
-            b[k] = _ZMAX if f(_ZMAX) > 0 else brentq(f, -_ZMAX, _ZMAX, xtol=1e-12, rtol=1e-14)
+            b[k] = _ZMAX if f(_ZMAX) > 0 else brentq(f, 0.0 if sided == 2 else -_ZMAX, _ZMAX, xtol=1e-12, rtol=1e-14)
+        if sided == 2:
+            lower[k] = -b[k]
         if k < t.size - 1:
             _, _, z, hw = _step(z, hw, t[k - 1], t[k], b[k], lower[k], 0.0, r, True)
     return b
@@ -144,17 +174,30 @@ def characteristics(
     futility_bounds: Sequence[float] | None,
     drift: float,
     r: int = DEFAULT_R,
+    *,
+    sided: int = 1,
 ) -> Characteristics:
     """Rejection/futility probabilities per look and power at drift E[Z_K] = ``drift``.
 
     ``futility_bounds`` (K-1 or K values, or None) stop the trial for futility when Z_k is at
     or below them; they are always applied here (power of the design as it would be run).
+    With ``sided=2`` the trial also stops when Z_k <= -c_k (rejection against the experimental
+    arm, counted with the futility stops, as rpact counts power only in favor of it).
+
+    Example:
+        >>> ch = characteristics([0.5, 1.0], [2.9626, 1.9686], None, 3.0)
+        >>> round(ch.power, 3)
+        0.85
     """
     t = _check_rates(information_rates)
     b = np.asarray(critical_values, float)
     if b.shape != t.shape:
         raise ValueError("critical_values: expected one value per information rate")
-    a = _futility_array(futility_bounds, t.size, b)
+    _check_sided(sided)
+    given = np.asarray([] if futility_bounds is None else futility_bounds, float)[: t.size - 1]
+    if sided == 2 and np.any(np.isfinite(given)):
+        raise ValueError("futility_bounds: a two-sided design has no futility bounds")
+    a = -b if sided == 2 else _futility_array(futility_bounds, t.size, b)
     p_up, p_lo = crossing_probabilities(t, b, a, drift, r)
     stop = p_up + p_lo
     stop[-1] = 1.0 - stop[:-1].sum()
@@ -165,6 +208,12 @@ def characteristics(
         power=float(p_up.sum()),
         expected_information_rate=float(np.sum(stop * t)),
     )
+
+
+def _check_sided(sided: int) -> int:
+    if sided not in (1, 2) or isinstance(sided, bool):
+        raise ValueError(f"sided: expected 1 or 2, got {sided!r}")
+    return int(sided)
 
 
 def _futility_array(futility_bounds, k: int, b: np.ndarray) -> np.ndarray:
@@ -185,9 +234,9 @@ def _drift_for_power(t, b, a, power, r) -> float:
     return float(brentq(f, 0.0, 30.0, xtol=1e-13, rtol=1e-15))
 
 
-def _beta_spending_bounds(t, b, beta, kind, gamma, r) -> tuple[np.ndarray, float]:
+def _beta_spending_bounds(t, b, beta, fn: SpendingFunction, r) -> tuple[np.ndarray, float]:
     """Futility bounds spending beta under the drift that makes the final bounds meet."""
-    cum = spending(kind, t, beta, gamma)
+    cum = spending(fn, t, beta)
     cum[-1] = beta
     inc = np.diff(np.concatenate([[0.0], cum]))
 
@@ -212,43 +261,61 @@ def _beta_spending_bounds(t, b, beta, kind, gamma, r) -> tuple[np.ndarray, float
     return a, float(drift)
 
 
+def _parameter(fn: SpendingFunction | None, given: float | None) -> float:
+    # obf and pocock take none; the field keeps the HSD default there, as before KD existed.
+    if fn is not None and fn.parameter is not None:
+        return float(fn.parameter)
+    return DEFAULT_HSD_GAMMA if given is None else float(given)
+
+
 def group_sequential_design(
     information_rates: Sequence[float] = (1.0,),
     alpha: float = 0.025,
     beta: float = 0.1,
-    alpha_spending: str = "obf",
-    gamma_alpha: float = -4.0,
+    alpha_spending: str | SpendingFunction = "obf",
+    gamma_alpha: float | None = None,
     futility_bounds: Sequence[float] | None = None,
-    beta_spending: str | None = None,
-    gamma_beta: float = -4.0,
+    beta_spending: str | SpendingFunction | None = None,
+    gamma_beta: float | None = None,
     binding_futility: bool = False,
     r: int = DEFAULT_R,
+    *,
+    sided: int = 1,
 ) -> GroupSequentialDesign:
-    """A one-sided Lan-DeMets group-sequential design (rpact ``getDesignGroupSequential``).
+    """A Lan-DeMets group-sequential design (rpact ``getDesignGroupSequential``).
 
-    Parameters mirror rpact: ``alpha_spending`` "obf" (asOF), "pocock" (asP) or "hsd" (asHSD,
-    ``gamma_alpha``); futility either as Z-scale ``futility_bounds`` at the K-1 interim looks
-    or as ``beta_spending`` ("obf", "pocock", "hsd" with ``gamma_beta``; non-binding only).
+    Parameters mirror rpact: ``alpha`` is the overall level of the ``sided``-sided test
+    (``sided=2, alpha=0.05`` puts 0.025 in each tail, with symmetric efficacy bounds);
+    ``alpha_spending`` "obf" (asOF), "pocock" (asP), "hsd" or "hsd:GAMMA" (asHSD, gamma
+    ``gamma_alpha`` or -4), "kd:RHO" (asKD, alpha t^rho) or a ``SpendingFunction``; futility
+    (one-sided designs only) either as Z-scale ``futility_bounds`` at the K-1 interim looks or
+    as ``beta_spending`` in the same forms (bsOF, bsP, bsHSD, bsKD; ``gamma_beta``;
+    non-binding only).
 
     Example:
         >>> d = group_sequential_design([0.5, 1.0], alpha=0.025, beta=0.1)
         >>> [round(c, 4) for c in d.critical_values]
         [2.9626, 1.9686]
+        >>> d2 = group_sequential_design([0.5, 1.0], alpha=0.05, alpha_spending="kd:2", sided=2)
+        >>> [round(c, 4) for c in d2.critical_values]
+        [2.4977, 2.0183]
     """
     t = _check_rates(information_rates)
-    if not (0 < alpha < 0.5):
-        raise ValueError(f"alpha: expected a one-sided level in (0, 0.5), got {alpha!r}")
-    if not (0 < beta < 1 - alpha):
-        raise ValueError(f"beta: expected a type II error in (0, 1 - alpha), got {beta!r}")
-    if alpha_spending not in SPENDING_KINDS:
-        raise ValueError(f"alpha_spending: expected one of {SPENDING_KINDS}, got {alpha_spending!r}")
-    if beta_spending is not None and beta_spending not in SPENDING_KINDS:
-        raise ValueError(f"beta_spending: expected None or one of {SPENDING_KINDS}, got {beta_spending!r}")
-    if beta_spending is not None and futility_bounds is not None:
+    sided = _check_sided(sided)
+    if not (0 < alpha / sided < 0.5):
+        raise ValueError(f"alpha: expected a {sided}-sided level in (0, {sided * 0.5:g}), got {alpha!r}")
+    if not (0 < beta < 1 - alpha / sided):
+        raise ValueError(f"beta: expected a type II error in (0, 1 - alpha / sided), got {beta!r}")
+    alpha_fn = parse_spending(alpha_spending, "alpha_spending", gamma_alpha)
+    beta_fn = None if beta_spending is None else parse_spending(beta_spending, "beta_spending", gamma_beta)
+    if sided == 2 and (futility_bounds is not None or beta_fn is not None or binding_futility):
+        # rpact ignores futility bounds of a two-sided design with a warning; refuse instead.
+        raise ValueError("sided: a two-sided design has no futility bounds (futility_bounds, beta_spending)")
+    if beta_fn is not None and futility_bounds is not None:
         raise ValueError("futility_bounds: give either futility_bounds or beta_spending, not both")
-    if beta_spending is not None and binding_futility:
+    if beta_fn is not None and binding_futility:
         raise ValueError("binding_futility: beta-spending futility bounds are supported as non-binding only")
-    if beta_spending is not None and t.size < 2:
+    if beta_fn is not None and t.size < 2:
         raise ValueError("beta_spending: needs at least one interim look")
     if not isinstance(r, (int, np.integer)) or r < 8:
         raise ValueError(f"r: expected an integer grid parameter >= 8, got {r!r}")
@@ -258,10 +325,13 @@ def group_sequential_design(
     if binding_futility and futility_bounds is not None:
         lower_for_alpha = _futility_array(futility_bounds, k, np.full(k, np.inf))
         lower_for_alpha[-1] = -np.inf
-    b = _efficacy_bounds(t, alpha, alpha_spending, gamma_alpha, lower_for_alpha, r)
+    b = _efficacy_bounds(t, alpha, alpha_fn, lower_for_alpha, r, sided)
 
-    if beta_spending is not None:
-        a, drift = _beta_spending_bounds(t, b, beta, beta_spending, gamma_beta, r)
+    if sided == 2:
+        lower_for_alpha = a = -b
+        drift = _drift_for_power(t, b, a, 1.0 - beta, r)
+    elif beta_fn is not None:
+        a, drift = _beta_spending_bounds(t, b, beta, beta_fn, r)
     else:
         a = _futility_array(futility_bounds, k, b)
         if np.any(a[:-1] > b[:-1]):
@@ -269,24 +339,27 @@ def group_sequential_design(
         drift = _drift_for_power(t, b, a, 1.0 - beta, r)
 
     p_up0, _ = crossing_probabilities(t, b, lower_for_alpha, 0.0, r)
-    ch = characteristics(t, b, a[:-1], drift, r)
-    z_fixed = norm.isf(alpha) + norm.isf(beta)
+    ch = characteristics(t, b, None if sided == 2 else a[:-1], drift, r, sided=sided)
+    if sided == 2:
+        a = np.concatenate([np.full(k - 1, -np.inf), b[-1:]])
+    z_fixed = norm.isf(alpha / sided) + norm.isf(beta)
     return GroupSequentialDesign(
         information_rates=tuple(map(float, t)),
         alpha=float(alpha),
         beta=float(beta),
-        alpha_spending=alpha_spending,
-        gamma_alpha=float(gamma_alpha),
-        beta_spending=beta_spending,
-        gamma_beta=float(gamma_beta),
+        alpha_spending=alpha_fn.kind,
+        gamma_alpha=float(_parameter(alpha_fn, gamma_alpha)),
+        beta_spending=None if beta_fn is None else beta_fn.kind,
+        gamma_beta=float(_parameter(beta_fn, gamma_beta)),
         binding_futility=bool(binding_futility),
         critical_values=tuple(map(float, b)),
         futility_bounds=tuple(map(float, a)),
-        alpha_spent=tuple(map(float, np.cumsum(p_up0))),
+        alpha_spent=tuple(map(float, sided * np.cumsum(p_up0))),
         stage_levels=tuple(map(float, norm.sf(b))),
         shift=float(drift**2),
         inflation_factor=float(drift**2 / z_fixed**2),
         rejection_probabilities=ch.rejection_probabilities,
         futility_probabilities=ch.futility_probabilities,
         power=ch.power,
+        sided=sided,
     )

@@ -1,6 +1,6 @@
 """Events, patients and analysis times for a time-to-event comparison (rpact ``getSampleSizeSurvival``).
 
-The number of events comes from Schoenfeld's or Freedman's formula times the inflation factor
+The number of events comes from Schoenfeld's, Freedman's or Hsieh-Freedman's formula times the inflation factor
 of the group-sequential design; the number of patients and the expected calendar times of the
 analyses come from the Lachin-Foulkes expected-events curve (``oncotrial.design.events``).
 """
@@ -24,7 +24,7 @@ from oncotrial.design.events import (
 )
 from oncotrial.design.group_sequential import GroupSequentialDesign, characteristics, group_sequential_design
 
-Method = Literal["schoenfeld", "freedman"]
+Method = Literal["schoenfeld", "freedman", "hsieh-freedman"]
 
 
 def _check_hr(hazard_ratio: float) -> float:
@@ -72,6 +72,29 @@ def events_freedman(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1
     _check_error(alpha, beta)
     z = norm.isf(alpha) + norm.isf(beta)
     return float(z**2 * (1 + r * hr) ** 2 / (r * (1 - hr) ** 2))
+
+
+def events_hsieh_freedman(
+    hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0
+) -> float:
+    """Events for a fixed design by Hsieh & Freedman (Freedman's equal-allocation formula made
+    general in r): (z_a + z_b)^2 (1 + HR)^2 (1 + r)^2 / (4 r (1 - HR)^2) (rpact "HsiehFreedman").
+
+    Example:
+        >>> round(events_hsieh_freedman(0.667, 0.025, 0.1, allocation_ratio=2), 2)
+        296.23
+    """
+    hr = _check_hr(hazard_ratio)
+    r = _check_ratio(allocation_ratio)
+    _check_error(alpha, beta)
+    z = norm.isf(alpha) + norm.isf(beta)
+    return float(z**2 * (1 + hr) ** 2 * (1 + r) ** 2 / (4 * r * (1 - hr) ** 2))
+
+
+# The events formulas by ``method`` name, as rpact's typeOfComputation.
+EVENTS_FORMULAS = {
+    "schoenfeld": events_schoenfeld, "freedman": events_freedman, "hsieh-freedman": events_hsieh_freedman,
+}
 
 
 @dataclass(frozen=True)
@@ -179,6 +202,8 @@ def sample_size_survival(
     dropout_time: float = 12.0,
     allocation_ratio: float = 1.0,
     method: str = "schoenfeld",
+    *,
+    sided: int | None = None,
 ) -> SurvivalDesign:
     """Events, patients and expected analysis times for a target hazard ratio.
 
@@ -188,7 +213,10 @@ def sample_size_survival(
     events is solved for) or ``follow_up`` after the end of accrual (the number of patients is
     solved for). ``accrual_intensity`` are relative intensities per accrual piece.
     ``dropout_rate`` = (experimental, control) proportions lost by ``dropout_time``.
-    Without ``design``, a fixed design at one-sided ``alpha`` and power 1 - ``beta`` is used.
+    Without ``design``, a fixed design at ``alpha`` (overall level of the ``sided``-sided test)
+    and power 1 - ``beta`` is used (``sided`` 1 unless given; a given design brings its own).
+    ``allocation_ratio`` is experimental:control (rpact ``allocationRatioPlanned``) and
+    ``method`` the events formula: "schoenfeld", "freedman" or "hsieh-freedman".
 
     Example:
         >>> s = sample_size_survival(0.667, median_control=29, accrual_time=(0, 48), max_subjects=518)
@@ -203,8 +231,8 @@ def sample_size_survival(
         control = PiecewiseExponential.from_median(median_control)
     elif not isinstance(control, PiecewiseExponential):
         raise ValueError("control: expected a PiecewiseExponential")
-    if method not in ("schoenfeld", "freedman"):
-        raise ValueError(f"method: expected 'schoenfeld' or 'freedman', got {method!r}")
+    if method not in EVENTS_FORMULAS:
+        raise ValueError(f"method: expected one of {tuple(EVENTS_FORMULAS)}, got {method!r}")
     if (max_subjects is None) == (follow_up is None):
         raise ValueError("max_subjects: give exactly one of max_subjects or follow_up")
     if follow_up is not None and not (follow_up >= 0 and np.isfinite(follow_up)):
@@ -212,13 +240,16 @@ def sample_size_survival(
     if len(dropout_rate) != 2:
         raise ValueError("dropout_rate: expected (experimental, control) proportions")
     if design is None:
-        design = group_sequential_design((1.0,), alpha=alpha, beta=beta)
+        design = group_sequential_design((1.0,), alpha=alpha, beta=beta, sided=1 if sided is None else sided)
     elif not isinstance(design, GroupSequentialDesign):
         raise ValueError("design: expected a GroupSequentialDesign")
+    elif sided is not None and sided != design.sided:
+        raise ValueError(f"sided: {sided!r} contradicts the given design's sided = {design.sided}")
     etas = (dropout_hazard(dropout_rate[0], dropout_time), dropout_hazard(dropout_rate[1], dropout_time))
 
-    formula = events_schoenfeld if method == "schoenfeld" else events_freedman
-    events_fixed = formula(hr, design.alpha, design.beta, r)
+    formula = EVENTS_FORMULAS[method]
+    # rpact sizes a two-sided design on one tail's level: the other tail adds ~nothing to power.
+    events_fixed = formula(hr, design.alpha / design.sided, design.beta, r)
     max_events = events_fixed * design.inflation_factor
     t_rates = np.asarray(design.information_rates)
     events_k = t_rates * max_events
@@ -245,7 +276,7 @@ def sample_size_survival(
 
     futility = np.asarray(design.futility_bounds[:-1])
     # Under H1 the design already holds its stopping probabilities; only H0's need computing.
-    ch0 = characteristics(design.information_rates, design.critical_values, futility, 0.0)
+    ch0 = characteristics(design.information_rates, design.critical_values, futility, 0.0, sided=design.sided)
     stop1 = np.asarray(design.rejection_probabilities) + np.asarray(design.futility_probabilities)
     stop0 = np.asarray(ch0.rejection_probabilities) + np.asarray(ch0.futility_probabilities)
 

@@ -1,4 +1,5 @@
-"""Lan-DeMets alpha/beta spending functions (one-sided), in rpact's parameterisation.
+"""Lan-DeMets alpha/beta spending functions (one tail), in rpact's parameterisation:
+O'Brien-Fleming-like, Pocock-like, Hwang-Shih-DeCani and the Kim-DeMets power family.
 
 Each function maps information fractions ``t`` in (0, 1] to the cumulative error spent
 by ``t``; all satisfy f(0) = 0 and f(1) = ``level``.
@@ -11,8 +12,9 @@ from typing import Literal
 import numpy as np
 from scipy.stats import norm
 
-SpendingKind = Literal["obf", "pocock", "hsd"]
-SPENDING_KINDS: tuple[str, ...] = ("obf", "pocock", "hsd")
+from oncotrial.design.spending_spec import SPENDING_KINDS, SpendingFunction
+
+SpendingKind = Literal["obf", "pocock", "hsd", "kd"]
 
 
 def _check_t(t: np.ndarray | float) -> np.ndarray:
@@ -61,12 +63,33 @@ def spending_hsd(t: np.ndarray | float, level: float, gamma: float = -4.0) -> np
     return level * (-np.expm1(-gamma * t)) / (-np.expm1(-gamma))
 
 
-def spending(kind: str, t: np.ndarray | float, level: float, gamma: float = -4.0) -> np.ndarray:
-    """Dispatch to one of the spending functions by name ("obf", "pocock", "hsd")."""
+def spending_kd(t: np.ndarray | float, level: float, rho: float) -> np.ndarray:
+    """Kim-DeMets power family, level * t^rho (rpact ``asKD`` / ``bsKD`` with gamma = rho).
+
+    Example: ``spending_kd([0.5, 1], 0.025, 2)`` -> ``[0.00625, 0.025]``.
+    """
+    level = _check_level(level, "level")
+    if not (np.isfinite(rho) and rho > 0):
+        raise ValueError(f"rho: expected a positive number, got {rho!r}")
+    t = _check_t(t)
+    return level * t**rho
+
+
+def spending(kind: str | SpendingFunction, t: np.ndarray | float, level: float, gamma: float = -4.0) -> np.ndarray:
+    """Dispatch to one of the spending functions by name ("obf", "pocock", "hsd", "kd").
+
+    ``gamma`` is the HSD gamma or the Kim-DeMets rho; a ``SpendingFunction`` brings its own.
+
+    Example: ``spending("kd", [0.5, 1], 0.025, 2)`` -> ``[0.00625, 0.025]``.
+    """
+    if isinstance(kind, SpendingFunction):
+        kind, gamma = kind.kind, (gamma if kind.parameter is None else kind.parameter)
     if kind == "obf":
         return spending_obf(t, level)
     if kind == "pocock":
         return spending_pocock(t, level)
     if kind == "hsd":
         return spending_hsd(t, level, gamma)
+    if kind == "kd":
+        return spending_kd(t, level, gamma)
     raise ValueError(f"spending: expected one of {SPENDING_KINDS}, got {kind!r}")

@@ -1,0 +1,134 @@
+# Reference values for the `oncotrial design` options of issue 18 §1 from R rpact:
+# two-sided designs (sided = 2), Kim-DeMets and Hwang-Shih-DeCani alpha and beta spending
+# with their parameters, and unequal allocation (allocationRatioPlanned) with the
+# Schoenfeld, Freedman and Hsieh-Freedman events formulas.
+# Run from the repository root:  Rscript validation/design_options_rpact.R
+# Writes tests/reference/design/design_options.json (designs and sample sizes).
+suppressPackageStartupMessages({
+  library(rpact)
+  library(jsonlite)
+})
+out_dir <- file.path("tests", "reference", "design")
+dir.create(out_dir, recursive = TRUE, showWarnings = FALSE)
+num <- function(x) if (is.null(x)) NULL else as.numeric(x)
+
+# spending "kind[:parameter]" as oncotrial spells it -> rpact's type and gamma
+as_rpact <- function(spec, prefix) {
+  parts <- strsplit(spec, ":", fixed = TRUE)[[1]]
+  type <- switch(parts[1], obf = "OF", pocock = "P", hsd = "HSD", kd = "KD")
+  list(type = paste0(prefix, type), gamma = if (length(parts) > 1) as.numeric(parts[2]) else
+    if (parts[1] == "hsd") -4 else NA)
+}
+
+make_design <- function(c) {
+  a <- as_rpact(c$alpha_spending, "as")
+  args <- list(kMax = length(c$information_rates), alpha = c$alpha, beta = c$beta, sided = c$sided,
+               informationRates = c$information_rates,
+               typeOfDesign = if (length(c$information_rates) == 1) "asOF" else a$type)
+  if (!is.na(a$gamma) && length(c$information_rates) > 1) args$gammaA <- a$gamma
+  if (!is.null(c$beta_spending)) {
+    b <- as_rpact(c$beta_spending, "bs")
+    args$typeBetaSpending <- b$type
+    args$bindingFutility <- FALSE
+    if (!is.na(b$gamma)) args$gammaB <- b$gamma
+  }
+  do.call(getDesignGroupSequential, args)
+}
+
+# ---- group-sequential designs -------------------------------------------------------
+design_cases <- list()
+add <- function(...) design_cases[[length(design_cases) + 1]] <<- list(...)
+rates <- list(c(0.5, 1), c(0.4, 0.7, 1), c(0.25, 0.5, 0.75, 1))
+alpha_fns <- c("obf", "pocock", "hsd", "hsd:-2", "hsd:1", "kd:1", "kd:2", "kd:3")
+for (t in rates) for (s in alpha_fns) {
+  add(information_rates = t, alpha = 0.05, beta = 0.2, sided = 2, alpha_spending = s)
+  if (startsWith(s, "kd")) add(information_rates = t, alpha = 0.025, beta = 0.1, sided = 1, alpha_spending = s)
+}
+add(information_rates = c(1), alpha = 0.05, beta = 0.1, sided = 2, alpha_spending = "obf")
+add(information_rates = c(0.3, 0.6, 1), alpha = 0.1, beta = 0.1, sided = 2, alpha_spending = "kd:1.5")
+# beta spending with a parameter (non-binding futility)
+for (t in rates) for (b in c("kd:2", "kd:1.5", "hsd:-4", "hsd:1")) {
+  add(information_rates = t, alpha = 0.025, beta = 0.1, sided = 1, alpha_spending = "obf", beta_spending = b)
+}
+add(information_rates = c(0.4, 0.7, 1), alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "kd:3",
+    beta_spending = "kd:2")
+add(information_rates = c(0.4, 0.7, 1), alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "hsd:-2",
+    beta_spending = "hsd:-2")
+
+designs <- list()
+for (c in design_cases) {
+  d <- make_design(c)
+  ch <- getDesignCharacteristics(d)
+  fut <- if (d$kMax > 1) num(d$futilityBounds) else numeric(0)
+  fut[fut <= -6] <- -Inf  # rpact's C_FUTILITY_BOUNDS_DEFAULT (-6) means "no futility bound"
+  designs[[length(designs) + 1]] <- list(
+    args = c,
+    critical_values = num(d$criticalValues),
+    alpha_spent = num(d$alphaSpent),
+    stage_levels = num(d$stageLevels),
+    futility_bounds = ifelse(is.infinite(fut), "-Inf", fut),
+    shift = num(ch$shift),
+    inflation_factor = num(ch$inflationFactor),
+    power = num(ch$power),
+    rejection_probabilities = num(ch$rejectionProbabilities),
+    futility_probabilities = if (d$kMax > 1 && c$sided == 1) num(ch$futilityProbabilities) else numeric(0)
+  )
+}
+
+# ---- sample size for survival ---------------------------------------------------------
+# PATINA's accrual: 2017-06-01 to 2021-07-31 (1521 days) in months of 30.4375 days.
+patina_accrual <- 1521 / 30.4375
+size_cases <- list(
+  list(name = "patina_two_sided_ratio2", design = list(information_rates = c(0.5, 1), alpha = 0.05, beta = 0.1,
+       sided = 2, alpha_spending = "kd:2"), hr = 0.667, median2 = 24, accrualTime = c(0, patina_accrual),
+       maxN = 518, follow = NULL, dropout = c(0.05, 0.05), alloc = 2, method = "Schoenfeld"),
+  list(name = "patina_ratio2_hsd_bsKD", design = list(information_rates = c(0.4, 0.7, 1), alpha = 0.025,
+       beta = 0.1, sided = 1, alpha_spending = "hsd:-2", beta_spending = "kd:2"), hr = 0.667, median2 = 24,
+       accrualTime = c(0, patina_accrual), maxN = 518, follow = NULL, dropout = c(0.05, 0.05), alloc = 2,
+       method = "Schoenfeld"),
+  list(name = "freedman_ratio2", design = list(information_rates = c(0.5, 1), alpha = 0.025, beta = 0.2,
+       sided = 1, alpha_spending = "obf"), hr = 0.7, median2 = 12, accrualTime = c(0, 24), maxN = 450,
+       follow = NULL, dropout = c(0, 0), alloc = 2, method = "Freedman"),
+  list(name = "hsieh_freedman_ratio3_two_sided", design = list(information_rates = c(0.4, 0.7, 1), alpha = 0.05,
+       beta = 0.2, sided = 2, alpha_spending = "pocock"), hr = 0.7, median2 = 12, accrualTime = c(0, 24),
+       maxN = 500, follow = NULL, dropout = c(0.05, 0.1), alloc = 3, method = "HsiehFreedman"),
+  list(name = "hsieh_freedman_ratio_half_followup", design = list(information_rates = c(0.5, 1), alpha = 0.025,
+       beta = 0.1, sided = 1, alpha_spending = "kd:3"), hr = 0.75, median2 = 18, accrualTime = c(0, 30),
+       maxN = NULL, follow = 12, dropout = c(0, 0), alloc = 0.5, method = "HsiehFreedman"),
+  list(name = "schoenfeld_ratio_half_two_sided_fixed", design = list(information_rates = c(1), alpha = 0.05,
+       beta = 0.2, sided = 2, alpha_spending = "obf"), hr = 0.6, median2 = 10, accrualTime = c(0, 18),
+       maxN = 200, follow = NULL, dropout = c(0.1, 0.1), alloc = 0.5, method = "Schoenfeld")
+)
+sizes <- list()
+for (cs in size_cases) {
+  d <- make_design(cs$design)
+  args <- list(design = d, hazardRatio = cs$hr, median2 = cs$median2, accrualTime = cs$accrualTime,
+               dropoutRate1 = cs$dropout[1], dropoutRate2 = cs$dropout[2], dropoutTime = 12,
+               allocationRatioPlanned = cs$alloc, typeOfComputation = cs$method)
+  if (!is.null(cs$maxN)) args$maxNumberOfSubjects <- cs$maxN
+  if (!is.null(cs$follow)) args$followUpTime <- cs$follow
+  s <- do.call(getSampleSizeSurvival, args)
+  # the bound favoring the experimental arm (HR < 1): rpact's lower effect-scale bound when two-sided
+  crit_hr <- if (cs$design$sided == 2) s$criticalValuesEffectScaleLower else s$criticalValuesEffectScale
+  sizes[[length(sizes) + 1]] <- list(
+    name = cs$name,
+    case = cs,
+    critical_values = num(d$criticalValues),
+    events_fixed = num(s$eventsFixed),
+    max_events = num(s$maxNumberOfEvents),
+    max_subjects = num(s$maxNumberOfSubjects),
+    max_subjects_by_arm = c(num(s$maxNumberOfSubjects1), num(s$maxNumberOfSubjects2)),
+    events_per_stage = num(s$eventsPerStage),
+    analysis_times = num(s$analysisTime),
+    follow_up = num(s$followUpTime),
+    expected_events_h0 = num(s$expectedEventsH0),
+    expected_events_h1 = num(s$expectedEventsH1),
+    study_duration_h1 = num(s$studyDurationH1),
+    critical_values_hr = num(crit_hr),
+    futility_bounds_hr = num(s$futilityBoundsEffectScale)
+  )
+}
+write_json(list(rpact_version = as.character(packageVersion("rpact")), designs = designs, sample_sizes = sizes),
+           file.path(out_dir, "design_options.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE,
+           null = "null", na = "null")
+cat("rpact", as.character(packageVersion("rpact")), "reference values written to", out_dir, "\n")
