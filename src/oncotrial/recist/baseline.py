@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from oncotrial.recist.lesions import LesionData, baseline_visits
@@ -69,14 +70,15 @@ def check_baseline(data: LesionData) -> list[BaselineFinding]:
     if tgt.empty:
         return out
     # count rules: the lesion beyond the limit is the one named
-    order = tgt.sort_values(["USUBJID", "EVAL", "TUROW"], kind="stable")
-    rank = order.groupby(["USUBJID", "EVAL"]).cumcount().to_numpy() + 1
+    # SID numbers the series in order of (USUBJID, EVAL)
+    order = tgt.sort_values(["SID", "TUROW"], kind="stable")
+    rank = order.groupby("SID").cumcount().to_numpy() + 1
     for r, k in zip(order[rank > MAX_TARGETS].itertuples(), rank[rank > MAX_TARGETS]):
         out.append(BaselineFinding(r.USUBJID, r.TULNKID, "max_targets",
                                    f"target lesion {r.TULNKID} of {_who(r.USUBJID, r.EVAL)} is target number "
                                    f"{int(k)}; RECIST 1.1 allows at most "
                                    f"{MAX_TARGETS} target lesions", r.EVAL, int(r.TUROW), "TU"))
-    orank = order.groupby(["USUBJID", "EVAL", "ORGAN"]).cumcount().to_numpy() + 1
+    orank = order.groupby(["SID", "ORGAN"]).cumcount().to_numpy() + 1
     for r, k in zip(order[orank > MAX_TARGETS_PER_ORGAN].itertuples(), orank[orank > MAX_TARGETS_PER_ORGAN]):
         organ = r.ORGAN or "(no TULOC)"
         out.append(BaselineFinding(r.USUBJID, r.TULNKID, "max_targets_per_organ",
@@ -86,11 +88,14 @@ def check_baseline(data: LesionData) -> list[BaselineFinding]:
     # size rules at the baseline visit: the series' first assessment visit
     t = data.target
     basevis = baseline_visits(data)
-    tb = t.merge(basevis, on=["USUBJID", "EVAL"])
+    tb = t.merge(basevis[["SID", "BASEVISNUM"]], on="SID")
     tb = tb[tb.VISITNUM == tb.BASEVISNUM]
-    sized = tgt.merge(tb[["USUBJID", "EVAL", "TULNKID", "LDIAM", "TRROW"]], on=["USUBJID", "EVAL", "TULNKID"],
-                      how="left")
-    for r in sized.itertuples():
+    sized = tgt.merge(tb[["LID", "LDIAM", "TRROW"]], on="LID", how="left")
+    ld = sized.LDIAM.to_numpy(dtype=float)
+    nodal = sized.NODAL.to_numpy(dtype=bool)
+    # only the lesions at fault reach the (slow) row loop
+    at_fault = np.isnan(ld) | np.where(nodal, ld < MIN_NODAL_MM, ld < MIN_NONNODAL_MM)
+    for r in sized[at_fault].itertuples():
         who = _who(r.USUBJID, r.EVAL)
         if r.LDIAM != r.LDIAM:
             out.append(BaselineFinding(r.USUBJID, r.TULNKID, "not_measured",

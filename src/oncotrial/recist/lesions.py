@@ -44,14 +44,18 @@ TOO_SMALL_MM = 5.0
 class LesionData:
     """The lesions (one row per subject, evaluator and lesion) and their assessments.
 
-    ``lesions``: USUBJID, EVAL, TULNKID, ROLE, ORGAN, NODAL, BASEVIS, TUROW.
-    ``target``: USUBJID, EVAL, TULNKID, VISITNUM, LDIAM (NaN = not done), NODAL, TRROW.
-    ``nontarget``: USUBJID, EVAL, TULNKID, VISITNUM, STATE (NaN = not done), TRROW.
-    ``new``: USUBJID, EVAL, TULNKID, VISITNUM of each new lesion.
-    ``visits``: USUBJID, EVAL, VISITNUM and, where TR has them, VISIT, TRDTC.
+    ``lesions``: USUBJID, EVAL, TULNKID, ROLE, ORGAN, NODAL, BASEVIS, TUROW, SID, LID.
+    ``target``: USUBJID, EVAL, TULNKID, VISITNUM, LDIAM (NaN = not done), NODAL, TRROW, SID, LID.
+    ``nontarget``: USUBJID, EVAL, TULNKID, VISITNUM, STATE (NaN = not done), TRROW, SID, LID.
+    ``new``: USUBJID, EVAL, TULNKID, VISITNUM, TUROW, SID, LID of each new lesion.
+    ``visits``: USUBJID, EVAL, VISITNUM and, where TR has them, VISIT, TRDTC; SID.
     ``evaluators``: EVAL to (TREVAL, TREVALID).
-    ``basevis``: USUBJID, EVAL, BASEVISNUM (the baseline visit of each series).
-    ``fragments``: USUBJID, EVAL, TULNKID (the fragment), PARENT, TUROW of split targets.
+    ``basevis``: USUBJID, EVAL, BASEVISNUM (the baseline visit of each series), SID.
+    ``fragments``: USUBJID, EVAL, TULNKID (the fragment), PARENT, TUROW, SID, LID of split targets.
+
+    SID numbers the series (USUBJID, EVAL) and LID the lesions (USUBJID, EVAL, TULNKID),
+    both in sorted order of those strings, so grouping, joining and sorting on them is
+    grouping, joining and sorting on the strings without hashing strings again.
     """
 
     lesions: pd.DataFrame
@@ -72,18 +76,84 @@ def _require(df: pd.DataFrame, domain: str, cols: tuple[str, ...]) -> None:
         raise ValueError(f"{domain}: missing column(s) {', '.join(missing)} (needed for RECIST 1.1)")
 
 
+def _upper(u) -> str:
+    return "" if (u is None or u != u) else str(u).strip().upper()
+
+
+def _stripped(u) -> str | None:
+    return None if (u is None or u != u or str(u).strip() == "") else str(u).strip()
+
+
+def _factor(s: pd.Series, clean) -> tuple[np.ndarray, np.ndarray]:
+    """``s`` as codes into its distinct values after ``clean`` (missing is cleaned too): ``values[codes]``."""
+    # an object array hashes twice as fast as the 'str' Series holding it
+    arr = s.to_numpy() if s.dtype == object or isinstance(s.dtype, pd.StringDtype) else s
+    if s.dtype == "str" and _in_runs(arr):
+        # TU/TR in subject order repeat USUBJID (and evaluator, visit, date) over runs of rows: hash once a run
+        head = np.flatnonzero(np.concatenate([[True], arr[1:] != arr[:-1]]))
+        codes, uniques = pd.factorize(arr[head])
+        codes = np.repeat(codes, np.diff(np.append(head, len(arr))))
+    else:
+        codes, uniques = pd.factorize(arr)
+    vals = [clean(u) for u in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(vals), codes)
+        vals.append(clean(None))
+    # values equal once cleaned (" A" and "A") share a code
+    index: dict = {}
+    remap = np.array([index.setdefault(v, len(index)) for v in vals], dtype=np.intp)
+    return remap[codes], np.array(list(index), dtype=object)
+
+
+def _in_runs(arr: np.ndarray, sample: int = 2000) -> bool:
+    """Whether the first rows of ``arr`` mostly repeat the row before ('str' values: NaN or str, safe to compare)."""
+    head = arr[:sample]
+    return len(head) > 1 and 2 * np.count_nonzero(head[1:] != head[:-1]) < len(head)
+
+
+def _column(df: pd.DataFrame, col: str, clean) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_factor` of ``df[col]``, or of an all-missing column when ``df`` has none."""
+    if col in df.columns:
+        return _factor(df[col], clean)
+    return np.zeros(len(df), dtype=np.intp), np.array([clean(None)], dtype=object)
+
+
+def _is(df: pd.DataFrame, col: str, rows: np.ndarray, labels) -> np.ndarray:
+    """Whether ``df[col]`` at ``rows``, stripped and upper-cased, is one of ``labels`` (False without the column)."""
+    if col not in df.columns:
+        return np.zeros(len(rows), dtype=bool)
+    codes, values = _factor(df[col].iloc[rows], _upper)
+    return np.isin(values, list(labels))[codes]
+
+
 def _str(s: pd.Series) -> np.ndarray:
     """Upper-case stripped strings with missing as ''."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    vals = np.array(["" if (u is None or u != u) else str(u).strip().upper() for u in uniques] + [""], dtype=object)
-    return vals[np.where(codes >= 0, codes, len(vals) - 1)]
+    codes, values = _factor(s, _upper)
+    return values[codes]
 
 
-def _raw(s: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    vals = np.array([None if (u is None or u != u or str(u).strip() == "") else str(u).strip() for u in uniques]
-                    + [None], dtype=object)
-    return vals[np.where(codes >= 0, codes, len(vals) - 1)]
+def _common(*factors: tuple[np.ndarray, np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The codes of several factorizations into their common values, sorted so that ordering by
+    code is ordering by value; a missing value (None) is code -1."""
+    values = sorted({v for _, vals in factors for v in vals if v is not None})
+    at = {v: i for i, v in enumerate(values)}
+    out = [np.array([at.get(v, -1) for v in vals], dtype=np.intp)[codes] for codes, vals in factors]
+    return out, np.array(values, dtype=object)
+
+
+def _ids(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ids of the pairs of codes (a, b) (codes >= -1), numbered in sorted order of the pairs; and each id's a and b."""
+    m = int(b.max()) + 2 if len(b) else 1
+    key = (a + 1) * m + (b + 1)
+    top = int(key.max()) + 1 if len(key) else 0
+    if top <= 4 * len(key):
+        # keys this dense number faster by a table over their range than by hashing
+        seen = np.zeros(top, dtype=bool)
+        seen[key] = True
+        ids, pairs = (np.cumsum(seen) - 1)[key], np.flatnonzero(seen)
+    else:
+        ids, pairs = pd.factorize(key, sort=True)
+    return ids, pairs // m - 1, pairs % m - 1
 
 
 def _bad(domain: str, rows: np.ndarray, col: str, values, what: str) -> ValueError:
@@ -104,12 +174,18 @@ def _visitnum(df: pd.DataFrame, domain: str, mask: np.ndarray | None = None) -> 
     return v
 
 
-def _eval_key(df: pd.DataFrame, prefix: str) -> tuple[np.ndarray, dict]:
-    a = _raw(df[f"{prefix}EVAL"]) if f"{prefix}EVAL" in df.columns else np.full(len(df), None, dtype=object)
-    b = _raw(df[f"{prefix}EVALID"]) if f"{prefix}EVALID" in df.columns else np.full(len(df), None, dtype=object)
-    key = np.array([f"{x or ''}|{y or ''}" for x, y in zip(a, b)], dtype=object) if len(df) else np.array([], dtype=object)
-    names = {k: (x, y) for k, x, y in zip(key, a, b)}
-    return key, names
+def _eval_key(df: pd.DataFrame, prefix: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Each row's evaluator "<EVAL>|<EVALID>" as codes into the keys, and each key's (EVAL, EVALID)."""
+    (ca, va), (cb, vb) = (_column(df, f"{prefix}{c}", _stripped) for c in ("EVAL", "EVALID"))
+    pair, first = pd.factorize(ca * len(vb) + cb)
+    a, b = va[first // len(vb)], vb[first % len(vb)]
+    key = np.array([f"{x or ''}|{y or ''}" for x, y in zip(a, b)], dtype=object)
+    names = dict(zip(key, zip(a, b)))
+    if len(names) < len(key):
+        # a '|' inside a name can spell two evaluators alike; as row by row, the last row's pair names the key
+        names = {k: (x, y) for k, x, y in zip(key[pair], a[pair], b[pair])}
+    codes, keys = pd.factorize(key)
+    return codes[pair], keys.astype(object), names
 
 
 def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
@@ -127,180 +203,214 @@ def lesion_data(tu: pd.DataFrame, tr: pd.DataFrame) -> LesionData:
     by_eval = ("TUEVAL" in tu.columns or "TUEVALID" in tu.columns) and (
         "TREVAL" in tr.columns or "TREVALID" in tr.columns)
 
+    # ---- keys: each string column hashed once, into codes common to TU and TR
+    if by_eval:
+        tu_ev, tr_ev = _eval_key(tu, "TU"), _eval_key(tr, "TR")
+    else:
+        tu_ev, tr_ev = ((np.zeros(len(df), dtype=np.intp), np.array(["|"], dtype=object), {}) for df in (tu, tr))
+    (tu_s, tr_s), subj_v = _common(_factor(tu["USUBJID"], _stripped), _factor(tr["USUBJID"], _stripped))
+    (tu_l, tr_l), lnk_v = _common(_factor(tu["TULNKID"], _stripped), _factor(tr["TRLNKID"], _stripped))
+    (tu_e, tr_e), eval_v = _common(tu_ev[:2], tr_ev[:2])
+    # a fragment's parent "<parent>.<n>", as a link code (-1: none)
+    lnk_at = {v: i for i, v in enumerate(lnk_v)}
+    parent_of = np.array([lnk_at.get(v.rsplit(".", 1)[0], -1) if "." in v else -1 for v in lnk_v] + [-1],
+                         dtype=np.intp)
+    tu_p = parent_of[tu_l]
+    n_tu, n_tr = len(tu), len(tr)
+    sid, sid_s, sid_e = _ids(np.concatenate([tu_s, tr_s]), np.concatenate([tu_e, tr_e]))
+    # the parents' pairs get ids too, so a fragment finds its parent by id
+    lid, lid_sid, lid_l = _ids(np.concatenate([sid, sid[:n_tu]]), np.concatenate([tu_l, tr_l, tu_p]))
+    tu_sid, tr_sid = sid[:n_tu], sid[n_tu:]
+    tu_lid, tr_lid, tu_plid = lid[:n_tu], lid[n_tu:n_tu + n_tr], lid[n_tu + n_tr:]
+
     # ---- TU
-    tu_subj = _raw(tu["USUBJID"])
-    tu_lnk = _raw(tu["TULNKID"])
+    for col, codes in (("USUBJID", tu_s), ("TULNKID", tu_l)):
+        if (codes < 0).any():
+            raise _bad("TU", np.flatnonzero(codes < 0), col, [None], "is missing")
     role = _str(tu["TUSTRESC"])
-    for col, arr in (("USUBJID", tu_subj), ("TULNKID", tu_lnk)):
-        miss = np.array([x is None for x in arr], dtype=bool)
-        if miss.any():
-            raise _bad("TU", np.flatnonzero(miss), col, [None], "is missing")
     badrole = ~np.isin(role, _ROLES)
     if badrole.any():
         rows = np.flatnonzero(badrole)
         raise _bad("TU", rows, "TUSTRESC", tu["TUSTRESC"].to_numpy()[rows],
                    "is not a RECIST lesion role; expected TARGET, NON-TARGET or NEW")
-    loc = _str(tu["TULOC"]) if "TULOC" in tu.columns else np.full(len(tu), "", dtype=object)
-    nodal = np.array([NODAL_LOC in x for x in loc], dtype=bool)
-    organ = np.where(nodal, NODAL_LOC, loc)
-    tu_eval, tu_names = _eval_key(tu, "TU") if by_eval else (np.full(len(tu), "|", dtype=object), {})
+    codes, locs = _column(tu, "TULOC", _upper)
+    nodal = np.array([NODAL_LOC in x for x in locs], dtype=bool)[codes]
+    organ = np.where(nodal, NODAL_LOC, locs[codes])
     is_new = role == "NEW"
     tu_vis = (_visitnum(tu, "TU", is_new) if "VISITNUM" in tu.columns
-              else (np.full(len(tu), np.nan) if not is_new.any() else None))
+              else (np.full(n_tu, np.nan) if not is_new.any() else None))
     if tu_vis is None:
         raise ValueError("TU: missing column VISITNUM (a NEW lesion's TU row must carry the visit it appeared at)")
-    les = pd.DataFrame({"USUBJID": tu_subj, "EVAL": tu_eval, "TULNKID": tu_lnk, "ROLE": role,
-                        "ORGAN": organ, "NODAL": nodal, "BASEVIS": tu_vis, "TUROW": np.arange(len(tu)) + 1})
+    les = pd.DataFrame({"USUBJID": subj_v[tu_s], "EVAL": eval_v[tu_e], "TULNKID": lnk_v[tu_l], "ROLE": role,
+                        "ORGAN": organ, "NODAL": nodal, "BASEVIS": tu_vis, "TUROW": np.arange(n_tu) + 1,
+                        "SID": tu_sid, "LID": tu_lid})
     # fragments of a split target: TULNKID "<parent>.<n>" where the parent is another lesion of the series
-    is_frag = np.zeros(len(les), dtype=bool)
-    parent = np.array([x.rsplit(".", 1)[0] if "." in x else "" for x in tu_lnk], dtype=object)
-    if (parent != "").any():
-        ids = set(zip(tu_subj[~is_new], tu_eval[~is_new], tu_lnk[~is_new]))
-        is_frag = ~is_new & np.array([p != "" and (u, e, p) in ids for u, e, p in zip(tu_subj, tu_eval, parent)],
-                                     dtype=bool)
-    frag = les[is_frag].assign(PARENT=parent[is_frag])[["USUBJID", "EVAL", "TULNKID", "PARENT", "TUROW"]]
+    is_frag = ~is_new & (tu_p >= 0) & np.isin(tu_plid, tu_lid[~is_new])
+    frag = les[is_frag].assign(PARENT=lnk_v[tu_p[is_frag]], PLID=tu_plid[is_frag])
     base_les = les[~is_new & ~is_frag]
     # a lesion identified once per evaluator; repeated TU rows must agree on its role
-    dup = base_les.duplicated(["USUBJID", "EVAL", "TULNKID"], keep=False)
+    dup = base_les.duplicated("LID", keep=False)
     if dup.any():
         d = base_les[dup]
-        conflict = d.groupby(["USUBJID", "EVAL", "TULNKID"])["ROLE"].transform("nunique") > 1
+        conflict = d.groupby("LID")["ROLE"].transform("nunique") > 1
         if conflict.any():
             r = d[conflict].iloc[0]
             raise ValueError(f"TU row {r.TUROW}: TULNKID {r.TULNKID!r} of {r.USUBJID} is both TARGET and "
                              "NON-TARGET; a lesion has one role")
-    base_les = base_les.drop_duplicates(["USUBJID", "EVAL", "TULNKID"]).reset_index(drop=True)
-    frag = frag.drop_duplicates(["USUBJID", "EVAL", "TULNKID"]).reset_index(drop=True)
-    roles_of = dict(zip(zip(base_les.USUBJID, base_les.EVAL, base_les.TULNKID), base_les.ROLE))
-    for r in frag.itertuples():
-        if roles_of.get((r.USUBJID, r.EVAL, r.PARENT)) != "TARGET":
-            raise ValueError(f"TU row {r.TUROW}: TULNKID {r.TULNKID!r} of {r.USUBJID} is a fragment of "
-                             f"{r.PARENT!r}, which is not a TARGET lesion; only target lesions split (RECIST 4.3.2)")
-    new = les[is_new][["USUBJID", "EVAL", "TULNKID", "BASEVIS", "TUROW"]].rename(columns={"BASEVIS": "VISITNUM"})
+    base_les = base_les.drop_duplicates("LID").reset_index(drop=True)
+    frag = frag.drop_duplicates("LID").reset_index(drop=True)
+    # each lesion id's role (index into _ROLES, -1: none), node flag and the lesion it is measured as
+    n_lid = len(lid_sid)
+    lid_role = np.full(n_lid, -1, dtype=np.intp)
+    lid_role[base_les.LID.to_numpy()] = pd.Categorical(base_les.ROLE, categories=_ROLES).codes
+    lid_nodal = np.zeros(n_lid, dtype=bool)
+    lid_nodal[base_les.LID.to_numpy()] = base_les.NODAL.to_numpy()
+    lid_into = np.full(n_lid, -1, dtype=np.intp)
+    lid_into[base_les.LID.to_numpy()] = base_les.LID.to_numpy()
+    plid = frag.PLID.to_numpy()
+    target_role, nontarget_role = _ROLES.index("TARGET"), _ROLES.index("NON-TARGET")
+    not_target = np.flatnonzero(lid_role[plid] != target_role)
+    if len(not_target):
+        r = frag.iloc[not_target[0]]
+        raise ValueError(f"TU row {r.TUROW}: TULNKID {r.TULNKID!r} of {r.USUBJID} is a fragment of "
+                         f"{r.PARENT!r}, which is not a TARGET lesion; only target lesions split (RECIST 4.3.2)")
+    flid = frag.LID.to_numpy()
+    # a fragment is measured as its parent, with the parent's role and node flag
+    lid_role[flid], lid_nodal[flid], lid_into[flid] = lid_role[plid], lid_nodal[plid], plid
+    frag = frag[["USUBJID", "EVAL", "TULNKID", "PARENT", "TUROW", "SID", "LID"]]
+    new = les[is_new][["USUBJID", "EVAL", "TULNKID", "BASEVIS", "TUROW", "SID", "LID"]].rename(
+        columns={"BASEVIS": "VISITNUM"})
 
     # ---- TR
-    tr_subj = _raw(tr["USUBJID"])
-    tr_lnk = _raw(tr["TRLNKID"])
-    test = _str(tr["TRTESTCD"])
-    for col, arr in (("USUBJID", tr_subj), ("TRLNKID", tr_lnk)):
-        miss = np.array([x is None for x in arr], dtype=bool)
-        if miss.any():
-            raise _bad("TR", np.flatnonzero(miss), col, [None], "is missing")
-    tr_eval, tr_names = _eval_key(tr, "TR") if by_eval else (np.full(len(tr), "|", dtype=object), {})
+    for col, codes in (("USUBJID", tr_s), ("TRLNKID", tr_l)):
+        if (codes < 0).any():
+            raise _bad("TR", np.flatnonzero(codes < 0), col, [None], "is missing")
     vis = _visitnum(tr, "TR")
-    frame = pd.DataFrame({"USUBJID": tr_subj, "EVAL": tr_eval, "TULNKID": tr_lnk, "VISITNUM": vis,
-                          "TEST": test, "TRROW": np.arange(len(tr)) + 1})
-    ids = base_les[["USUBJID", "EVAL", "TULNKID", "ROLE", "NODAL"]].assign(PARENT=base_les.TULNKID)
-    if len(frag):
-        fr = frag[["USUBJID", "EVAL", "TULNKID", "PARENT"]].merge(
-            base_les[["USUBJID", "EVAL", "TULNKID", "ROLE", "NODAL"]].rename(columns={"TULNKID": "PARENT"}),
-            on=["USUBJID", "EVAL", "PARENT"])
-        ids = pd.concat([ids, fr[ids.columns]], ignore_index=True)
-    m = frame.merge(ids, on=["USUBJID", "EVAL", "TULNKID"], how="left", sort=False)
-    new_ids = set(zip(new.USUBJID, new.EVAL, new.TULNKID))
-    orphan = m["ROLE"].isna().to_numpy()
+    # a lesion's and a series' visit, each as one integer, to find repeats by
+    vis_c = pd.factorize(vis)[0]
+    n_vis = int(vis_c.max()) + 1 if len(vis_c) else 1
+    lesion_visit, series_visit = tr_lid * n_vis + vis_c, tr_sid * n_vis + vis_c
+    roles = lid_role[tr_lid]
+    orphan = roles < 0
     if orphan.any():
-        keys = list(zip(m.USUBJID[orphan], m.EVAL[orphan], m.TULNKID[orphan]))
-        still = np.array([k not in new_ids for k in keys], dtype=bool)
+        still = ~np.isin(tr_lid[orphan], new.LID.to_numpy())
         if still.any():
             r = np.flatnonzero(orphan)[still]
             raise _bad("TR", r, "TRLNKID", tr["TRLNKID"].to_numpy()[r],
-                       f"of {tr_subj[r[0]]} has no TARGET or NON-TARGET TU row (TULNKID) for this evaluator")
-    rows = m["TRROW"].to_numpy() - 1
-    roles = m["ROLE"].to_numpy(dtype=object)
+                       f"of {subj_v[tr_s[r[0]]]} has no TARGET or NON-TARGET TU row (TULNKID) for this evaluator")
+    test_c, test_v = _factor(tr["TRTESTCD"], _upper)
+
+    def frame(rows: np.ndarray, **cols) -> pd.DataFrame:
+        """TR ``rows`` as lesion assessments: keys, visit, ``cols``, row number and ids."""
+        return pd.DataFrame({"USUBJID": subj_v[tr_s[rows]], "EVAL": eval_v[tr_e[rows]], "TULNKID": lnk_v[tr_l[rows]],
+                             "VISITNUM": vis[rows], **cols, "TRROW": rows + 1, "SID": tr_sid[rows],
+                             "LID": tr_lid[rows]})
 
     # targets: LDIAM in mm
-    t_mask = (roles == "TARGET") & (m["TEST"].to_numpy() == "LDIAM")
-    t_rows = rows[t_mask]
+    t_mask = (roles == target_role) & (test_v == "LDIAM")[test_c]
+    t_rows = np.flatnonzero(t_mask)
     val = pd.to_numeric(tr["TRSTRESN"].iloc[t_rows], errors="coerce").to_numpy(dtype=float)
-    cres = _str(tr["TRSTRESC"].iloc[t_rows])
-    ores = _str(tr["TRORRES"].iloc[t_rows]) if "TRORRES" in tr.columns else np.full(len(t_rows), "", dtype=object)
-    stat = _str(tr["TRSTAT"].iloc[t_rows]) if "TRSTAT" in tr.columns else np.full(len(t_rows), "", dtype=object)
+    # only a missing diameter needs its text read
+    gap = np.flatnonzero(np.isnan(val))
+    g_rows = t_rows[gap]
     # seen but too small to measure: RECIST's default 5 mm (0 mm is for a lesion that disappeared)
-    val = np.where(np.isnan(val) & ((cres == TOO_SMALL) | (ores == TOO_SMALL)), TOO_SMALL_MM, val)
-    not_done = np.isnan(val) & (np.isin(cres, list(_NOT_DONE)) | np.isin(stat, list(_NOT_DONE)))
+    small = _is(tr, "TRSTRESC", g_rows, [TOO_SMALL]) | _is(tr, "TRORRES", g_rows, [TOO_SMALL])
+    val = val.copy()
+    val[gap[small]] = TOO_SMALL_MM
+    not_done = np.zeros(len(t_rows), dtype=bool)
+    not_done[gap[~small & (_is(tr, "TRSTRESC", g_rows, _NOT_DONE) | _is(tr, "TRSTAT", g_rows, _NOT_DONE))]] = True
     bad = (np.isnan(val) & ~not_done) | (val < 0) | np.isinf(val)
     if bad.any():
         b = t_rows[bad]
         raise _bad("TR", b, "TRSTRESN", tr["TRSTRESN"].to_numpy()[b],
                    "is not a diameter: LDIAM of a target lesion must be a number of mm >= 0 "
                    "(or missing with TRSTAT NOT DONE)")
-    target = pd.DataFrame({"USUBJID": m.USUBJID.to_numpy()[t_mask], "EVAL": m.EVAL.to_numpy()[t_mask],
-                           "TULNKID": m.TULNKID.to_numpy()[t_mask], "VISITNUM": vis[t_rows],
-                           "LDIAM": val, "NODAL": m.NODAL.to_numpy()[t_mask].astype(bool), "TRROW": t_rows + 1})
-    target = _dedupe(target, "LDIAM", "TRSTRESN")
+    target = _dedupe(frame(t_rows, LDIAM=val, NODAL=lid_nodal[tr_lid[t_rows]]), lesion_visit[t_rows], "LDIAM",
+                     "TRSTRESN")
     if len(frag):
-        target = _join_fragments(target, ids)
+        target = _join_fragments(target, lid_into, lnk_v[lid_l])
 
     # non-targets: TUMSTATE
-    n_mask = (roles == "NON-TARGET") & (m["TEST"].to_numpy() == "TUMSTATE")
-    n_rows = rows[n_mask]
-    state = _str(tr["TRSTRESC"].iloc[n_rows])
-    nd = np.isin(state, list(_NOT_DONE)) | (state == "")
-    badst = ~nd & ~np.isin(state, TUMSTATE_VALUES)
+    n_mask = (roles == nontarget_role) & (test_v == "TUMSTATE")[test_c]
+    n_rows = np.flatnonzero(n_mask)
+    codes, states = _factor(tr["TRSTRESC"].iloc[n_rows], _upper)
+    state = states[codes]
+    nd = (np.isin(states, list(_NOT_DONE)) | (states == ""))[codes]
+    badst = ~nd & ~np.isin(states, TUMSTATE_VALUES)[codes]
     if badst.any():
         b = n_rows[badst]
         raise _bad("TR", b, "TRSTRESC", tr["TRSTRESC"].to_numpy()[b],
                    "is not a non-target status; expected ABSENT, PRESENT or UNEQUIVOCAL PROGRESSION")
-    nontarget = pd.DataFrame({"USUBJID": m.USUBJID.to_numpy()[n_mask], "EVAL": m.EVAL.to_numpy()[n_mask],
-                              "TULNKID": m.TULNKID.to_numpy()[n_mask], "VISITNUM": vis[n_rows],
-                              "STATE": np.where(nd, None, state), "TRROW": n_rows + 1})
-    nontarget = _dedupe(nontarget, "STATE", "TRSTRESC")
+    nontarget = _dedupe(frame(n_rows, STATE=np.where(nd, None, state)), lesion_visit[n_rows], "STATE", "TRSTRESC")
 
     # the visits each series was assessed at, with the first date/name TR gives them
-    vcols = {"USUBJID": tr_subj, "EVAL": tr_eval, "VISITNUM": vis}
-    if "VISIT" in tr.columns:
-        vcols["VISIT"] = _raw(tr["VISIT"])
-    if "TRDTC" in tr.columns:
-        vcols["TRDTC"] = _raw(tr["TRDTC"])
-    keep = t_mask | n_mask
-    visits = pd.DataFrame({k: v[rows[keep]] if k not in ("USUBJID", "EVAL") else v[rows[keep]]
-                           for k, v in vcols.items()})
-    visits = visits.drop_duplicates(["USUBJID", "EVAL", "VISITNUM"]).reset_index(drop=True)
-    evaluators = {**{k: v for k, v in tu_names.items()}, **tr_names} if by_eval else {"|": (None, None)}
+    rows = np.flatnonzero(t_mask | n_mask)
+    first = rows[~pd.Index(series_visit[rows]).duplicated()]
+    vcols = {"USUBJID": subj_v[tr_s[first]], "EVAL": eval_v[tr_e[first]], "VISITNUM": vis[first]}
+    for col in ("VISIT", "TRDTC"):
+        if col in tr.columns:
+            vcols[col] = _first_strings(tr[col], first, rows)
+    visits = pd.DataFrame({**vcols, "SID": tr_sid[first]})
+    evaluators = {**tu_ev[2], **tr_ev[2]} if by_eval else {"|": (None, None)}
     basevis = _baseline_visits(base_les, target, nontarget)
     return LesionData(base_les, target, nontarget, new.reset_index(drop=True), visits, evaluators, basevis, frag)
 
 
-def _join_fragments(target: pd.DataFrame, ids: pd.DataFrame) -> pd.DataFrame:
-    """A split target's diameter at a visit: its own (if measured) plus its fragments' (RECIST 4.3.2)."""
-    par = ids.set_index(["USUBJID", "EVAL", "TULNKID"])["PARENT"]
-    key = pd.MultiIndex.from_frame(target[["USUBJID", "EVAL", "TULNKID"]])
-    t = target.assign(TULNKID=par.reindex(key).to_numpy(), _ND=target.LDIAM.isna())
-    g = t.groupby(["USUBJID", "EVAL", "TULNKID", "VISITNUM"], sort=False)
-    out = g.agg(LDIAM=("LDIAM", "sum"), _ND=("_ND", "any"), NODAL=("NODAL", "first"), TRROW=("TRROW", "min"))
+def _join_fragments(target: pd.DataFrame, into: np.ndarray, lnk: np.ndarray) -> pd.DataFrame:
+    """A split target's diameter at a visit: its own (if measured) plus its fragments' (RECIST 4.3.2).
+
+    ``into``: the lesion id each lesion id is measured as (a fragment's parent); ``lnk``: each id's TULNKID."""
+    lid = into[target.LID.to_numpy()]
+    t = target.assign(TULNKID=lnk[lid], LID=lid, _ND=target.LDIAM.isna(), _I=np.arange(len(target)))
+    g = t.groupby(["LID", "VISITNUM"], sort=False)
+    out = g.agg(LDIAM=("LDIAM", "sum"), _ND=("_ND", "any"), NODAL=("NODAL", "first"), TRROW=("TRROW", "min"),
+                _I=("_I", "first")).reset_index()
     # one piece not measured leaves the lesion not measured
     out["LDIAM"] = out.LDIAM.where(~out._ND)
-    return out.drop(columns="_ND").reset_index()
+    first = t.iloc[out._I.to_numpy()]
+    return pd.DataFrame({"USUBJID": first.USUBJID.to_numpy(), "EVAL": first.EVAL.to_numpy(),
+                         "TULNKID": first.TULNKID.to_numpy(), "VISITNUM": out.VISITNUM.to_numpy(),
+                         "LDIAM": out.LDIAM.to_numpy(), "NODAL": out.NODAL.to_numpy(), "TRROW": out.TRROW.to_numpy(),
+                         "SID": first.SID.to_numpy(), "LID": out.LID.to_numpy()})
 
 
 def baseline_visits(data: LesionData) -> pd.DataFrame:
-    """USUBJID, EVAL, BASEVISNUM of every series in ``data``."""
+    """USUBJID, EVAL, BASEVISNUM, SID of every series in ``data``, in order of SID."""
     if data.basevis is not None:
         return data.basevis
     return _baseline_visits(data.lesions, data.target, data.nontarget)
 
 
 def _baseline_visits(les: pd.DataFrame, target: pd.DataFrame, nontarget: pd.DataFrame) -> pd.DataFrame:
-    key = ["USUBJID", "EVAL"]
-    seen = pd.concat([target[key + ["VISITNUM"]], nontarget[key + ["VISITNUM"]]], ignore_index=True)
-    first = seen.groupby(key)["VISITNUM"].min()
-    ident = les.groupby(key)["BASEVIS"].min() if len(les) else pd.Series(dtype=float)
-    b = pd.concat([ident.rename("I"), first.rename("F")], axis=1)
-    b["BASEVISNUM"] = b["I"].where(b["I"].notna(), b["F"])
-    return b[["BASEVISNUM"]].dropna().reset_index()
+    seen = pd.concat([target[["SID", "VISITNUM"]], nontarget[["SID", "VISITNUM"]]], ignore_index=True)
+    first = seen.groupby("SID")["VISITNUM"].min()
+    b = les.drop_duplicates("SID").sort_values("SID")[["USUBJID", "EVAL", "SID"]]
+    ident = les.groupby("SID")["BASEVIS"].min().to_numpy()
+    b.insert(2, "BASEVISNUM", np.where(np.isnan(ident), first.reindex(b.SID).to_numpy(), ident))
+    return b[b.BASEVISNUM.notna().to_numpy()].reset_index(drop=True)
 
 
-def _dedupe(df: pd.DataFrame, col: str, trcol: str) -> pd.DataFrame:
-    """One result per lesion and visit: identical repeats collapse, different ones are an error."""
-    key = ["USUBJID", "EVAL", "TULNKID", "VISITNUM"]
-    dup = df.duplicated(key, keep=False).to_numpy()
-    if dup.any():
-        d = df[dup]
-        vals = d[col].astype(object).where(d[col].notna(), "<missing>")
-        n = vals.groupby([d[k] for k in key]).transform("nunique")
-        if (n > 1).any():
-            r = d[(n > 1).to_numpy()].iloc[0]
-            raise ValueError(f"TR row {r.TRROW}: {trcol} of lesion {r.TULNKID} ({r.USUBJID}, VISITNUM "
-                             f"{r.VISITNUM:g}) disagrees with another TR row for the same lesion and visit")
-    return df.drop_duplicates(key).reset_index(drop=True)
+def _first_strings(s: pd.Series, first: np.ndarray, rows: np.ndarray):
+    """Stripped ``s`` (None: missing) at ``first``, some of ``rows``, typed as pandas types a column of all
+    ``rows``: 'str' when any of them has a string, even if none of ``first`` does."""
+    codes, values = _factor(s.iloc[first], _stripped)
+    out = values[codes]
+    if len(out) and all(v is None for v in values) and any(v is not None for v in _factor(s.iloc[rows], _stripped)[1]):
+        return pd.array(out, dtype="str")
+    return out
+
+
+def _dedupe(df: pd.DataFrame, key: np.ndarray, col: str, trcol: str) -> pd.DataFrame:
+    """One result per lesion and visit (``key`` of each row): identical repeats collapse, different ones are
+    an error."""
+    dup = pd.Index(key).duplicated(keep=False)
+    if not dup.any():
+        return df
+    d = df[dup]
+    vals = d[col].astype(object).where(d[col].notna(), "<missing>")
+    n = vals.groupby(key[dup]).transform("nunique")
+    if (n > 1).any():
+        r = d[(n > 1).to_numpy()].iloc[0]
+        raise ValueError(f"TR row {r.TRROW}: {trcol} of lesion {r.TULNKID} ({r.USUBJID}, VISITNUM "
+                         f"{r.VISITNUM:g}) disagrees with another TR row for the same lesion and visit")
+    return df[~pd.Index(key).duplicated()].reset_index(drop=True)

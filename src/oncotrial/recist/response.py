@@ -12,7 +12,8 @@ Non-target lesions (4.3.2): CR when all ABSENT, PD on UNEQUIVOCAL PROGRESSION, N
 any not assessed, else NON-CR/NON-PD.  A new lesion is PD.  Overall (table 1; table 3
 for a patient with non-target disease only, whose best is NON-CR/NON-PD).
 
-The numeric core works on arrays; comparisons allow 1e-9 mm of floating-point error so
+The numeric core works on arrays (a response as its index in RESPONSES, so comparing
+responses is comparing integers); comparisons allow 1e-9 mm of floating-point error so
 a decrease of exactly 30% or an increase of exactly 5 mm counts as the rule says.
 """
 
@@ -35,6 +36,9 @@ PD_MIN_MM = 5.0
 NODAL_CR_MM = 10.0
 _EPS = 1e-9
 RESPONSES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
+_CR, _PR, _SD, _NONCR_NONPD, _PD, _NE = range(len(RESPONSES))
+_NONE = len(RESPONSES)      # no lesions of the kind
+_LABELS = np.array([*RESPONSES, None], dtype=object)
 
 _KEY = ["USUBJID", "EVAL"]
 
@@ -84,37 +88,35 @@ class RecistResult:
 
 
 def _target_response(n_target, n_meas, sod, base, nadir, nonnodal_max, nodal_max):
-    """TRGRESP for arrays of visits: CR, PR, SD, PD, NE or '' (no target lesions)."""
+    """TRGRESP for arrays of visits: CR, PR, SD, PD, NE or _NONE (no target lesions)."""
     inc = sod - nadir
     pd_ = (n_meas > 0) & (inc >= PD_MIN_MM - _EPS) & (inc >= PD_INCREASE * nadir - _EPS)
     complete = n_meas == n_target
     cr = complete & (nonnodal_max <= _EPS) & (nodal_max < NODAL_CR_MM)
     pr = complete & (base - sod >= PR_DECREASE * base - _EPS)
-    out = np.select([n_target == 0, pd_, ~complete, cr, pr], ["", "PD", "NE", "CR", "PR"], "SD")
-    return out.astype(object)
+    return np.select([n_target == 0, pd_, ~complete, cr, pr], [_NONE, _PD, _NE, _CR, _PR], _SD)
 
 
 def _nontarget_response(n_nt, n_ass, n_absent, any_up):
-    return np.select([n_nt == 0, any_up, n_ass < n_nt, n_absent == n_nt], ["", "PD", "NE", "CR"],
-                     "NON-CR/NON-PD").astype(object)
+    return np.select([n_nt == 0, any_up, n_ass < n_nt, n_absent == n_nt], [_NONE, _PD, _NE, _CR], _NONCR_NONPD)
 
 
 def _overall(trg, ntrg, new):
     """Table 1 (with target lesions) and table 3 (non-target disease only)."""
-    no_t = trg == ""
-    no_nt = ntrg == ""
+    no_t = trg == _NONE
+    no_nt = ntrg == _NONE
     conds = [
-        new | (trg == "PD") | (ntrg == "PD"),
+        new | (trg == _PD) | (ntrg == _PD),
         no_t & no_nt,
-        no_t & (ntrg == "CR"),
-        no_t & (ntrg == "NON-CR/NON-PD"),
+        no_t & (ntrg == _CR),
+        no_t & (ntrg == _NONCR_NONPD),
         no_t,                                   # non-target NE
-        (trg == "CR") & (no_nt | (ntrg == "CR")),
-        trg == "CR",                            # non-target NON-CR/NON-PD or NE
-        trg == "PR",
-        trg == "SD",
+        (trg == _CR) & (no_nt | (ntrg == _CR)),
+        trg == _CR,                             # non-target NON-CR/NON-PD or NE
+        trg == _PR,
+        trg == _SD,
     ]
-    return np.select(conds, ["PD", "NE", "CR", "NON-CR/NON-PD", "NE", "CR", "PR", "PR", "SD"], "NE").astype(object)
+    return np.select(conds, [_PD, _NE, _CR, _NONCR_NONPD, _NE, _CR, _PR, _PR, _SD], _NE)
 
 
 def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
@@ -132,44 +134,41 @@ def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
     """
     if check:
         validate_baseline(data)
-    les, t, nt = data.lesions, data.target, data.nontarget
-    base = baseline_visits(data).set_index(_KEY).sort_index()[["BASEVISNUM"]]
+    les, t, nt, new = data.lesions, data.target, data.nontarget, data.new
+    base = baseline_visits(data).set_index("SID").sort_index()[_KEY + ["BASEVISNUM"]]
     counts = (les.assign(T=les.ROLE.eq("TARGET"), N=les.ROLE.eq("NON-TARGET"))
-              .groupby(_KEY)[["T", "N"]].sum().rename(columns={"T": "NTARGET", "N": "NNONTARGET"}))
+              .groupby("SID")[["T", "N"]].sum().rename(columns={"T": "NTARGET", "N": "NNONTARGET"}))
     base = base.join(counts, how="left").fillna({"NTARGET": 0, "NNONTARGET": 0})
-    tb = t.join(base["BASEVISNUM"], on=_KEY)
-    at_base = tb.VISITNUM.to_numpy() == tb.BASEVISNUM.to_numpy()
-    base["BASE"] = tb[at_base].groupby(_KEY)["LDIAM"].sum()
+    t_vk, nt_vk, new_vk, visits_vk = _visit_keys([t, nt, new, data.visits])
+    t_vis, t_base = t.VISITNUM.to_numpy(), base.BASEVISNUM.reindex(t.SID).to_numpy()
+    at_base = t_vis == t_base
+    base["BASE"] = t.LDIAM[at_base].groupby(t.SID[at_base].to_numpy()).sum()
     base["BASE"] = base["BASE"].where(base.NTARGET > 0)
 
     # aggregates per post-baseline visit
-    post = tb[~at_base & (tb.VISITNUM.to_numpy() > tb.BASEVISNUM.to_numpy())]
-    meas = post[post.LDIAM.notna()]
-    ld = meas.LDIAM.to_numpy()
-    nod = meas.NODAL.to_numpy()
-    tagg = pd.DataFrame({"USUBJID": meas.USUBJID.to_numpy(), "EVAL": meas.EVAL.to_numpy(),
-                         "VISITNUM": meas.VISITNUM.to_numpy(), "SOD": ld, "NMEAS": 1,
+    post = ~at_base & (t_vis > t_base)
+    meas = post & t.LDIAM.notna().to_numpy()
+    ld = t.LDIAM.to_numpy()[meas]
+    nod = t.NODAL.to_numpy()[meas]
+    tagg = pd.DataFrame({"VK": t_vk[meas], "SOD": ld, "NMEAS": 1,
                          "NONNOD": np.where(nod, 0.0, ld), "NOD": np.where(nod, ld, 0.0)})
-    tagg = tagg.groupby(_KEY + ["VISITNUM"], sort=False).agg(
+    tagg = tagg.groupby("VK", sort=False).agg(
         SOD=("SOD", "sum"), NMEAS=("NMEAS", "sum"), NONNOD=("NONNOD", "max"), NOD=("NOD", "max"))
-    nb = nt.join(base["BASEVISNUM"], on=_KEY)
-    npost = nb[nb.VISITNUM.to_numpy() > nb.BASEVISNUM.to_numpy()]
-    st = npost.STATE.to_numpy(dtype=object)
-    nagg = pd.DataFrame({"USUBJID": npost.USUBJID.to_numpy(), "EVAL": npost.EVAL.to_numpy(),
-                         "VISITNUM": npost.VISITNUM.to_numpy(), "NASS": pd.notna(st).astype(int),
-                         "NABS": (st == "ABSENT").astype(int), "UP": (st == "UNEQUIVOCAL PROGRESSION").astype(int)})
-    nagg = nagg.groupby(_KEY + ["VISITNUM"], sort=False).sum()
-    new = data.new.join(base["BASEVISNUM"], on=_KEY)
-    new = new[new.VISITNUM.to_numpy() > new.BASEVISNUM.to_numpy()]
-    nagg_new = new.groupby(_KEY + ["VISITNUM"], sort=False).size().rename("NNEW")
+    npost = nt.VISITNUM.to_numpy() > base.BASEVISNUM.reindex(nt.SID).to_numpy()
+    st = nt.STATE.to_numpy(dtype=object)[npost]
+    nagg = pd.DataFrame({"VK": nt_vk[npost], "NASS": pd.notna(st).astype(int), "NABS": (st == "ABSENT").astype(int),
+                         "UP": (st == "UNEQUIVOCAL PROGRESSION").astype(int)})
+    nagg = nagg.groupby("VK", sort=False).sum()
+    newpost = new.VISITNUM.to_numpy() > base.BASEVISNUM.reindex(new.SID).to_numpy()
 
-    vis = pd.concat([post[_KEY + ["VISITNUM"]], npost[_KEY + ["VISITNUM"]], new[_KEY + ["VISITNUM"]]],
-                    ignore_index=True).drop_duplicates()
-    vis = vis.sort_values(_KEY + ["VISITNUM"], kind="stable").reset_index(drop=True)
-    idx = pd.MultiIndex.from_frame(vis)
-    tj = tagg.reindex(idx)
-    nj = nagg.reindex(idx)
-    bj = base.reindex(pd.MultiIndex.from_frame(vis[_KEY]))
+    cols = _KEY + ["VISITNUM", "SID"]
+    vis = pd.concat([t.loc[post, cols], nt.loc[npost, cols], new.loc[newpost, cols]], ignore_index=True)
+    vis["VK"] = np.concatenate([t_vk[post], nt_vk[npost], new_vk[newpost]])
+    # VK orders as (SID, VISITNUM), that is as (USUBJID, EVAL, VISITNUM)
+    vis = vis.drop_duplicates("VK").sort_values("VK").reset_index(drop=True)
+    tj = tagg.reindex(vis.VK)
+    nj = nagg.reindex(vis.VK)
+    bj = base.reindex(vis.SID)
     n_target = bj.NTARGET.to_numpy(dtype=float)
     n_nt = bj.NNONTARGET.to_numpy(dtype=float)
     basesod = bj.BASE.to_numpy(dtype=float)
@@ -178,7 +177,7 @@ def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
     complete = (n_target > 0) & (n_meas == n_target)
     # nadir before each visit: the smallest complete SOD so far, baseline included
     s = pd.Series(np.where(complete, sod, np.inf))
-    grp = pd.Series(pd.factorize(pd.MultiIndex.from_frame(vis[_KEY]))[0])
+    grp = pd.Series(vis.SID.to_numpy())
     prev = s.groupby(grp).cummin().groupby(grp).shift(1).fillna(np.inf).to_numpy()
     nadir = np.minimum(prev, basesod)
     trg = _target_response(n_target, n_meas, sod, basesod, nadir,
@@ -187,12 +186,12 @@ def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
     ntrg = _nontarget_response(n_nt, np.nan_to_num(nj.NASS.to_numpy(dtype=float)),
                                np.nan_to_num(nj.NABS.to_numpy(dtype=float)),
                                np.nan_to_num(nj.UP.to_numpy(dtype=float)) > 0)
-    newles = nagg_new.reindex(idx).notna().to_numpy()
+    newles = np.isin(vis.VK.to_numpy(), new_vk[newpost])
     out = vis.copy()
-    out["TRGRESP"] = np.where(trg == "", None, trg)
-    out["NTRGRESP"] = np.where(ntrg == "", None, ntrg)
+    out["TRGRESP"] = _LABELS[trg]
+    out["NTRGRESP"] = _LABELS[ntrg]
     out["NEWLES"] = newles
-    out["OVRLRESP"] = _overall(trg, ntrg, newles)
+    out["OVRLRESP"] = _LABELS[_overall(trg, ntrg, newles)]
     with np.errstate(divide="ignore", invalid="ignore"):
         sodv = np.where(complete, sod, np.nan)
         out["SUMDIAM"] = sodv
@@ -200,15 +199,27 @@ def overall_response(data: LesionData, *, check: bool = True) -> RecistResult:
         out["NADIR"] = np.where(n_target > 0, nadir, np.nan)
         out["PCHG"] = np.where(basesod > 0, 100.0 * (sodv - basesod) / basesod, np.nan)
         out["PCHGNAD"] = np.where(nadir > 0, 100.0 * (sodv - nadir) / nadir, np.nan)
-    out = out.merge(data.visits, on=_KEY + ["VISITNUM"], how="left", sort=False)
+    out = out.join(data.visits.drop(columns=_KEY + ["VISITNUM", "SID"]).set_axis(visits_vk), on="VK")
     ev = data.evaluators
     if any(k != "|" for k in ev):
-        out["TREVAL"] = [ev.get(k, (None, None))[0] for k in out.EVAL]
-        out["TREVALID"] = [ev.get(k, (None, None))[1] for k in out.EVAL]
-    base = base.reset_index()
+        # one look-up per series, not per visit
+        names = [ev.get(k, (None, None)) for k in base.EVAL.to_numpy()]
+        at = base.index.get_indexer(out.SID)
+        # assigned as lists so that pandas infers their dtype as it did per visit
+        out["TREVAL"] = np.array([n[0] for n in names], dtype=object)[at].tolist()
+        out["TREVALID"] = np.array([n[1] for n in names], dtype=object)[at].tolist()
+    base = base.reset_index(drop=True)
     base["NTARGET"] = base.NTARGET.astype(int)
     base["NNONTARGET"] = base.NNONTARGET.astype(int)
-    return RecistResult(out, base)
+    return RecistResult(out.drop(columns=["SID", "VK"]), base)
+
+
+def _visit_keys(frames: list[pd.DataFrame]) -> list[np.ndarray]:
+    """Each row's visit of its series, (SID, VISITNUM), as one integer ordered as the pairs are."""
+    vn = [f.VISITNUM.to_numpy(dtype=float) for f in frames]
+    codes, values = pd.factorize(np.concatenate(vn), sort=True, use_na_sentinel=False)
+    ends = np.cumsum([len(v) for v in vn])[:-1]
+    return [f.SID.to_numpy() * len(values) + c for f, c in zip(frames, np.split(codes, ends))]
 
 
 def recist(tu: pd.DataFrame, tr: pd.DataFrame, *, check: bool = True) -> RecistResult:
