@@ -48,3 +48,26 @@ def test_a_too_small_baseline_target_is_a_finding_on_its_record(patina):
 
 def test_casebook_without_lesions_has_no_recist_findings(patina):
     assert recist_findings(patina, Casebook(S, (_ta("WEEK 12", "SD", "2020-03-30"),))) == []
+
+
+def test_the_checks_recompute_recist_when_a_lesion_or_response_changes_and_only_then(patina):
+    # run_edit_checks keeps RECIST's findings under the lesion and response records: a change to one of
+    # them must give RECIST's new answer, a change elsewhere (a dose) the same findings as computed afresh
+    week12 = (_tl("WEEK 12", "T01", 10.0, "2020-03-30"), _tl("WEEK 12", "T02", 15.0, "2020-03-30"))
+    ex = FormRecord(S, "CYCLE 1", "EX", 1, {"EXTRT": "PALBOCICLIB", "EXDOSE": 125.0, "EXDOSU": "mg",
+                                            "EXSTDTC": "2020-01-06"})
+    books = [
+        Casebook(S, BASE + week12 + (_ta("WEEK 12", "SD", "2020-03-30"),)),
+        Casebook(S, BASE + week12 + (_ta("WEEK 12", "PR", "2020-03-30"),)),             # response corrected
+        Casebook(S, BASE + week12 + (_ta("WEEK 12", "PR", "2020-03-30"), ex)),          # a dose added
+        Casebook(S, BASE + (week12[0], _tl("WEEK 12", "T02", 45.0, "2020-03-30"),       # a lesion re-measured
+                            _ta("WEEK 12", "PR", "2020-03-30"), ex)),
+        Casebook("PATINA-101-0002", tuple(FormRecord("PATINA-101-0002", r.visit, r.form, r.version, r.values,
+                                                     seq=r.seq, key=r.key)
+                                          for r in BASE + week12 + (_ta("WEEK 12", "SD", "2020-03-30"),))),
+    ]
+    recist = [[f for f in run_edit_checks(patina, b) if f.check.startswith("RECIST")] for b in books]
+    assert recist == [recist_findings(patina, b) for b in books]
+    assert [[f.record for f in found] for found in recist] == [
+        ["WEEK 12|TA|1"], [], [], ["WEEK 12|TA|1"], ["WEEK 12|TA|1"]]
+    assert recist[4][0].usubjid == "PATINA-101-0002"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from typing import Any
 
 from oncotrial.collect.expr import evaluate
-from oncotrial.collect.recist_checks import recist_findings
+from oncotrial.collect.recist_checks import recist_findings, recist_forms
 from oncotrial.collect.records import Casebook, Finding
 from oncotrial.collect.validate import edc_form, soft_errors
 from oncotrial.protocol import Protocol
@@ -19,7 +20,9 @@ class _Memo:
 
     A save changes one entry of a casebook, but the checks run over all of it: the outcome of a
     field rule depends only on its entry's values, and of an edit check on those and on the values of
-    the forms it names (``FORM.FIELD``), so each is kept under exactly those inputs and reused.
+    the forms it names (``FORM.FIELD``), so each is kept under exactly those inputs and reused. RECIST
+    1.1 on the lesions (tens of milliseconds: a save of any other form would pay it again) is kept
+    under a digest of the subject's lesion and response records.
     """
 
     LIMIT = 200_000
@@ -31,6 +34,7 @@ class _Memo:
             node = parse(c.expr)
             refs = tuple(sorted({f for f, _ in node.names() if f is not None}))
             self.checks.setdefault(c.form, []).append((c, node, refs))
+        self.recist_forms = recist_forms(protocol)
         self.outcomes: dict[tuple, Any] = {}
 
     def remember(self, key: tuple, compute: Any) -> Any:
@@ -84,13 +88,17 @@ def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
 
     def form_key(form: str) -> str:
         if form not in form_keys:
-            form_keys[form] = _canonical(by_form.get(form, []))
+            # a digest, not the text: an outcome is kept per save and would hold a copy of the form's records
+            form_keys[form] = hashlib.sha256(_canonical(by_form.get(form, [])).encode()).hexdigest()
         return form_keys[form]
 
     out: list[Finding] = []
+    recist_input = hashlib.sha256(casebook.usubjid.encode())
     for r in casebook.records:
         edc_form(protocol, r.form)
         vkey = _canonical(dict(r.values))
+        if r.form in memo.recist_forms:
+            recist_input.update(_canonical([r.record_key, r.visitnum, r.version, vkey]).encode())
         errors = memo.remember(("field", r.form, r.version, vkey),
                                lambda r=r: tuple(soft_errors(protocol, r.form, r.version, r.values)))
         for e in errors:
@@ -100,4 +108,5 @@ def run_edit_checks(protocol: Protocol, casebook: Casebook) -> list[Finding]:
             if memo.remember(key, lambda r=r, node=node: evaluate(node, r.values, casebook=by_form,
                                                                   protocol=protocol)) is False:
                 out.append(Finding(c.id, r.usubjid, r.form, r.visit, r.record_key, c.field, c.message))
-    return out + recist_findings(protocol, casebook)
+    recist = memo.remember(("recist", recist_input.digest()), lambda: tuple(recist_findings(protocol, casebook)))
+    return out + list(recist)

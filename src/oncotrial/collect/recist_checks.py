@@ -29,6 +29,19 @@ def _lesion_forms(protocol: Protocol) -> set[str]:
             if any(t.partition(".")[0] in ("TU", "TR") for fld in f.fields for t in fld.sdtm)}
 
 
+def recist_forms(protocol: Protocol) -> frozenset[str]:
+    """The forms :func:`recist_findings` reads: the lesion forms and those recording an overall
+    response. A casebook whose records of these forms are unchanged has the same RECIST findings.
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> sorted(recist_forms(load_protocol("patina")))
+    ['NEWLES', 'NTL_BASE', 'NTL_FU', 'TA', 'TL_BASE', 'TL_FU']
+    """
+    if protocol.edc is None:
+        return frozenset()
+    return frozenset(_lesion_forms(protocol) | set(_response_field(protocol)))
+
+
 def recist_findings(protocol: Protocol, casebook: Casebook) -> list[Finding]:
     """Baseline selection problems (too many targets, too small, not measured) on the baseline lesion
     record they concern, and each recorded overall response that differs from the one RECIST 1.1

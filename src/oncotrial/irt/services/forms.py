@@ -136,7 +136,7 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
                 values=text, version=use_version, revision=row.revision + 1, updated_at=now, updated_by=actor.id))
             audit.append(conn, actor=actor.label, action="change", entity="form_record", entity_id=entity_id,
                          old=old, new=new, reason=reason, when=now)
-        book, _ = casebook_of(conn, trial, subj)
+        book, _ = casebook_of(conn, trial, subj, entries=False)
         sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
         saved = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id,
                                                   FormRecordRow.record_key == record_key)).one()
@@ -229,7 +229,8 @@ def export_sdtm(conn: Connection, trial: Trial, *, as_of: str | None = None) -> 
             select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.new)
             .where(AuditEntry.entity == "form_record", AuditEntry.ts <= as_of).order_by(AuditEntry.seq)))
     ids = conn.execute(query).scalars().all()
-    books = [casebook_of(conn, trial, subject_row(conn, reader, sid), states=states)[0] for sid in ids]
+    books = [casebook_of(conn, trial, subject_row(conn, reader, sid), states=states, entries=False)[0]
+             for sid in ids]
     return casebooks_to_sdtm(protocol, books)
 
 
@@ -293,6 +294,6 @@ def migrate_form_version(engine: Engine, trial: Trial, actor: Actor, form_id: st
                              new={"__version__": to_version}, reason=f"form version migration: {reason}", when=now)
                 migrated.append({"subject_id": sid, "record": r.record_key, "from_version": r.version,
                                  "to_version": to_version, "missing": list(move.missing)})
-            book, _ = casebook_of(conn, trial, subj)
+            book, _ = casebook_of(conn, trial, subj, entries=False)
             sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
     return {"form": form_id, "to_version": to_version, "migrated": migrated, "skipped": skipped}

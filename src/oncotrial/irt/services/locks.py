@@ -76,7 +76,7 @@ def _sync_queries_first(engine: Engine, trial: Trial, actor: Actor, subject_ids:
         now = ts()
         for sid in subject_ids:
             subj = subject_row(conn, actor, sid, lock=True)
-            book, _ = casebook_of(conn, trial, subj)
+            book, _ = casebook_of(conn, trial, subj, entries=False)
             sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
 
 

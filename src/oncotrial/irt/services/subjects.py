@@ -78,8 +78,11 @@ def _rand_record(trial: Trial, study_usubjid: str, subj: Any) -> FormRecord:
 
 
 def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
-                states: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[Casebook, list[dict[str, Any]]]:
-    """The subject's casebook (the randomization as its RAND record first) and its saved entries.
+                states: Mapping[str, Mapping[str, Any]] | None = None,
+                entries: bool = True) -> tuple[Casebook, list[dict[str, Any]]]:
+    """The subject's casebook (the randomization as its RAND record first) and its saved entries
+    (none without ``entries``: a save only checks the casebook, and a casebook of hundreds of
+    records would build them on every save).
 
     ``states`` (``subject|record`` -> ``version`` and ``values``, as replayed from the audit trail)
     replaces each entry's stored version and values; an entry it lacks is left out.
@@ -88,7 +91,7 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
     rows = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id)
                         .order_by(FormRecordRow.id)).all()
     records = [_rand_record(trial, uid, subj)]
-    entries = []
+    public: list[dict[str, Any]] = []
     for r in rows:
         version, values = r.version, json.loads(r.values)
         if states is not None:
@@ -96,10 +99,11 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
             if state is None:
                 continue
             version, values = state["version"], dict(state["values"])
-        entries.append(public_record(r, values))
+        if entries:
+            public.append(public_record(r, values))
         records.append(FormRecord(uid, r.visit, r.form, version, values, seq=r.seq, key=r.key,
                                   visitnum=r.visitnum))
-    return Casebook(uid, tuple(records)), entries
+    return Casebook(uid, tuple(records)), public
 
 
 LOCK_STATES = ("open", "frozen", "locked")
