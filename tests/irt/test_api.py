@@ -153,7 +153,7 @@ def test_allocation_list_only_for_statistician(client, trial):
     # Nothing a coordinator can read mentions an unassigned arm.
     rec = client.post("/api/v1/randomizations", json=body("P001"), headers=auth(trial.tokens["S01"])).json()
     assert set(rec) == {"randomization_number", "subject_id", "usubjid", "site", "arm", "arm_name", "stratum",
-                        "strata", "strata_verified", "randomized_at", "randomized_by"}
+                        "strata", "strata_verified", "randomized_at", "randomized_by", "unblinded"}
 
 
 def test_admin_adds_site_and_user_over_api(client, trial):

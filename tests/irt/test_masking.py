@@ -76,8 +76,18 @@ def test_the_investigator_unblinds_one_patient_with_a_reason_on_the_record(maske
     trail = c.get("/api/v1/audit", headers=h["monitor"]).json()["items"]
     link = next(e for e in trail if e["action"] == "unblind")
     assert (link["entity_id"], link["new"]["arm"], link["actor"]) == ("P001", "(hidden)", "inv01 (investigator)")
-    # the rest of the trial stays masked, for the investigator too
-    assert c.get("/api/v1/randomizations/P001", headers=h["inv"]).json()["arm"] == "BLINDED"
+    # the investigator who was told the arm keeps seeing it; everyone else blind stays blind, and
+    # sees that the patient was unblinded
+    seen = {who: c.get("/api/v1/randomizations/P001", headers=h[who]).json() for who in ("inv", "S01", "monitor")}
+    assert {who: (r["arm"], r["unblinded"]) for who, r in seen.items()} == {
+        "inv": (arm, True), "S01": ("BLINDED", True), "monitor": ("BLINDED", True)}
+    listed = c.get("/api/v1/randomizations", headers=h["inv"]).json()["items"]
+    assert [(r["subject_id"], r["arm"], r["unblinded"]) for r in listed] == [("P001", arm, True)]
+    other = c.post("/api/v1/randomizations", json=body("P002"), headers=h["S01"])
+    assert other.status_code == 201, other.text
+    listed = c.get("/api/v1/randomizations", headers=h["inv"]).json()["items"]
+    assert [(r["subject_id"], r["arm"], r["unblinded"]) for r in listed] == [
+        ("P001", arm, True), ("P002", "BLINDED", False)]  # the rest of the trial stays masked
     verify = CliRunner().invoke(cli, ["audit", "verify", "--db", db_url, "--json"])
     assert verify.exit_code == 0 and json.loads(verify.stdout)["ok"], verify.stdout
 

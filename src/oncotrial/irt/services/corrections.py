@@ -16,6 +16,7 @@ from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Forbidden, Invalid, NotFound
 from oncotrial.irt.services.records import list_corrections, record_query, to_record
 from oncotrial.irt.services.trial import Trial
+from oncotrial.irt.services.unblinding import subject_unblinders
 
 
 def correct_strata(engine: Engine, trial: Trial, actor: Actor, subject_id: str, strata_verified: Mapping[str, str],
@@ -53,6 +54,6 @@ def correct_strata(engine: Engine, trial: Trial, actor: Actor, subject_id: str, 
         audit.append(conn, actor=actor.label, action="correct", entity="randomization", entity_id=subject_id,
                      old={"strata_verified": old}, new={"strata_verified": new}, reason=reason, when=now)
         result = conn.execute(record_query().where(Randomization.id == row.id)).one()
-        record = to_record(trial, result, actor)
+        record = to_record(trial, result, actor, subject_unblinders(conn, trial, subject_id))
         record["corrections"] = list_corrections(conn, row.id)
     return record

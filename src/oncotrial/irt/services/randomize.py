@@ -37,6 +37,7 @@ from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
 from oncotrial.irt.services.records import masked_for, record_query, to_record
 from oncotrial.irt.services.setup import RANDOMIZATION_COUNTER
 from oncotrial.irt.services.trial import Trial
+from oncotrial.irt.services.unblinding import subject_unblinders
 from oncotrial.randomization import Minimization
 
 
@@ -112,7 +113,7 @@ def _replay(conn: Connection, trial: Trial, actor: Actor, key: str | None, finge
     if request_hash != fingerprint:
         raise Conflict("Idempotency-Key: already used for a different request; use a new key for a new subject")
     row = conn.execute(record_query().where(Randomization.id == randomization_id)).one()
-    return to_record(trial, row, actor)
+    return to_record(trial, row, actor, subject_unblinders(conn, trial, row.subject_id))
 
 def _raise_if_subject_exists(conn: Connection, actor: Actor, subject_id: str) -> None:
     row = conn.execute(select(Randomization.subject_id, Randomization.randomization_number, Randomization.site_id)

@@ -12,6 +12,7 @@ from oncotrial.irt.db.models import Correction, Randomization, Site, User
 from oncotrial.irt.services.actors import Actor, usubjid
 from oncotrial.irt.services.errors import NotFound
 from oncotrial.irt.services.trial import Trial
+from oncotrial.irt.services.unblinding import subject_unblinders, unblinders_of
 
 
 _RECORD_COLUMNS = (Randomization.id, Randomization.randomization_number, Randomization.subject_id,
@@ -32,16 +33,23 @@ def sees_arms(trial: Trial, actor: Actor) -> bool:
     return not trial.masked or actor.role in UNBLINDED_ROLES
 
 
-def masked_for(trial: Trial, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with its arm hidden when ``actor`` is blind to it."""
-    if sees_arms(trial, actor):
+def masked_for(trial: Trial, actor: Actor, record: dict[str, Any],
+               unblinders: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``record`` with ``unblinded`` (whether the subject was emergency-unblinded, shown to every
+    reader) and its arm hidden when ``actor`` is blind to it. The investigator who unblinded the
+    subject keeps seeing that subject's arm: they were told it, and a list that hid it again would
+    invite a second unblinding to read what is already known."""
+    record = {**record, "unblinded": bool(unblinders)}
+    if sees_arms(trial, actor) or actor.name in unblinders:
         return record
     return {**record, "arm": BLINDED, "arm_name": "Blinded"}
 
 
-def to_record(trial: Trial, row: Any, actor: Actor) -> dict[str, Any]:
-    """The public form of a randomization (as returned by the API), as ``actor`` may see it."""
-    return masked_for(trial, actor, _record_of(trial, row))
+def to_record(trial: Trial, row: Any, actor: Actor, unblinders: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The public form of a randomization (as returned by the API), as ``actor`` may see it;
+    ``unblinders``: who emergency-unblinded the subject
+    (:func:`oncotrial.irt.services.unblinding.unblinders_of`)."""
+    return masked_for(trial, actor, _record_of(trial, row), unblinders)
 
 
 def _record_of(trial: Trial, row: Any) -> dict[str, Any]:
@@ -67,7 +75,7 @@ def get_randomization(conn: Connection, trial: Trial, actor: Actor, subject_id: 
     if row is None or not actor.sees_site(row.site_id):
         raise NotFound(f"subject_id: no randomization of {subject_id!r}{actor.where}" if actor.where
                        else f"subject_id: {subject_id!r} is not randomized")
-    record = to_record(trial, row, actor)
+    record = to_record(trial, row, actor, subject_unblinders(conn, trial, subject_id))
     record["corrections"] = list_corrections(conn, row.id)
     return record
 
@@ -91,7 +99,8 @@ def list_randomizations(conn: Connection, trial: Trial, actor: Actor, *, site: s
     containing it (any case)."""
     q = _listed(actor, site, search)
     rows = conn.execute(q.order_by(Randomization.randomization_number).limit(limit).offset(offset)).all()
-    return [to_record(trial, r, actor) for r in rows]
+    unblinders = unblinders_of(conn, trial, [r.subject_id for r in rows])
+    return [to_record(trial, r, actor, unblinders.get(r.subject_id, frozenset())) for r in rows]
 
 
 def count_randomizations(conn: Connection, actor: Actor, *, site: str | None = None,

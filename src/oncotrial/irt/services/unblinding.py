@@ -9,6 +9,7 @@ unblinding. The trial's other patients stay masked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -51,6 +52,25 @@ def subject_unblindings(conn: Connection, subject_id: str) -> list[dict[str, Any
                         .where(AuditEntry.entity == ENTITY, AuditEntry.entity_id == subject_id)
                         .order_by(AuditEntry.seq)).all()
     return [{"unblinded_at": r.ts, "unblinded_by": user_of_label(r.actor), "reason": r.reason} for r in rows]
+
+
+def unblinders_of(conn: Connection, trial: Trial, subject_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The users who emergency-unblinded each of ``subject_ids`` (those never unblinded are absent);
+    nothing to look up in an open-label trial."""
+    ids = sorted(set(subject_ids))
+    if not trial.masked or not ids:
+        return {}
+    rows = conn.execute(select(AuditEntry.entity_id, AuditEntry.actor)
+                        .where(AuditEntry.entity == ENTITY, AuditEntry.entity_id.in_(ids))).all()
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        out.setdefault(r.entity_id, set()).add(user_of_label(r.actor))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def subject_unblinders(conn: Connection, trial: Trial, subject_id: str) -> frozenset[str]:
+    """Who emergency-unblinded one subject (empty if nobody did)."""
+    return unblinders_of(conn, trial, [subject_id]).get(subject_id, frozenset())
 
 
 def record_unblinded_analysis(engine: Engine, *, actor: str, reason: str, cutoff: str | None) -> None:
