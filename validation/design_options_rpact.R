@@ -1,7 +1,9 @@
 # Reference values for the `oncotrial design` options of issue 18 §1 from R rpact:
 # two-sided designs (sided = 2), Kim-DeMets and Hwang-Shih-DeCani alpha and beta spending
 # with their parameters, and unequal allocation (allocationRatioPlanned) with the
-# Schoenfeld, Freedman and Hsieh-Freedman events formulas.
+# Schoenfeld, Freedman and Hsieh-Freedman events formulas; binding futility (bindingFutility)
+# with beta spending or Z-scale bounds, and null hazard ratios other than 1 (thetaH0; rpact
+# allows them one-sided and with the Schoenfeld formula only, as oncotrial does).
 # Run from the repository root:  Rscript validation/design_options_rpact.R
 # Writes tests/reference/design/design_options.json (designs and sample sizes).
 suppressPackageStartupMessages({
@@ -26,12 +28,14 @@ make_design <- function(c) {
                informationRates = c$information_rates,
                typeOfDesign = if (length(c$information_rates) == 1) "asOF" else a$type)
   if (!is.na(a$gamma) && length(c$information_rates) > 1) args$gammaA <- a$gamma
+  binding <- isTRUE(c$binding_futility)
   if (!is.null(c$beta_spending)) {
     b <- as_rpact(c$beta_spending, "bs")
     args$typeBetaSpending <- b$type
-    args$bindingFutility <- FALSE
     if (!is.na(b$gamma)) args$gammaB <- b$gamma
   }
+  if (!is.null(c$futility_bounds)) args$futilityBounds <- c$futility_bounds
+  if (!is.null(c$beta_spending) || !is.null(c$futility_bounds)) args$bindingFutility <- binding
   do.call(getDesignGroupSequential, args)
 }
 
@@ -54,6 +58,17 @@ add(information_rates = c(0.4, 0.7, 1), alpha = 0.025, beta = 0.2, sided = 1, al
     beta_spending = "kd:2")
 add(information_rates = c(0.4, 0.7, 1), alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "hsd:-2",
     beta_spending = "hsd:-2")
+# binding futility (bindingFutility = TRUE): beta spending and Z-scale futility bounds
+for (t in rates) for (a in c("obf", "pocock", "hsd:-2", "kd:2")) for (b in c("obf", "pocock", "kd:2", "hsd:-4")) {
+  add(information_rates = t, alpha = 0.025, beta = 0.1, sided = 1, alpha_spending = a, beta_spending = b,
+      binding_futility = TRUE)
+}
+add(information_rates = c(0.4, 0.7, 1), alpha = 0.05, beta = 0.2, sided = 1, alpha_spending = "hsd:1",
+    beta_spending = "hsd:1", binding_futility = TRUE)
+add(information_rates = c(0.5, 1), alpha = 0.025, beta = 0.1, sided = 1, alpha_spending = "obf",
+    futility_bounds = c(0), binding_futility = TRUE)
+add(information_rates = c(0.3, 0.6, 1), alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "kd:2",
+    futility_bounds = c(-0.5, 0.5), binding_futility = TRUE)
 
 designs <- list()
 for (c in design_cases) {
@@ -97,14 +112,39 @@ size_cases <- list(
        maxN = NULL, follow = 12, dropout = c(0, 0), alloc = 0.5, method = "HsiehFreedman"),
   list(name = "schoenfeld_ratio_half_two_sided_fixed", design = list(information_rates = c(1), alpha = 0.05,
        beta = 0.2, sided = 2, alpha_spending = "obf"), hr = 0.6, median2 = 10, accrualTime = c(0, 18),
-       maxN = 200, follow = NULL, dropout = c(0.1, 0.1), alloc = 0.5, method = "Schoenfeld")
+       maxN = 200, follow = NULL, dropout = c(0.1, 0.1), alloc = 0.5, method = "Schoenfeld"),
+  # binding futility, and null hazard ratios other than 1 (thetaH0): non-inferiority (HR0 > 1),
+  # superiority by a margin (HR0 < 1), and a harmful-direction alternative (HR > HR0 > 1)
+  list(name = "patina_binding_bsOF", design = list(information_rates = c(0.4, 0.7, 1), alpha = 0.025,
+       beta = 0.1, sided = 1, alpha_spending = "obf", beta_spending = "obf", binding_futility = TRUE),
+       hr = 0.667, median2 = 24, accrualTime = c(0, patina_accrual), maxN = 518, follow = NULL,
+       dropout = c(0.05, 0.05), alloc = 1, method = "Schoenfeld"),
+  list(name = "patina_noninferiority_hr0_1.3", design = list(information_rates = c(0.5, 1), alpha = 0.025,
+       beta = 0.1, sided = 1, alpha_spending = "obf"), hr = 0.667, hr0 = 1.3, median2 = 24,
+       accrualTime = c(0, patina_accrual), maxN = 240, follow = NULL, dropout = c(0.05, 0.05), alloc = 1,
+       method = "Schoenfeld"),
+  list(name = "noninferiority_equal_hazards_binding_ratio2", design = list(information_rates = c(0.4, 0.7, 1),
+       alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "hsd:-2", beta_spending = "kd:2",
+       binding_futility = TRUE), hr = 1.0, hr0 = 1.4, median2 = 24, accrualTime = c(0, patina_accrual),
+       maxN = 518, follow = NULL, dropout = c(0.05, 0.05), alloc = 2, method = "Schoenfeld"),
+  list(name = "patina_noninferiority_binding_ratio2", design = list(information_rates = c(0.4, 0.7, 1),
+       alpha = 0.025, beta = 0.2, sided = 1, alpha_spending = "hsd:-2", beta_spending = "kd:2",
+       binding_futility = TRUE), hr = 0.667, hr0 = 1.15, median2 = 24, accrualTime = c(0, patina_accrual),
+       maxN = 300, follow = NULL, dropout = c(0.05, 0.05), alloc = 2, method = "Schoenfeld"),
+  list(name = "margin_superiority_hr0_0.9_followup", design = list(information_rates = c(0.5, 1), alpha = 0.025,
+       beta = 0.1, sided = 1, alpha_spending = "kd:3", beta_spending = "obf"), hr = 0.6, hr0 = 0.9, median2 = 12,
+       accrualTime = c(0, 24), maxN = NULL, follow = 12, dropout = c(0, 0), alloc = 1, method = "Schoenfeld"),
+  list(name = "harm_hr0_1.1_fixed", design = list(information_rates = c(1), alpha = 0.025, beta = 0.2,
+       sided = 1, alpha_spending = "obf"), hr = 1.6, hr0 = 1.1, median2 = 24, accrualTime = c(0, 48),
+       maxN = 600, follow = NULL, dropout = c(0, 0), alloc = 1, method = "Schoenfeld")
 )
 sizes <- list()
 for (cs in size_cases) {
   d <- make_design(cs$design)
   args <- list(design = d, hazardRatio = cs$hr, median2 = cs$median2, accrualTime = cs$accrualTime,
                dropoutRate1 = cs$dropout[1], dropoutRate2 = cs$dropout[2], dropoutTime = 12,
-               allocationRatioPlanned = cs$alloc, typeOfComputation = cs$method)
+               allocationRatioPlanned = cs$alloc, typeOfComputation = cs$method,
+               thetaH0 = if (is.null(cs$hr0)) 1 else cs$hr0)
   if (!is.null(cs$maxN)) args$maxNumberOfSubjects <- cs$maxN
   if (!is.null(cs$follow)) args$followUpTime <- cs$follow
   s <- do.call(getSampleSizeSurvival, args)

@@ -77,7 +77,7 @@ def test_piecewise_exponential_inverse_and_median():
         (lambda: group_sequential_design((0.5, 1.0), alpha_spending="linear"), "alpha_spending"),
         (lambda: group_sequential_design((0.5, 1.0), futility_bounds=(0.0, 1.0, 2.0)), "futility_bounds"),
         (lambda: group_sequential_design((0.5, 1.0), futility_bounds=(5.0,)), "futility_bounds"),
-        (lambda: group_sequential_design((0.5, 1.0), beta_spending="obf", binding_futility=True), "binding_futility"),
+        (lambda: group_sequential_design((0.5, 1.0), beta_spending="obf", binding_futility="yes"), "binding_futility"),
         (lambda: group_sequential_design((1.0,), beta_spending="obf"), "beta_spending"),
         (lambda: events_schoenfeld(1.0), "hazard_ratio"),
         (lambda: events_freedman(0.7, allocation_ratio=0), "allocation_ratio"),

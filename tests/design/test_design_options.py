@@ -103,3 +103,47 @@ def test_fixed_two_sided_sample_size_uses_one_tail_level():
     assert s.events_fixed == pytest.approx(events_schoenfeld(0.7, 0.025, 0.2), rel=1e-12)
     with pytest.raises(ValueError, match="sided"):
         sample_size_survival(0.7, median_control=12, design=group_sequential_design(), max_subjects=500, sided=2)
+
+
+def test_binding_futility_lowers_efficacy_bounds_and_spends_alpha_with_futility_in_place():
+    from oncotrial.design.recursion import crossing_probabilities
+
+    free = group_sequential_design((0.4, 0.7, 1.0), beta_spending="obf")
+    bound = group_sequential_design((0.4, 0.7, 1.0), beta_spending="obf", binding_futility=True)
+    assert bound.binding_futility and not free.binding_futility
+    assert bound.critical_values[0] == free.critical_values[0]  # nothing to account for before look 1
+    assert all(b < f for b, f in zip(bound.critical_values[1:], free.critical_values[1:]))
+    # under H0 with the futility stops, the design spends exactly alpha
+    lower = np.array(bound.futility_bounds[:-1] + (-np.inf,))
+    p_up, _ = crossing_probabilities(np.array(bound.information_rates), np.array(bound.critical_values), lower)
+    assert p_up.sum() == pytest.approx(0.025, abs=1e-10)
+    with pytest.raises(ValueError, match="^binding_futility: expected True or False"):
+        group_sequential_design((0.5, 1.0), beta_spending="obf", binding_futility="yes")
+
+
+def test_hr0_default_keeps_results_and_margin_shifts_the_log_hr():
+    from oncotrial.design import events_schoenfeld, sample_size_survival
+
+    kw = dict(median_control=24, accrual_time=(0, 48), max_subjects=600)
+    assert sample_size_survival(0.667, **kw) == sample_size_survival(0.667, hr0=1.0, **kw)
+    assert events_schoenfeld(0.9, hr0=1.3) == pytest.approx(events_schoenfeld(0.9 / 1.3), rel=1e-12)
+    ni = sample_size_survival(0.9, hr0=1.3, **kw)
+    assert ni.hr0 == 1.3 and ni.critical_values_hr[-1] < 1.3  # rejecting H0: HR >= 1.3 needs HR below it
+    for bad in (0, -1.0, float("inf"), float("nan"), "1.3", True):
+        with pytest.raises(ValueError, match="^hr0: expected a positive null hazard ratio"):
+            sample_size_survival(0.9, hr0=bad, **kw)
+    with pytest.raises(ValueError, match="^hazard_ratio: expected a positive number other than hr0 = 1.3"):
+        sample_size_survival(1.3, hr0=1.3, **kw)
+    with pytest.raises(ValueError, match="^hr0: .* needs method 'schoenfeld'"):
+        sample_size_survival(0.9, hr0=1.3, method="freedman", **kw)
+    with pytest.raises(ValueError, match="^hr0: .* needs a one-sided design"):
+        sample_size_survival(0.9, hr0=1.3, sided=2, alpha=0.05, **kw)
+
+
+def test_simulation_refuses_a_non_inferiority_design():
+    from oncotrial.design import sample_size_survival
+    from oncotrial.design.settings import settings_from_design
+
+    ni = sample_size_survival(0.9, hr0=1.3, median_control=24, accrual_time=(0, 48), max_subjects=600)
+    with pytest.raises(ValueError, match="null hazard ratio is 1.3"):
+        settings_from_design(ni)

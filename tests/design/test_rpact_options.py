@@ -23,6 +23,8 @@ def _design(args: dict):
     return group_sequential_design(
         np.atleast_1d(args["information_rates"]).tolist(), alpha=args["alpha"], beta=args["beta"],
         alpha_spending=args["alpha_spending"], beta_spending=args.get("beta_spending"), sided=args["sided"],
+        futility_bounds=None if "futility_bounds" not in args else np.atleast_1d(args["futility_bounds"]).tolist(),
+        binding_futility=args.get("binding_futility", False),
     )
 
 
@@ -52,7 +54,7 @@ def _size(case: dict):
         case["hr"], median_control=case["median2"], design=_design(case["design"]),
         accrual_time=case["accrualTime"], max_subjects=case["maxN"], follow_up=case["follow"],
         dropout_rate=tuple(case["dropout"]), dropout_time=12.0, allocation_ratio=case["alloc"],
-        method=METHOD[case["method"]],
+        method=METHOD[case["method"]], hr0=case.get("hr0", 1.0),
     )
 
 
@@ -92,9 +94,14 @@ def _cli_args(case: dict) -> list[str]:
     d = case["design"]
     args = ["design", "patina", "--json", "--looks", ",".join(map(str, np.atleast_1d(d["information_rates"]))),
             "--alpha", str(d["alpha"]), "--power", str(1 - d["beta"]), "--sided", str(d["sided"]),
-            "--spending", d["alpha_spending"], "--ratio", str(case["alloc"]), "--method", METHOD[case["method"]]]
+            "--spending", d["alpha_spending"], "--ratio", str(case["alloc"]), "--method", METHOD[case["method"]],
+            "--subjects", str(case["maxN"])]
     if "beta_spending" in d:
         args += ["--beta-spending", d["beta_spending"]]
+    if d.get("binding_futility"):
+        args.append("--binding")
+    if "hr0" in case:
+        args += ["--hr0", str(case["hr0"])]
     return args
 
 
@@ -103,7 +110,7 @@ PATINA = [r for r in OPTIONS["sample_sizes"] if r["name"].startswith("patina_")]
 
 @pytest.mark.parametrize("ref", PATINA, ids=lambda r: r["name"])
 def test_cli_design_options_match_rpact(ref):
-    # PATINA's own accrual, median, dropout and 518 patients; the options set the rest.
+    # PATINA's own accrual, median and dropout; the options set the rest.
     res = CliRunner().invoke(app, _cli_args(ref["case"]))
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -117,6 +124,10 @@ def test_cli_design_options_match_rpact(ref):
     np.testing.assert_allclose(out["events_per_stage"], ref["events_per_stage"], atol=0, rtol=COUNT_RTOL)
     np.testing.assert_allclose(out["analysis_times"], ref["analysis_times"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(out["critical_values_hr"], ref["critical_values_hr"], atol=TOL, rtol=0)
+    assert (g["binding_futility"], out["hr0"]) == (ref["case"]["design"].get("binding_futility", False),
+                                                   ref["case"].get("hr0", 1.0))
+    if g["beta_spending"] is not None:
+        np.testing.assert_allclose(out["futility_bounds_hr"], _vec(ref["futility_bounds_hr"]), atol=1e-7, rtol=0)
 
 
 def test_cli_defaults_are_the_protocols():
@@ -150,6 +161,15 @@ def test_cli_defaults_are_the_protocols():
         (["--method", "logrank"], "--method (method): expected one of"),
         (["--looks", "0.5,1", "--sided", "2", "--futility", "0"], "a two-sided design has no futility bounds"),
         (["--beta-spending", "kd:2"], "--beta-spending (beta_spending): needs at least one interim look"),
+        (["--looks", "0.5,1", "--binding"], "--binding: binding futility needs futility bounds"),
+        (["--looks", "0.5,1", "--binding", "--sided", "2", "--beta-spending", "obf"],
+         "a two-sided design has no futility bounds"),
+        (["--hr0", "0"], "--hr0: expected a positive null hazard ratio"),
+        (["--hr0", "nan"], "--hr0: expected a positive null hazard ratio"),
+        (["--hr0", "-1.2"], "--hr0: expected a positive null hazard ratio"),
+        (["--hr0", "0.667"], "--hr0 (hazard_ratio): expected a positive number other than hr0 = 0.667"),
+        (["--hr0", "1.3", "--method", "freedman"], "--hr0 (hr0): a null hazard ratio other than 1 needs method"),
+        (["--hr0", "1.3", "--sided", "2", "--alpha", "0.05"], "--hr0 (hr0): a null hazard ratio other than 1 needs a one"),
     ],
 )
 def test_cli_bad_option_values_are_clear_errors(args, expected):
@@ -158,3 +178,16 @@ def test_cli_bad_option_values_are_clear_errors(args, expected):
     assert res.stdout == ""
     assert res.stderr.startswith("error: ") and expected in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_cli_binding_z_scale_futility_matches_rpact():
+    ref = next(r for r in OPTIONS["designs"] if r["args"].get("binding_futility") and "futility_bounds" in r["args"]
+               and np.atleast_1d(r["args"]["information_rates"]).tolist() == [0.5, 1])
+    res = CliRunner().invoke(app, ["design", "patina", "--json", "--looks", "0.5,1", "--futility", "0", "--binding",
+                                   "--alpha", "0.025", "--power", "0.9", "--sided", "1"])
+    assert res.exit_code == 0, res.output
+    g = json.loads(res.stdout)["design"]
+    assert g["binding_futility"] is True
+    np.testing.assert_allclose(g["critical_values"], _vec(ref["critical_values"]), atol=TOL, rtol=0)
+    np.testing.assert_allclose(g["alpha_spent"], _vec(ref["alpha_spent"]), atol=TOL, rtol=0)
+    np.testing.assert_allclose(g["power"], _vec(ref["power"])[-1], atol=TOL, rtol=0)

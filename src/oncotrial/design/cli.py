@@ -68,7 +68,8 @@ def _design(protocol, looks: str, spending: SpendingFunction, futility: str | No
 _OPTION_OF = {"information_rates": "--looks", "futility_bounds": "--futility", "alpha": "--alpha", "beta": "--power",
               "power": "--power", "sided": "--sided", "allocation_ratio": "--ratio", "method": "--method",
               "n_subjects": "--subjects", "max_subjects": "--subjects", "alpha_spending": "--spending",
-              "beta_spending": "--beta-spending"}
+              "beta_spending": "--beta-spending", "binding_futility": "--binding", "hr0": "--hr0",
+              "hazard_ratio": "--hr0"}
 
 
 def _with_option(message: str) -> str:
@@ -84,7 +85,8 @@ LOOKS = typer.Option("1", "--looks", help="Information fractions of the analyses
 SPENDING = typer.Option(
     "obf", "--spending",
     help=f"Alpha spending: {SPENDING_FORMS} (Hwang-Shih-DeCani gamma, default -4; Kim-DeMets alpha t^rho).")
-FUTILITY = typer.Option(None, "--futility", help="Non-binding futility Z bounds at the interim looks, e.g. 0.")
+FUTILITY = typer.Option(
+    None, "--futility", help="Futility Z bounds at the interim looks, e.g. 0 (non-binding unless design --binding).")
 BETA_SPENDING = typer.Option(None, "--beta-spending", help=f"Futility by beta spending: {SPENDING_FORMS}.")
 SUBJECTS = typer.Option(None, "--subjects", help="Patients (default: the protocol's randomized number).")
 METHOD = typer.Option("schoenfeld", "--method", help="Events formula: schoenfeld, freedman or hsieh-freedman.")
@@ -106,14 +108,24 @@ def design(
         None, "--sided", help="1, or 2 for symmetric two-sided efficacy bounds (default: the protocol's)."),
     ratio: float = typer.Option(
         None, "--ratio", help="Allocation ratio experimental:control, e.g. 2 (default: the protocol's arms)."),
+    binding: bool = typer.Option(
+        False, "--binding", help="Binding futility: efficacy bounds computed with the futility stops in place "
+        "(needs --futility or --beta-spending)."),
+    hr0: float = typer.Option(
+        1.0, "--hr0", help="Null hazard ratio: above 1 a non-inferiority margin, below 1 superiority by a margin "
+        "(one-sided, schoenfeld only)."),
     plot: Path = typer.Option(None, "--plot", help="Write the expected event curve to this PNG file."),
     as_json: bool = typer.Option(False, "--json", help="Print the design as JSON instead of tables."),
 ) -> None:
     """Events, patients and expected analysis times for the protocol's target hazard ratio."""
     alpha_fn, beta_fn = _spending_options(spending, beta_spending)
+    if binding and futility is None and beta_fn is None:
+        raise _fail("--binding: binding futility needs futility bounds (--futility or --beta-spending)")
+    if not (hr0 > 0 and math.isfinite(hr0)):
+        raise _fail(f"--hr0: expected a positive null hazard ratio, got {hr0!r}")
     p = _load(protocol)
-    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method,
-                 alpha=alpha, power=power, sided=sided, allocation_ratio=ratio)
+    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method, alpha=alpha, power=power, sided=sided,
+                 allocation_ratio=ratio, binding_futility=binding, hr0=hr0)
     if as_json:
         d = sd.to_dict()
         typer.echo(json.dumps(d, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
@@ -133,6 +145,11 @@ def _print_design(p, sd) -> None:
     g = sd.design
     c.print(f"[bold]{p.study.id}[/bold] design ({sd.method}; {g.sided}-sided alpha {g.alpha:g}, "
             f"power {1 - g.beta:.0%}, {g.alpha_spending_function} spending, allocation {sd.allocation_ratio:g}:1)")
+    notes = ([f"null HR {sd.hr0:g} (H0: HR >= {sd.hr0:g})" if sd.hazard_ratio < sd.hr0 else
+              f"null HR {sd.hr0:g} (H0: HR <= {sd.hr0:g})"] if sd.hr0 != 1.0 else [])
+    notes += ["binding futility"] if g.binding_futility else []
+    if notes:
+        c.print("; ".join(notes))
     c.print(
         f"target HR {sd.hazard_ratio:g}: median PFS {sd.median_control:.1f} months (control) vs "
         f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"

@@ -39,6 +39,8 @@ def design_from_protocol(
     power: float | None = None,
     sided: int | None = None,
     allocation_ratio: float | None = None,
+    binding_futility: bool = False,
+    hr0: float = 1.0,
 ) -> SurvivalDesign:
     """The sized design implied by the protocol's analysis plan and accrual.
 
@@ -48,12 +50,17 @@ def design_from_protocol(
     uses ``analysis.target_hr``, ``analysis.control_median_months`` (exponential PFS),
     ``analysis.dropout_rate_per_year`` and uniform accrual of ``accrual.randomized_n``
     patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
+    ``binding_futility`` makes the futility bounds binding (efficacy bounds computed with
+    them in place); ``hr0`` is the null hazard ratio (above 1: non-inferiority margin).
 
     Example:
         >>> from oncotrial.protocol import load_protocol
         >>> sd = design_from_protocol(load_protocol("patina"), [0.5, 1.0], alpha=0.05, sided=2)
         >>> sd.design.sided, round(sd.design.critical_values[-1], 4)
         (2, 1.9686)
+        >>> ni = design_from_protocol(load_protocol("patina"), [0.5, 1.0], n_subjects=240, hr0=1.3)
+        >>> round(ni.max_events, 2), round(ni.critical_values_hr[-1], 4)
+        (94.7, 0.8674)
     """
     an = protocol.analysis
     alpha = an.alpha if alpha is None else alpha
@@ -68,6 +75,7 @@ def design_from_protocol(
     gs = group_sequential_design(
         information_rates, alpha=alpha, beta=1 - power, alpha_spending=alpha_spending,
         futility_bounds=futility_bounds, beta_spending=beta_spending, sided=sided,
+        binding_futility=binding_futility,
     )
     n = protocol.accrual.randomized_n if n_subjects is None else n_subjects
     drop = float(getattr(an, "dropout_rate_per_year", 0.0) or 0.0)
@@ -75,6 +83,7 @@ def design_from_protocol(
         an.target_hr, median_control=an.control_median_months, design=gs,
         accrual_time=(0.0, accrual_months(protocol)), max_subjects=n,
         dropout_rate=(drop, drop), dropout_time=12.0, allocation_ratio=ratio, method=method,
+        hr0=hr0,
     )
 
 

@@ -140,10 +140,7 @@ def _efficacy_bounds(t: np.ndarray, alpha: float, fn: SpendingFunction, lower: n
     Two-sided: each tail spends the function at alpha / 2 (rpact's convention, which for
     obf is not half the two-sided function), and the continuation region is (-c_j, c_j).
     """
-    level = alpha / sided
-    cum = spending(fn, t, level)
-    cum[-1] = level
-    inc = np.diff(np.concatenate([[0.0], cum]))
+    inc = _increments(fn, t, alpha / sided)
     b = np.empty(t.size)
     b[0] = norm.isf(inc[0]) if inc[0] > 0 else np.inf
     b[0] = min(b[0], _ZMAX)
@@ -155,12 +152,7 @@ def _efficacy_bounds(t: np.ndarray, alpha: float, fn: SpendingFunction, lower: n
     z, hw = _stage_grid(0.0, lower[0], b[0], r)
     hw = hw * norm.pdf(z)
     for k in range(1, t.size):
-        target = inc[k]
-        if target <= 1e-15:
-            b[k] = _ZMAX
-        else:
-            f = lambda c: stage_probability(z, hw, t[k - 1], t[k], c, 0.0, "upper") - target  # noqa: E731
-            b[k] = _ZMAX if f(_ZMAX) > 0 else brentq(f, 0.0 if sided == 2 else -_ZMAX, _ZMAX, xtol=1e-12, rtol=1e-14)
+        b[k] = _efficacy_root(z, hw, t[k - 1], t[k], inc[k], 0.0 if sided == 2 else -_ZMAX)
         if sided == 2:
             lower[k] = -b[k]
         if k < t.size - 1:
@@ -234,31 +226,65 @@ def _drift_for_power(t, b, a, power, r) -> float:
     return float(brentq(f, 0.0, 30.0, xtol=1e-13, rtol=1e-15))
 
 
-def _beta_spending_bounds(t, b, beta, fn: SpendingFunction, r) -> tuple[np.ndarray, float]:
-    """Futility bounds spending beta under the drift that makes the final bounds meet."""
-    cum = spending(fn, t, beta)
-    cum[-1] = beta
-    inc = np.diff(np.concatenate([[0.0], cum]))
+def _increments(fn: SpendingFunction, t: np.ndarray, level: float) -> np.ndarray:
+    """The error spent at each look: fn(t_k) - fn(t_{k-1}), all of ``level`` by the last."""
+    cum = spending(fn, t, level)
+    cum[-1] = level
+    return np.diff(np.concatenate([[0.0], cum]))
 
-    def bounds_for(drift: float) -> tuple[np.ndarray, float]:
+
+def _efficacy_root(z0, hw0, t_prev, t_k, target: float, lowest: float = -_ZMAX) -> float:
+    """The bound crossed with probability ``target`` from the H0 density carried to t_prev."""
+    if target <= 1e-15:
+        return _ZMAX
+    f = lambda c: stage_probability(z0, hw0, t_prev, t_k, c, 0.0, "upper") - target  # noqa: E731
+    if f(_ZMAX) > 0:
+        return _ZMAX
+    # Less H0 mass continues than there is alpha to spend: only while a binding-futility drift
+    # search tries drifts so small that the futility bounds nearly close the continuation region.
+    return lowest if f(lowest) < 0 else float(brentq(f, lowest, _ZMAX, xtol=1e-12, rtol=1e-14))
+
+
+def _beta_spending_bounds(t, b, beta, fn: SpendingFunction, r,
+                          alpha_increments: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Futility bounds spending beta under the drift that makes the final bounds meet.
+
+    Returns (efficacy bounds, futility bounds, drift). Non-binding, the efficacy bounds ``b``
+    are fixed beforehand. Binding (``alpha_increments`` given), stopping for futility is part
+    of the H0 law, so each efficacy bound after the first spends its alpha given the futility
+    bounds before it, which depend on the drift: both bounds are found together for each
+    trial drift (rpact ``bindingFutility = TRUE``).
+    """
+    inc = _increments(fn, t, beta)
+    binding = alpha_increments is not None
+
+    def bounds_for(drift: float) -> tuple[np.ndarray, np.ndarray, float]:
+        c = np.array(b, float)
         a = np.full(t.size, -np.inf)
         m1 = drift * np.sqrt(t[0])
-        a[0] = min(m1 + norm.ppf(inc[0]), b[0])
-        z, hw = _stage_grid(m1, a[0], b[0], r)
+        a[0] = min(m1 + norm.ppf(inc[0]), c[0])
+        z, hw = _stage_grid(m1, a[0], c[0], r)
         hw = hw * norm.pdf(z - m1)
+        if binding:
+            z0, hw0 = _stage_grid(0.0, a[0], c[0], r)
+            hw0 = hw0 * norm.pdf(z0)
         for k in range(1, t.size):
-            g = lambda c: stage_probability(z, hw, t[k - 1], t[k], c, drift, "lower") - inc[k]  # noqa: E731
+            if binding:
+                c[k] = _efficacy_root(z0, hw0, t[k - 1], t[k], alpha_increments[k])
+            g = lambda x: stage_probability(z, hw, t[k - 1], t[k], x, drift, "lower") - inc[k]  # noqa: E731
             if k == t.size - 1:
-                return a, g(b[k])
+                return c, a, g(c[k])
             # Too little mass left to spend (large drift): the bounds meet early.
-            a[k] = b[k] if g(b[k]) <= 0 else brentq(g, -_ZMAX - 30, b[k], xtol=1e-12, rtol=1e-14)
-            _, _, z, hw = _step(z, hw, t[k - 1], t[k], b[k], a[k], drift, r, True)
-        return a, 0.0
+            a[k] = c[k] if g(c[k]) <= 0 else brentq(g, -_ZMAX - 30, c[k], xtol=1e-12, rtol=1e-14)
+            _, _, z, hw = _step(z, hw, t[k - 1], t[k], c[k], a[k], drift, r, True)
+            if binding:
+                _, _, z0, hw0 = _step(z0, hw0, t[k - 1], t[k], c[k], a[k], 0.0, r, True)
+        return c, a, 0.0
 
-    drift = brentq(lambda d: bounds_for(d)[1], 1e-6, 30.0, xtol=1e-13, rtol=1e-15)
-    a, _ = bounds_for(drift)
-    a[-1] = b[-1]
-    return a, float(drift)
+    drift = brentq(lambda d: bounds_for(d)[2], 1e-6, 30.0, xtol=1e-13, rtol=1e-15)
+    c, a, _ = bounds_for(drift)
+    a[-1] = c[-1]
+    return c, a, float(drift)
 
 
 def _parameter(fn: SpendingFunction | None, given: float | None) -> float:
@@ -289,8 +315,10 @@ def group_sequential_design(
     ``alpha_spending`` "obf" (asOF), "pocock" (asP), "hsd" or "hsd:GAMMA" (asHSD, gamma
     ``gamma_alpha`` or -4), "kd:RHO" (asKD, alpha t^rho) or a ``SpendingFunction``; futility
     (one-sided designs only) either as Z-scale ``futility_bounds`` at the K-1 interim looks or
-    as ``beta_spending`` in the same forms (bsOF, bsP, bsHSD, bsKD; ``gamma_beta``;
-    non-binding only).
+    as ``beta_spending`` in the same forms (bsOF, bsP, bsHSD, bsKD; ``gamma_beta``).
+    ``binding_futility=True`` (rpact ``bindingFutility = TRUE``) computes the efficacy bounds
+    under H0 with the futility stops in place, so they are lower; with beta spending the
+    efficacy and futility bounds are then solved for jointly with the drift.
 
     Example:
         >>> d = group_sequential_design([0.5, 1.0], alpha=0.025, beta=0.1)
@@ -299,6 +327,9 @@ def group_sequential_design(
         >>> d2 = group_sequential_design([0.5, 1.0], alpha=0.05, alpha_spending="kd:2", sided=2)
         >>> [round(c, 4) for c in d2.critical_values]
         [2.4977, 2.0183]
+        >>> d3 = group_sequential_design([0.4, 0.7, 1.0], beta_spending="obf", binding_futility=True)
+        >>> [round(c, 4) for c in d3.critical_values]
+        [3.3569, 2.4444, 1.9601]
     """
     t = _check_rates(information_rates)
     sided = _check_sided(sided)
@@ -313,8 +344,8 @@ def group_sequential_design(
         raise ValueError("sided: a two-sided design has no futility bounds (futility_bounds, beta_spending)")
     if beta_fn is not None and futility_bounds is not None:
         raise ValueError("futility_bounds: give either futility_bounds or beta_spending, not both")
-    if beta_fn is not None and binding_futility:
-        raise ValueError("binding_futility: beta-spending futility bounds are supported as non-binding only")
+    if binding_futility not in (True, False):  # 0 and 1 as before; not "yes"
+        raise ValueError(f"binding_futility: expected True or False, got {binding_futility!r}")
     if beta_fn is not None and t.size < 2:
         raise ValueError("beta_spending: needs at least one interim look")
     if not isinstance(r, (int, np.integer)) or r < 8:
@@ -331,7 +362,10 @@ def group_sequential_design(
         lower_for_alpha = a = -b
         drift = _drift_for_power(t, b, a, 1.0 - beta, r)
     elif beta_fn is not None:
-        a, drift = _beta_spending_bounds(t, b, beta, beta_fn, r)
+        alpha_inc = _increments(alpha_fn, t, alpha) if binding_futility else None
+        b, a, drift = _beta_spending_bounds(t, b, beta, beta_fn, r, alpha_inc)
+        if binding_futility:
+            lower_for_alpha = np.concatenate([a[:-1], [-np.inf]])
     else:
         a = _futility_array(futility_bounds, k, b)
         if np.any(a[:-1] > b[:-1]):

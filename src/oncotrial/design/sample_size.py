@@ -27,9 +27,17 @@ from oncotrial.design.group_sequential import GroupSequentialDesign, characteris
 Method = Literal["schoenfeld", "freedman", "hsieh-freedman"]
 
 
-def _check_hr(hazard_ratio: float) -> float:
-    if not (hazard_ratio > 0 and np.isfinite(hazard_ratio)) or hazard_ratio == 1:
-        raise ValueError(f"hazard_ratio: expected a positive number other than 1, got {hazard_ratio!r}")
+def _check_hr0(hr0: float) -> float:
+    if isinstance(hr0, bool) or not isinstance(hr0, (int, float, np.floating, np.integer)) or not (
+            hr0 > 0 and np.isfinite(hr0)):
+        raise ValueError(f"hr0: expected a positive null hazard ratio, got {hr0!r}")
+    return float(hr0)
+
+
+def _check_hr(hazard_ratio: float, hr0: float = 1.0) -> float:
+    if not (hazard_ratio > 0 and np.isfinite(hazard_ratio)) or hazard_ratio == hr0:
+        other = "1" if hr0 == 1 else f"hr0 = {hr0:g}"
+        raise ValueError(f"hazard_ratio: expected a positive number other than {other}, got {hazard_ratio!r}")
     return float(hazard_ratio)
 
 
@@ -46,18 +54,25 @@ def _check_error(alpha: float, beta: float) -> None:
         raise ValueError(f"beta: expected a type II error in (0, 1 - alpha), got {beta!r}")
 
 
-def events_schoenfeld(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0) -> float:
-    """Events for a fixed design by Schoenfeld (1981): (z_a + z_b)^2 (1 + r)^2 / (r log(HR)^2).
+def events_schoenfeld(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0,
+                      *, hr0: float = 1.0) -> float:
+    """Events for a fixed design by Schoenfeld (1981): (z_a + z_b)^2 (1 + r)^2 / (r log(HR / HR0)^2).
+
+    ``hr0`` is the null hazard ratio (rpact ``thetaH0``): above 1 a non-inferiority margin,
+    below 1 superiority by a margin.
 
     Example:
         >>> round(events_schoenfeld(0.667, 0.025, 0.1), 4)
         256.2835
+        >>> round(events_schoenfeld(0.9, 0.025, 0.1, hr0=1.3), 3)
+        310.821
     """
-    hr = _check_hr(hazard_ratio)
+    h0 = _check_hr0(hr0)
+    hr = _check_hr(hazard_ratio, h0)
     r = _check_ratio(allocation_ratio)
     _check_error(alpha, beta)
     z = norm.isf(alpha) + norm.isf(beta)
-    return float(z**2 * (1 + r) ** 2 / (r * np.log(hr) ** 2))
+    return float(z**2 * (1 + r) ** 2 / (r * (np.log(hr) - np.log(h0)) ** 2))
 
 
 def events_freedman(hazard_ratio: float, alpha: float = 0.025, beta: float = 0.1, allocation_ratio: float = 1.0) -> float:
@@ -99,7 +114,11 @@ EVENTS_FORMULAS = {
 
 @dataclass(frozen=True)
 class SurvivalDesign:
-    """A sized time-to-event trial: events, patients and expected analysis times per look."""
+    """A sized time-to-event trial: events, patients and expected analysis times per look.
+
+    ``hr0`` is the null hazard ratio tested against (1: superiority); the HR-scale bounds
+    ``critical_values_hr`` / ``futility_bounds_hr`` are hr0 times the Z bounds' HR ratios.
+    """
 
     design: GroupSequentialDesign
     method: str
@@ -120,6 +139,7 @@ class SurvivalDesign:
     study_duration_h1: float
     critical_values_hr: tuple[float, ...]
     futility_bounds_hr: tuple[float, ...]
+    hr0: float = 1.0
 
     @property
     def median_control(self) -> float:
@@ -204,6 +224,7 @@ def sample_size_survival(
     method: str = "schoenfeld",
     *,
     sided: int | None = None,
+    hr0: float = 1.0,
 ) -> SurvivalDesign:
     """Events, patients and expected analysis times for a target hazard ratio.
 
@@ -217,13 +238,20 @@ def sample_size_survival(
     and power 1 - ``beta`` is used (``sided`` 1 unless given; a given design brings its own).
     ``allocation_ratio`` is experimental:control (rpact ``allocationRatioPlanned``) and
     ``method`` the events formula: "schoenfeld", "freedman" or "hsieh-freedman".
+    ``hr0`` is the null hazard ratio (rpact ``thetaH0``): a non-inferiority margin when above 1
+    with ``hazard_ratio`` below it, superiority by a margin when below 1; as in rpact, other
+    than 1 only with a one-sided design and the Schoenfeld formula.
 
     Example:
         >>> s = sample_size_survival(0.667, median_control=29, accrual_time=(0, 48), max_subjects=518)
         >>> round(s.max_events, 2), round(s.analysis_times[-1], 2)
         (256.28, 60.67)
+        >>> ni = sample_size_survival(0.9, median_control=24, accrual_time=(0, 48), max_subjects=600, hr0=1.3)
+        >>> round(ni.events_fixed, 3), round(ni.critical_values_hr[-1], 4)
+        (310.821, 1.0408)
     """
-    hr = _check_hr(hazard_ratio)
+    h0 = _check_hr0(hr0)
+    hr = _check_hr(hazard_ratio, h0)
     r = _check_ratio(allocation_ratio)
     if (control is None) == (median_control is None):
         raise ValueError("control: give exactly one of control (PiecewiseExponential) or median_control")
@@ -245,11 +273,17 @@ def sample_size_survival(
         raise ValueError("design: expected a GroupSequentialDesign")
     elif sided is not None and sided != design.sided:
         raise ValueError(f"sided: {sided!r} contradicts the given design's sided = {design.sided}")
+    if h0 != 1.0 and method != "schoenfeld":
+        # rpact: Freedman's formulas are for superiority testing only.
+        raise ValueError(f"hr0: a null hazard ratio other than 1 needs method 'schoenfeld', got {method!r}")
+    if h0 != 1.0 and design.sided != 1:
+        raise ValueError("hr0: a null hazard ratio other than 1 needs a one-sided design (sided 1)")
     etas = (dropout_hazard(dropout_rate[0], dropout_time), dropout_hazard(dropout_rate[1], dropout_time))
 
     formula = EVENTS_FORMULAS[method]
     # rpact sizes a two-sided design on one tail's level: the other tail adds ~nothing to power.
-    events_fixed = formula(hr, design.alpha / design.sided, design.beta, r)
+    margin = {"hr0": h0} if h0 != 1.0 else {}  # checked above: only Schoenfeld's formula takes one
+    events_fixed = formula(hr, design.alpha / design.sided, design.beta, r, **margin)
     max_events = events_fixed * design.inflation_factor
     t_rates = np.asarray(design.information_rates)
     events_k = t_rates * max_events
@@ -283,10 +317,10 @@ def sample_size_survival(
     scale = (1 + r) / np.sqrt(r * events_k)
     b = np.asarray(design.critical_values)
     a = np.asarray(design.futility_bounds)
-    direction = 1.0 if hr < 1 else -1.0
+    direction = 1.0 if hr < h0 else -1.0
     with np.errstate(over="ignore"):
-        hr_crit = np.exp(-direction * b * scale)
-        hr_fut = np.where(np.isfinite(a), np.exp(-direction * a * scale), np.nan)
+        hr_crit = h0 * np.exp(-direction * b * scale)
+        hr_fut = np.where(np.isfinite(a), h0 * np.exp(-direction * a * scale), np.nan)
 
     return SurvivalDesign(
         design=design,
@@ -309,4 +343,5 @@ def sample_size_survival(
         critical_values_hr=tuple(map(float, hr_crit)),
         # rpact reports no effect-scale futility bounds for a design without any.
         futility_bounds_hr=tuple(map(float, hr_fut[:-1])) if np.any(np.isfinite(a[:-1])) else (),
+        hr0=h0,
     )

@@ -108,6 +108,9 @@ def settings_from_design(
 
     ``hazard_ratio`` is the true HR to simulate (default: the design's alternative).
     """
+    if design.hr0 != 1.0:
+        # The simulated log-rank Z tests HR = 1; a margin would need a shifted statistic.
+        raise ValueError(f"design: simulation tests HR = 1, the design's null hazard ratio is {design.hr0:g}")
     r = design.allocation_ratio
     if abs(r - round(r)) > 1e-12:
         raise ValueError(f"design: allocation ratio {r} is not an integer ratio; simulate with explicit settings")
