@@ -169,7 +169,8 @@ def test_cli_defaults_are_the_protocols():
         (["--hr0", "-1.2"], "--hr0: expected a positive null hazard ratio"),
         (["--hr0", "0.667"], "--hr0 (hazard_ratio): expected a positive number other than hr0 = 0.667"),
         (["--hr0", "1.3", "--method", "freedman"], "--hr0 (hr0): a null hazard ratio other than 1 needs method"),
-        (["--hr0", "1.3", "--sided", "2", "--alpha", "0.05"], "--hr0 (hr0): a null hazard ratio other than 1 needs a one"),
+        (["--hr0", "1.3", "--sided", "2", "--alpha", "0.05"],
+         "--hr0 (hr0): a null hazard ratio other than 1 needs a one-sided design"),
     ],
 )
 def test_cli_bad_option_values_are_clear_errors(args, expected):
