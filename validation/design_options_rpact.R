@@ -6,13 +6,7 @@
 # allows them one-sided and with the Schoenfeld formula only, as oncotrial does).
 # Run from the repository root:  Rscript validation/design_options_rpact.R
 # Writes tests/reference/design/design_options.json (designs and sample sizes).
-suppressPackageStartupMessages({
-  library(rpact)
-  library(jsonlite)
-})
-out_dir <- file.path("tests", "reference", "design")
-dir.create(out_dir, recursive = TRUE, showWarnings = FALSE)
-num <- function(x) if (is.null(x)) NULL else as.numeric(x)
+source(file.path("validation", "rpact_records.R"))  # rpact, jsonlite, out_dir, num(), design_record()
 
 # spending "kind[:parameter]" as oncotrial spells it -> rpact's type and gamma
 as_rpact <- function(spec, prefix) {
@@ -71,24 +65,7 @@ add(information_rates = c(0.3, 0.6, 1), alpha = 0.025, beta = 0.2, sided = 1, al
     futility_bounds = c(-0.5, 0.5), binding_futility = TRUE)
 
 designs <- list()
-for (c in design_cases) {
-  d <- make_design(c)
-  ch <- getDesignCharacteristics(d)
-  fut <- if (d$kMax > 1) num(d$futilityBounds) else numeric(0)
-  fut[fut <= -6] <- -Inf  # rpact's C_FUTILITY_BOUNDS_DEFAULT (-6) means "no futility bound"
-  designs[[length(designs) + 1]] <- list(
-    args = c,
-    critical_values = num(d$criticalValues),
-    alpha_spent = num(d$alphaSpent),
-    stage_levels = num(d$stageLevels),
-    futility_bounds = ifelse(is.infinite(fut), "-Inf", fut),
-    shift = num(ch$shift),
-    inflation_factor = num(ch$inflationFactor),
-    power = num(ch$power),
-    rejection_probabilities = num(ch$rejectionProbabilities),
-    futility_probabilities = if (d$kMax > 1 && c$sided == 1) num(ch$futilityProbabilities) else numeric(0)
-  )
-}
+for (c in design_cases) designs[[length(designs) + 1]] <- design_record(make_design(c), c, c$sided)
 
 # ---- sample size for survival ---------------------------------------------------------
 # PATINA's accrual: 2017-06-01 to 2021-07-31 (1521 days) in months of 30.4375 days.

@@ -1,13 +1,7 @@
 # Reference values for oncotrial.design from R rpact.
 # Run from the repository root:  Rscript validation/design_rpact.R
 # Writes tests/reference/design/{designs,sample_sizes,event_probabilities}.json
-suppressPackageStartupMessages({
-  library(rpact)
-  library(jsonlite)
-})
-out_dir <- file.path("tests", "reference", "design")
-dir.create(out_dir, recursive = TRUE, showWarnings = FALSE)
-num <- function(x) if (is.null(x)) NULL else as.numeric(x)
+source(file.path("validation", "rpact_records.R"))  # rpact, jsonlite, out_dir, num(), design_record()
 
 # ---- group-sequential designs -------------------------------------------------------
 rates <- list(c(1), c(0.5, 1), c(0.4, 0.7, 1), c(0.25, 0.5, 0.75, 1))
@@ -20,22 +14,7 @@ spend <- list(
 )
 designs <- list()
 add_design <- function(args, py) {
-  d <- do.call(getDesignGroupSequential, args)
-  ch <- getDesignCharacteristics(d)
-  fut <- if (d$kMax > 1) num(d$futilityBounds) else numeric(0)
-  fut[fut <= -6] <- -Inf  # rpact's C_FUTILITY_BOUNDS_DEFAULT (-6) means "no futility bound"
-  designs[[length(designs) + 1]] <<- list(
-    args = py,
-    critical_values = num(d$criticalValues),
-    alpha_spent = num(d$alphaSpent),
-    stage_levels = num(d$stageLevels),
-    futility_bounds = ifelse(is.infinite(fut), "-Inf", fut),
-    shift = num(ch$shift),
-    inflation_factor = num(ch$inflationFactor),
-    power = num(ch$power),
-    rejection_probabilities = num(ch$rejectionProbabilities),
-    futility_probabilities = if (d$kMax > 1) num(ch$futilityProbabilities) else numeric(0)
-  )
+  designs[[length(designs) + 1]] <<- design_record(do.call(getDesignGroupSequential, args), py)
 }
 for (t in rates) for (s in spend) for (beta in c(0.1, 0.2)) {
   if (length(t) == 1 && s$kind != "obf") next

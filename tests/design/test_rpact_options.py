@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from oncotrial.cli import app
 from oncotrial.design import group_sequential_design, sample_size_survival
 
-from .test_rpact_reference import COUNT_RTOL, REF, TOL, _vec
+from .test_rpact_reference import COUNT_RTOL, REF, TOL, _vec, check_design
 
 OPTIONS = json.loads((REF / "design_options.json").read_text())
 METHOD = {"Schoenfeld": "schoenfeld", "Freedman": "freedman", "HsiehFreedman": "hsieh-freedman"}
@@ -28,25 +28,9 @@ def _design(args: dict):
     )
 
 
-def _check_design(d, ref) -> None:
-    np.testing.assert_allclose(d.critical_values, _vec(ref["critical_values"]), atol=TOL, rtol=0)
-    np.testing.assert_allclose(d.alpha_spent, _vec(ref["alpha_spent"]), atol=TOL, rtol=0)
-    np.testing.assert_allclose(d.stage_levels, _vec(ref["stage_levels"]), atol=TOL, rtol=0)
-    fut = _vec(ref["futility_bounds"]) if ref["futility_bounds"] != [] else np.zeros(0)
-    np.testing.assert_allclose(d.futility_bounds[:-1], fut, atol=TOL, rtol=0)
-    np.testing.assert_allclose(d.shift, ref["shift"], atol=TOL, rtol=0)
-    np.testing.assert_allclose(d.inflation_factor, ref["inflation_factor"], atol=TOL, rtol=0)
-    np.testing.assert_allclose(d.power, _vec(ref["power"])[-1], atol=TOL, rtol=0)
-    if d.k_max > 1:
-        np.testing.assert_allclose(d.rejection_probabilities, _vec(ref["rejection_probabilities"]), atol=TOL, rtol=0)
-    if ref["futility_probabilities"] != []:
-        np.testing.assert_allclose(d.futility_probabilities[:-1], _vec(ref["futility_probabilities"]), atol=TOL,
-                                   rtol=0)
-
-
 @pytest.mark.parametrize("ref", OPTIONS["designs"], ids=lambda r: json.dumps(r["args"], separators=(",", ":")))
 def test_design_options_match_rpact(ref):
-    _check_design(_design(ref["args"]), ref)
+    check_design(_design(ref["args"]), ref)
 
 
 def _size(case: dict):
