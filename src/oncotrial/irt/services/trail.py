@@ -49,9 +49,9 @@ def _public(r: Any, blinded: bool) -> dict[str, Any]:
 
 def _reach(conn: Connection, actor: Actor) -> Any:
     """Whether a link is shown to a site-limited ``actor``, as a function of the row."""
-    sites = sorted(actor.visible_sites or ())
-    subjects = set(conn.execute(select(Randomization.subject_id).where(Randomization.site_id.in_(sites))).scalars())
-    codes = set(conn.execute(select(Site.code).where(Site.id.in_(sites))).scalars())
+    subjects = set(conn.execute(select(Randomization.subject_id)
+                                .where(actor.site_condition(Randomization.site_id))).scalars())
+    codes = set(conn.execute(select(Site.code).where(actor.site_condition(Site.id))).scalars())
 
     def shown(r: Any) -> bool:
         if r.entity in SUBJECT_ENTITIES:
