@@ -351,7 +351,7 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
     Patients randomized by the cut-off are followed to min(PFS, dropout, cut - entry).
     Returns per replicate: enrolled, events, stratified log-rank O-E and V (experimental arm),
     stratified Cox log HR and its information (Efron ties), converged flag, KM medians
-    (experimental, control).
+    (experimental, control), and the unstratified log-rank O-E and V (one pooled risk set).
     """
     n_rep, n = entry.shape
     out_n = np.zeros(n_rep, np.int64)
@@ -363,6 +363,8 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
     conv = np.zeros(n_rep, np.bool_)
     med1 = np.zeros(n_rep)
     med0 = np.zeros(n_rep)
+    o_e_u = np.zeros(n_rep)
+    var_u = np.zeros(n_rep)
     for r in prange(n_rep):
         c = cut[r]
         time = np.empty(n)
@@ -445,13 +447,45 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
         out_d[r] = dtot
         o_e[r] = oe
         var[r] = v
+        # the unstratified log-rank of the same trial, for a like-for-like check of the
+        # unstratified analytic power: tie groups of time alone along the pooled order
+        oe_u = 0.0
+        v_u = 0.0
+        at0 = 0
+        at1 = 0
+        i = m - 1
+        while i >= 0:
+            t = tfix[by_time[i]]
+            e0 = 0
+            e1 = 0
+            j = i
+            while j >= 0 and tfix[by_time[j]] == t:
+                q = by_time[j]
+                if ar[q] == 1:
+                    at1 += 1
+                    if event[q]:
+                        e1 += 1
+                else:
+                    at0 += 1
+                    if event[q]:
+                        e0 += 1
+                j -= 1
+            dd = e0 + e1
+            if dd > 0:
+                nn = at0 + at1
+                oe_u += e1 - dd * at1 / nn
+                if nn > 1:
+                    v_u += dd * (at1 / nn) * (at0 / nn) * (nn - dd) / (nn - 1.0)
+            i = j
+        o_e_u[r] = oe_u
+        var_u[r] = v_u
         b, inf_, ok = _cox_efron(n0, n1, d0, d1, g, tol, max_iter)
         beta[r] = b
         info[r] = inf_
         conv[r] = ok
         med1[r] = _km_median(by_time, tarm, event, ar, 1)
         med0[r] = _km_median(by_time, tarm, event, ar, 0)
-    return out_n, out_d, o_e, var, beta, info, conv, med1, med0
+    return out_n, out_d, o_e, var, beta, info, conv, med1, med0, o_e_u, var_u
 
 
 @njit(cache=True, parallel=True)

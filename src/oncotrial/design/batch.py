@@ -223,8 +223,13 @@ class BatchAnalysis:
     experimental arm does better, as R ``survdiff``); ``z = -logrank_z`` is compared with the
     bounds. ``log_hr`` / ``se_log_hr``: stratified Cox (Efron) for experimental vs control;
     NaN where the fit did not converge (``converged`` False), as ``oncotrial.stats.cox``.
-    ``stop_look`` (1-based) and ``decision`` (1 efficacy, -1 futility, 0 none at the final
-    look) follow the group-sequential rules.
+    ``stop_look`` (1-based) and ``decision`` (1 efficacy, -1 futility, -2 rejection in favour
+    of control -- two-sided designs only --, 0 none at the final look) follow the
+    group-sequential rules applied to the stratified log-rank, the protocol's primary test.
+    ``observed_minus_expected_unstratified`` / ``variance_unstratified`` are the unstratified
+    log-rank of the same trials (one pooled risk set), and ``stop_look_unstratified`` /
+    ``decision_unstratified`` the same rules applied to it: the trial as it would have gone
+    had it been analysed unstratified, which the Schoenfeld power describes.
     """
 
     first: int
@@ -241,11 +246,20 @@ class BatchAnalysis:
     median_control: np.ndarray
     stop_look: np.ndarray
     decision: np.ndarray
+    observed_minus_expected_unstratified: np.ndarray
+    variance_unstratified: np.ndarray
+    stop_look_unstratified: np.ndarray
+    decision_unstratified: np.ndarray
 
     @property
     def logrank_z(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.observed_minus_expected / np.sqrt(self.variance)
+
+    @property
+    def logrank_z_unstratified(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.observed_minus_expected_unstratified / np.sqrt(self.variance_unstratified)
 
     @property
     def hazard_ratio(self) -> np.ndarray:
@@ -271,6 +285,7 @@ class BatchAnalysis:
                 "n_enrolled": self.n_enrolled.ravel(),
                 "n_events": self.n_events.ravel(),
                 "logrank_z": self.logrank_z.ravel(),
+                "logrank_z_unstratified": self.logrank_z_unstratified.ravel(),
                 "log_hr": self.log_hr.ravel(),
                 "se_log_hr": self.se_log_hr.ravel(),
                 "median_experimental": self.median_experimental.ravel(),
@@ -300,7 +315,8 @@ def analyse_trials(batch: TrialBatch) -> BatchAnalysis:
     s = batch.settings
     cuts = batch.cut_times()
     r, k = cuts.shape
-    res = [np.empty((r, k), dt) for dt in (np.int64, np.int64, float, float, float, float, bool, float, float)]
+    res = [np.empty((r, k), dt) for dt in (np.int64, np.int64, float, float, float, float, bool, float, float,
+                                            float, float)]
     stratum = batch.stratum.astype(np.int64)
     for look in range(k):
         out = _kernels.analyse(
@@ -309,30 +325,38 @@ def analyse_trials(batch: TrialBatch) -> BatchAnalysis:
         )
         for a, o in zip(res, out):
             a[:, look] = o
-    n_enr, n_ev, oe, var, beta, info, conv, m1, m0 = res
+    n_enr, n_ev, oe, var, beta, info, conv, m1, m0, oe_u, var_u = res
     with np.errstate(divide="ignore", invalid="ignore"):
         z = -oe / np.sqrt(var)
+        z_u = -oe_u / np.sqrt(var_u)
         se = 1.0 / np.sqrt(info)
-    stop_look, decision = _decide(z, np.asarray(s.critical_values), np.asarray(s.futility_bounds, float))
+    upper, lower = np.asarray(s.critical_values), np.asarray(s.futility_bounds, float)
+    stop_look, decision = _decide(z, upper, lower, s.sided)
+    stop_u, decision_u = _decide(z_u, upper, lower, s.sided)
     return BatchAnalysis(
         first=batch.first, events_per_look=s.events_per_look, cut_time=cuts, n_enrolled=n_enr,
         n_events=n_ev, observed_minus_expected=oe, variance=var, log_hr=beta, se_log_hr=se,
         converged=conv, median_experimental=m1, median_control=m0, stop_look=stop_look, decision=decision,
+        observed_minus_expected_unstratified=oe_u, variance_unstratified=var_u, stop_look_unstratified=stop_u,
+        decision_unstratified=decision_u,
     )
 
 
-def _decide(z: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _decide(z: np.ndarray, upper: np.ndarray, lower: np.ndarray, sided: int = 1) -> tuple[np.ndarray, np.ndarray]:
     r, k = z.shape
     a = np.full(k, -np.inf)
     a[: min(lower.size, k - 1)] = lower[: k - 1]
     eff = z >= upper
+    # two-sided (symmetric bounds, no futility): Z <= -c_k rejects H0 in favour of control
+    against = z <= -upper if sided == 2 else np.zeros_like(eff)
     fut = z <= a
     fut[:, -1] = False
-    stop_any = eff | fut
+    stop_any = eff | fut | against
     stop_any[:, -1] = True
     stop_idx = np.argmax(stop_any, axis=1)
     rows = np.arange(r)
-    decision = np.where(eff[rows, stop_idx], 1, np.where(fut[rows, stop_idx], -1, 0)).astype(np.int8)
+    decision = np.where(eff[rows, stop_idx], 1, np.where(against[rows, stop_idx], -2,
+                                                         np.where(fut[rows, stop_idx], -1, 0))).astype(np.int8)
     return (stop_idx + 1).astype(np.int64), decision
 
 

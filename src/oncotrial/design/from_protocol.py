@@ -6,6 +6,7 @@ from typing import Sequence
 
 from oncotrial.design.group_sequential import group_sequential_design
 from oncotrial.design.sample_size import SurvivalDesign, sample_size_survival
+from oncotrial.design.settings import allocation_of
 from oncotrial.design.simulate import SimulationSettings, settings_from_design
 from oncotrial.design.spending_spec import SpendingFunction
 
@@ -88,11 +89,26 @@ def design_from_protocol(
 
 
 def settings_from_protocol(protocol, design: SurvivalDesign, hazard_ratio: float | None = None) -> SimulationSettings:
-    """Simulation settings: the design plus the protocol's strata, block sizes and arm codes."""
+    """Simulation settings: the design plus the protocol's strata, block sizes and arm codes.
+
+    A design whose allocation ratio differs from the protocol's arms keeps the protocol's
+    blocks as multiples of the allocation unit: PATINA's 1:1 blocks of 2 and 4 (one and two
+    units) become blocks of 3 and 6 at 2:1.
+
+    Example:
+        >>> from oncotrial.protocol import load_protocol
+        >>> p = load_protocol("patina")
+        >>> s = settings_from_protocol(p, design_from_protocol(p, allocation_ratio=2))
+        >>> s.allocation, s.block_sizes, s.n_strata
+        ((2, 1), (3, 6), 16)
+    """
     exp, ctl = _arms(protocol)
     factors = protocol.stratification_factors
     strata = [tuple(level.prevalence for level in f.levels) for f in factors]
     blocks = tuple(protocol.randomization.block_sizes) if protocol.randomization.block_sizes else (2, 4)
+    unit, new_unit = exp.ratio + ctl.ratio, sum(allocation_of(design.allocation_ratio))
+    if new_unit != unit:
+        blocks = tuple(b // unit * new_unit for b in blocks)
     return settings_from_design(
         design, hazard_ratio=hazard_ratio, strata=strata, strata_names=[f.name for f in factors],
         block_sizes=blocks, arm_codes=(exp.code, ctl.code),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +22,8 @@ class SimulationSettings:
     ``n_subjects``). ``events_per_look`` are the event counts that trigger each analysis,
     ``critical_values`` / ``futility_bounds`` the Z-scale bounds (large Z favours the
     experimental arm; -inf = no futility bound). Arm 1 is experimental, arm 0 control.
+    ``sided=2``: symmetric two-sided bounds +-c_k (no futility bounds); Z <= -c_k stops the
+    trial with a rejection in favour of control.
     """
 
     n_subjects: int
@@ -36,6 +39,7 @@ class SimulationSettings:
     dropout_hazards: tuple[float, float] = (0.0, 0.0)
     strata_names: tuple[str, ...] = ()
     arm_codes: tuple[str, str] = ("A", "B")
+    sided: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_subjects, (int, np.integer)) or self.n_subjects < 2:
@@ -63,6 +67,10 @@ class SimulationSettings:
             raise ValueError(f"block_sizes: expected positive multiples of {total}, got {self.block_sizes!r}")
         if len(self.dropout_hazards) != 2 or min(self.dropout_hazards) < 0:
             raise ValueError(f"dropout_hazards: expected two non-negative hazards, got {self.dropout_hazards!r}")
+        if self.sided not in (1, 2) or isinstance(self.sided, bool):
+            raise ValueError(f"sided: expected 1 or 2, got {self.sided!r}")
+        if self.sided == 2 and np.any(np.isfinite(np.asarray(self.futility_bounds, float)[: k - 1])):
+            raise ValueError("futility_bounds: a two-sided design has no futility bounds")
         for name in ("control", "experimental"):
             # A zero tail (a cure fraction) gives infinite event times, which the kernels
             # would count as events at time infinity.
@@ -110,10 +118,8 @@ def settings_from_design(
     """
     if design.hr0 != 1.0:
         # The simulated log-rank Z tests HR = 1; a margin would need a shifted statistic.
-        raise ValueError(f"design: simulation tests HR = 1, the design's null hazard ratio is {design.hr0:g}")
-    r = design.allocation_ratio
-    if abs(r - round(r)) > 1e-12:
-        raise ValueError(f"design: allocation ratio {r} is not an integer ratio; simulate with explicit settings")
+        raise ValueError(f"hr0: simulation tests HR = 1, the design's null hazard ratio is {design.hr0:g}")
+    allocation = allocation_of(design.allocation_ratio)
     n = int(round(design.max_subjects)) if n_subjects is None else n_subjects
     events = tuple(int(np.ceil(e - 1e-9)) for e in design.events_per_stage)
     control = design.control
@@ -127,9 +133,29 @@ def settings_from_design(
         critical_values=design.design.critical_values,
         futility_bounds=design.design.futility_bounds[:-1],
         strata=tuple(tuple(map(float, s)) for s in strata),
-        allocation=(int(round(r)), 1),
+        allocation=allocation,
         block_sizes=tuple(int(b) for b in block_sizes),
         dropout_hazards=design.dropout_hazards,
         strata_names=tuple(strata_names),
         arm_codes=arm_codes,
+        sided=design.design.sided,
     )
+
+
+def allocation_of(ratio: float, max_block_unit: int = 12) -> tuple[int, int]:
+    """(experimental, control) slots per allocation unit of an experimental:control ``ratio``.
+
+    Blocks must hold whole patients of each arm, so the ratio must be a fraction p/q with
+    p + q at most ``max_block_unit``.
+
+    Example:
+        >>> allocation_of(2.0), allocation_of(0.5), allocation_of(1.5)
+        ((2, 1), (1, 2), (3, 2))
+    """
+    if not (ratio > 0 and np.isfinite(ratio)):
+        raise ValueError(f"allocation_ratio: expected a positive number (experimental : control), got {ratio!r}")
+    f = Fraction(float(ratio)).limit_denominator(max_block_unit)
+    if abs(float(f) - ratio) > 1e-9 * ratio or f.numerator + f.denominator > max_block_unit:
+        raise ValueError(f"allocation_ratio: the simulator randomizes in blocks, which need a ratio p/q with "
+                         f"p + q <= {max_block_unit}; got {ratio!r}")
+    return int(f.numerator), int(f.denominator)

@@ -15,6 +15,12 @@ from oncotrial.design.settings import SimulationSettings
 class SimulationResult:
     """Operating characteristics estimated from simulated replicates of one scenario.
 
+    ``power`` is that of the stratified log-rank over the settings' strata (the primary test
+    as the simulator runs it): the probability of stopping for efficacy (rejecting H0 in
+    favour of the experimental arm); ``power_unstratified`` is that of the unstratified
+    log-rank in the same trials with the same bounds. ``rejection_against`` (two-sided designs;
+    0 otherwise) is the probability of rejecting H0 in favour of control, so a two-sided type I
+    error is ``power + rejection_against`` under HR 1.
     ``hr_mean_log`` / ``hr_quantiles`` are over the replicates whose Cox fit at the stopping
     look converged; ``n_not_converged`` counts the others (their log HR is NaN).
     """
@@ -35,6 +41,9 @@ class SimulationResult:
     median_experimental: float
     median_control: float
     n_not_converged: int
+    power_unstratified: float
+    power_unstratified_se: float
+    rejection_against: float
     analysis: BatchAnalysis = field(repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -64,6 +73,7 @@ def _summarise(analysis: BatchAnalysis, hazard_ratio: float, seed: int) -> Simul
     reject = (at_k & (analysis.decision[:, None] == 1)).mean(axis=0)
     fut = (at_k & (analysis.decision[:, None] == -1)).mean(axis=0)
     power = float(reject.sum())
+    power_u = float(np.mean(analysis.decision_unstratified == 1))
     # Cox fits that did not converge (e.g. every event in one arm) are NaN, as in
     # oncotrial.stats.cox: the HR summaries are over the others, and their number is reported.
     hr_stop = analysis.at_stop("log_hr")
@@ -77,7 +87,7 @@ def _summarise(analysis: BatchAnalysis, hazard_ratio: float, seed: int) -> Simul
         n_replicates=n,
         seed=seed,
         power=power,
-        power_se=float(np.sqrt(power * (1 - power) / n)),
+        power_se=_binomial_se(power, n),
         reject_by_look=tuple(map(float, reject)),
         futility_by_look=tuple(map(float, fut)),
         stop_by_look=tuple(map(float, at_k.mean(axis=0))),
@@ -89,8 +99,15 @@ def _summarise(analysis: BatchAnalysis, hazard_ratio: float, seed: int) -> Simul
         median_experimental=float(np.nanmean(analysis.at_stop("median_experimental"))),
         median_control=float(np.nanmean(analysis.at_stop("median_control"))),
         n_not_converged=n_not_converged,
+        power_unstratified=power_u,
+        power_unstratified_se=_binomial_se(power_u, n),
+        rejection_against=float(np.mean(analysis.decision == -2)),
         analysis=analysis,
     )
+
+
+def _binomial_se(p: float, n: int) -> float:
+    return float(np.sqrt(p * (1 - p) / n))
 
 
 def _true_hr(settings: SimulationSettings) -> float:

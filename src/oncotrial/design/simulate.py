@@ -18,7 +18,7 @@ chunked (locally or across a Dask cluster) and however many replicates are asked
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -38,6 +38,7 @@ from oncotrial.design.batch import (  # noqa: F401  (re-exported: this module is
 )
 from oncotrial.design.distributed import run_on_client, simulate_scenarios
 from oncotrial.design.group_sequential import characteristics
+from oncotrial.design.information import stratified_information_ratio
 from oncotrial.design.settings import SimulationSettings, settings_from_design
 from oncotrial.design.sim_result import SimulationResult, _summarise, _true_hr
 
@@ -79,36 +80,88 @@ def simulate_design(
     return _summarise(BatchAnalysis.concat(parts), _true_hr(settings), seed)
 
 
+def power_tests(settings: SimulationSettings) -> dict[str, str]:
+    """Which test each power figure belongs to, keyed as in ``PowerCurve`` (and the CLI's JSON).
+
+    Example:
+        >>> from oncotrial.design import sample_size_survival
+        >>> d = sample_size_survival(0.667, median_control=24, accrual_time=(0, 48), max_subjects=518)
+        >>> power_tests(settings_from_design(d))["analytic"]
+        'unstratified log-rank, Schoenfeld approximation, same bounds and events'
+    """
+    k = settings.n_strata
+    strata = f"stratified log-rank over {k} strata" + (f" ({' x '.join(settings.strata_names)})"
+                                                       if settings.strata_names else "")
+    return {
+        "simulated": f"{strata}, simulated trials: the primary test as the simulator runs it",
+        "simulated_unstratified": "unstratified log-rank, the same simulated trials and bounds",
+        "analytic": "unstratified log-rank, Schoenfeld approximation, same bounds and events",
+        "analytic_stratified": f"{strata}, Schoenfeld approximation with the expected stratified information "
+                               "(oncotrial.design.information), same bounds and events",
+    }
+
+
 @dataclass(frozen=True)
 class PowerCurve:
-    """Simulated and analytic rejection probabilities over a grid of true hazard ratios."""
+    """Simulated and analytic rejection probabilities over a grid of true hazard ratios.
+
+    ``simulated`` is the power of the stratified log-rank over the settings' strata (the
+    primary test as the simulator runs it), ``simulated_unstratified`` that of the
+    unstratified log-rank in the same trials; ``analytic`` is the unstratified log-rank by
+    Schoenfeld's approximation, ``analytic_stratified`` the stratified one; ``tests`` says so.
+    """
 
     hazard_ratios: tuple[float, ...]
     simulated: tuple[float, ...]
     simulated_se: tuple[float, ...]
     analytic: tuple[float, ...]
+    analytic_stratified: tuple[float, ...]
+    simulated_unstratified: tuple[float, ...]
+    simulated_unstratified_se: tuple[float, ...]
     expected_events: tuple[float, ...]
     expected_duration: tuple[float, ...]
     n_replicates: int
     seed: int
+    tests: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_frame(self) -> pd.DataFrame:
         d = self.to_dict()
-        del d["n_replicates"], d["seed"]
+        del d["n_replicates"], d["seed"], d["tests"]
         return pd.DataFrame(d)
 
 
-def analytic_power(settings: SimulationSettings, hazard_ratio: float) -> float:
-    """Power of the settings' bounds at a true HR by Schoenfeld's approximation (no simulation)."""
+def analytic_power(settings: SimulationSettings, hazard_ratio: float, *, stratified: bool = False) -> float:
+    """Power of the settings' bounds at a true HR by Schoenfeld's approximation (no simulation).
+
+    By default that of the unstratified log-rank (information d p (1 - p) at d events);
+    ``stratified=True`` gives that of the stratified log-rank over the settings' strata, whose
+    information at each look is Schoenfeld's times ``stratified_information_ratio`` (below 1
+    for small strata): the drift shrinks by its square root and the information fractions
+    follow the ratios, with the same bounds.
+
+    Example:
+        >>> from oncotrial.design import sample_size_survival
+        >>> d = sample_size_survival(0.667, median_control=24, accrual_time=(0, 48), max_subjects=518)
+        >>> s = settings_from_design(d, strata=((0.685, 0.315), (0.3, 0.7), (0.907, 0.093), (0.94, 0.06)))
+        >>> round(analytic_power(s, 0.667), 4), round(analytic_power(s, 0.667, stratified=True), 4)
+        (0.9008, 0.8929)
+    """
     if not (hazard_ratio > 0 and np.isfinite(hazard_ratio)):
         raise ValueError(f"hazard_ratio: expected a positive number, got {hazard_ratio!r}")
+    if stratified not in (True, False):
+        raise ValueError(f"stratified: expected True or False, got {stratified!r}")
     ev = np.asarray(settings.events_per_look, float)
     r1, r0 = settings.allocation
-    drift = -np.log(hazard_ratio) * np.sqrt(ev[-1] * r1 * r0) / (r1 + r0)
-    ch = characteristics(ev / ev[-1], settings.critical_values, settings.futility_bounds, drift)
+    rho = np.ones(ev.size)
+    if stratified:
+        rho = np.asarray(stratified_information_ratio(settings.with_hazard_ratio(hazard_ratio)))
+    drift = -np.log(hazard_ratio) * np.sqrt(ev[-1] * r1 * r0) / (r1 + r0) * np.sqrt(rho[-1])
+    info = ev * rho
+    ch = characteristics(info / info[-1], settings.critical_values, settings.futility_bounds, drift,
+                         sided=settings.sided)
     return ch.power
 
 
@@ -121,7 +174,15 @@ def power_curve(
     client=None,
     progress: Callable[[int], None] | None = None,
 ) -> PowerCurve:
-    """Power over a grid of true HRs (common random numbers: the same seed for every HR)."""
+    """Power over a grid of true HRs (common random numbers: the same seed for every HR).
+
+    Example:
+        >>> from oncotrial.design import sample_size_survival
+        >>> d = sample_size_survival(0.667, median_control=24, accrual_time=(0, 48), max_subjects=518)
+        >>> pc = power_curve(settings_from_design(d), [0.6, 1.0], n_replicates=250, seed=2)
+        >>> pc.simulated[0] > pc.simulated[1], sorted(pc.tests)[0]
+        (True, 'analytic')
+    """
     hrs = [float(h) for h in hazard_ratios]
     if not hrs or any(not (h > 0 and np.isfinite(h)) for h in hrs):
         raise ValueError(f"hazard_ratios: expected positive numbers, got {hazard_ratios!r}")
@@ -136,10 +197,14 @@ def power_curve(
         simulated=tuple(r.power for r in results),
         simulated_se=tuple(r.power_se for r in results),
         analytic=tuple(analytic_power(settings, h) for h in hrs),
+        analytic_stratified=tuple(analytic_power(settings, h, stratified=True) for h in hrs),
+        simulated_unstratified=tuple(r.power_unstratified for r in results),
+        simulated_unstratified_se=tuple(r.power_unstratified_se for r in results),
         expected_events=tuple(r.expected_events for r in results),
         expected_duration=tuple(r.expected_duration for r in results),
         n_replicates=int(n_replicates),
         seed=int(seed),
+        tests=power_tests(settings),
     )
 
 
@@ -154,6 +219,7 @@ __all__ = [
     "analytic_power",
     "chunk_ranges",
     "power_curve",
+    "power_tests",
     "replicate_frame",
     "run_blocks",
     "settings_from_design",
