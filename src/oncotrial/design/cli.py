@@ -90,6 +90,26 @@ FUTILITY = typer.Option(
 BETA_SPENDING = typer.Option(None, "--beta-spending", help=f"Futility by beta spending: {SPENDING_FORMS}.")
 SUBJECTS = typer.Option(None, "--subjects", help="Patients (default: the protocol's randomized number).")
 METHOD = typer.Option("schoenfeld", "--method", help="Events formula: schoenfeld, freedman or hsieh-freedman.")
+ALPHA = typer.Option(
+    None, "--alpha", help="Overall level of the --sided test (two-sided 0.05: 0.025 per tail); default: the protocol's.")
+POWER = typer.Option(None, "--power", help="Power (default: the protocol's).")
+SIDED = typer.Option(
+    None, "--sided", help="1, or 2 for symmetric two-sided efficacy bounds (default: the protocol's).")
+RATIO = typer.Option(
+    None, "--ratio", help="Allocation ratio experimental:control, e.g. 2 (default: the protocol's arms).")
+BINDING = typer.Option(
+    False, "--binding", help="Binding futility: efficacy bounds computed with the futility stops in place "
+    "(needs --futility or --beta-spending).")
+
+
+def _check_binding(binding: bool, futility: str | None, beta_fn) -> None:
+    if binding and futility is None and beta_fn is None:
+        raise _fail("--binding: binding futility needs futility bounds (--futility or --beta-spending)")
+
+
+def _check_hr0(hr0: float) -> None:
+    if not (hr0 > 0 and math.isfinite(hr0)):
+        raise _fail(f"--hr0: expected a positive null hazard ratio, got {hr0!r}")
 
 
 def design(
@@ -100,17 +120,11 @@ def design(
     beta_spending: str = BETA_SPENDING,
     subjects: int = SUBJECTS,
     method: str = METHOD,
-    alpha: float = typer.Option(
-        None, "--alpha", help="Overall level of the --sided test (two-sided 0.05: 0.025 per tail); "
-        "default: the protocol's."),
-    power: float = typer.Option(None, "--power", help="Power (default: the protocol's)."),
-    sided: int = typer.Option(
-        None, "--sided", help="1, or 2 for symmetric two-sided efficacy bounds (default: the protocol's)."),
-    ratio: float = typer.Option(
-        None, "--ratio", help="Allocation ratio experimental:control, e.g. 2 (default: the protocol's arms)."),
-    binding: bool = typer.Option(
-        False, "--binding", help="Binding futility: efficacy bounds computed with the futility stops in place "
-        "(needs --futility or --beta-spending)."),
+    alpha: float = ALPHA,
+    power: float = POWER,
+    sided: int = SIDED,
+    ratio: float = RATIO,
+    binding: bool = BINDING,
     hr0: float = typer.Option(
         1.0, "--hr0", help="Null hazard ratio: above 1 a non-inferiority margin, below 1 superiority by a margin "
         "(one-sided, schoenfeld only)."),
@@ -119,10 +133,8 @@ def design(
 ) -> None:
     """Events, patients and expected analysis times for the protocol's target hazard ratio."""
     alpha_fn, beta_fn = _spending_options(spending, beta_spending)
-    if binding and futility is None and beta_fn is None:
-        raise _fail("--binding: binding futility needs futility bounds (--futility or --beta-spending)")
-    if not (hr0 > 0 and math.isfinite(hr0)):
-        raise _fail(f"--hr0: expected a positive null hazard ratio, got {hr0!r}")
+    _check_binding(binding, futility, beta_fn)
+    _check_hr0(hr0)
     p = _load(protocol)
     sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method, alpha=alpha, power=power, sided=sided,
                  allocation_ratio=ratio, binding_futility=binding, hr0=hr0)
@@ -190,6 +202,15 @@ def simulate_design_cmd(
     futility: str = FUTILITY,
     beta_spending: str = BETA_SPENDING,
     subjects: int = SUBJECTS,
+    method: str = METHOD,
+    alpha: float = ALPHA,
+    power: float = POWER,
+    sided: int = SIDED,
+    ratio: float = RATIO,
+    binding: bool = BINDING,
+    hr0: float = typer.Option(
+        1.0, "--hr0", help="Null hazard ratio: the simulated log-rank tests HR = 1, so only 1 (other values are "
+        "refused; oncotrial design --hr0 sizes them)."),
     type1: bool = typer.Option(True, "--type1/--no-type1", help="Also simulate HR 1 for the type I error."),
     power_grid: str = typer.Option(None, "--power-grid", help="True HRs for a power curve, e.g. 0.55,0.6,0.667,0.75,0.85,1"),
     plot: Path = typer.Option(None, "--plot", help="Write the power curve (needs --power-grid) to this PNG."),
@@ -197,16 +218,32 @@ def simulate_design_cmd(
     chunk_size: int = typer.Option(2000, "--chunk-size", help="Replicates per chunk (rounded to seed blocks)."),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
-    """Simulate whole trials of the design (stratified blocks, event-driven looks) and report power."""
+    """Simulate whole trials of the design (stratified blocks, event-driven looks) and report power.
+
+    Each power figure names its test: simulated, the stratified log-rank over the protocol's
+    strata (the primary test) and the unstratified log-rank in the same trials; analytic, the
+    unstratified log-rank by Schoenfeld's approximation and the stratified one with its
+    expected information (``oncotrial.design.information``), all with the same bounds and events.
+    """
     from oncotrial.design.from_protocol import settings_from_protocol
-    from oncotrial.design.simulate import analytic_power, power_curve, simulate_design
+    from oncotrial.design.simulate import power_curve, simulate_design
 
     if replicates < 1:
         raise typer.BadParameter("--replicates: expected a positive integer")
     alpha_fn, beta_fn = _spending_options(spending, beta_spending)
+    _check_binding(binding, futility, beta_fn)
+    _check_hr0(hr0)
+    if hr0 != 1.0:
+        # the kernels' log-rank statistic tests HR = 1; a margin would need another statistic
+        raise _fail(f"--hr0: simulate-design simulates the log-rank test of H0: HR = 1, not a null hazard ratio "
+                    f"of {hr0:g} (oncotrial design --hr0 sizes such a design)")
     p = _load(protocol)
-    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, "schoenfeld")
-    settings = settings_from_protocol(p, sd, hazard_ratio=hr)
+    sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method, alpha=alpha, power=power, sided=sided,
+                 allocation_ratio=ratio, binding_futility=binding)
+    try:
+        settings = settings_from_protocol(p, sd, hazard_ratio=hr)
+    except ValueError as exc:
+        raise _fail(_with_option(str(exc))) from None
     true_hr = sd.hazard_ratio if hr is None else hr
     client = None
     if scheduler:
@@ -230,13 +267,24 @@ def simulate_design_cmd(
     if client is not None:
         client.close()
     out = {name: r.to_dict() for name, r in results.items()}
-    out["analytic_power"] = analytic_power(settings, true_hr)
+    figures = _power_figures(settings, results["alternative"], true_hr)
+    # the unlabelled key of earlier versions: the unstratified Schoenfeld figure
+    out["analytic_power"] = figures["analytic_unstratified"]["value"]
+    out["analytic_power_unstratified"] = figures["analytic_unstratified"]["value"]
+    out["analytic_power_stratified"] = figures["analytic_stratified"]["value"]
+    out["power"] = {"hazard_ratio": true_hr, "primary": "simulated_stratified", **figures}
+    out["design"] = {"sided": settings.sided, "alpha": sd.design.alpha, "power": 1 - sd.design.beta,
+                     "allocation": list(settings.allocation), "block_sizes": list(settings.block_sizes),
+                     "binding_futility": sd.design.binding_futility, "method": sd.method,
+                     "events_per_look": list(settings.events_per_look),
+                     "critical_values": list(settings.critical_values),
+                     "futility_bounds": list(settings.futility_bounds)}
     if curve is not None:
         out["power_curve"] = curve.to_dict()
     if as_json:
         typer.echo(json.dumps(out, indent=2))
     else:
-        _print_simulation(p, settings, results, out["analytic_power"], curve)
+        _print_simulation(p, settings, results, figures, curve)
     if plot is not None:
         if curve is None:
             typer.echo("error: --plot needs --power-grid", err=True)
@@ -247,33 +295,63 @@ def simulate_design_cmd(
         typer.echo(f"power curve written to {plot}", err=as_json)
 
 
-def _print_simulation(p, settings, results, analytic, curve) -> None:
+def _power_figures(settings, result, true_hr: float) -> dict:
+    """The four power figures at the true HR, each with the test it belongs to."""
+    from oncotrial.design.information import stratified_information_ratio
+    from oncotrial.design.simulate import analytic_power, power_tests
+
+    tests = power_tests(settings)
+    return {
+        "simulated_stratified": {"value": result.power, "mc_se": result.power_se, "test": tests["simulated"]},
+        "simulated_unstratified": {"value": result.power_unstratified, "mc_se": result.power_unstratified_se,
+                                   "test": tests["simulated_unstratified"]},
+        "analytic_unstratified": {"value": analytic_power(settings, true_hr), "test": tests["analytic"]},
+        "analytic_stratified": {
+            "value": analytic_power(settings, true_hr, stratified=True), "test": tests["analytic_stratified"],
+            "information_ratio": list(stratified_information_ratio(settings.with_hazard_ratio(true_hr)))},
+    }
+
+
+def _print_simulation(p, settings, results, figures, curve) -> None:
     from rich.table import Table
 
     c = make_console()
     c.print(f"[bold]{p.study.id}[/bold]: {settings.n_subjects} patients, {settings.n_strata} strata, "
             f"events per look {list(settings.events_per_look)}")
-    t = Table(title="Simulated operating characteristics")
-    for col in ("scenario", "true HR", "trials", "P(reject)", "MC s.e.", "P(stop) by look",
-                "E[events]", "E[months]", "HR estimate median (2.5%-97.5%)"):
+    t = Table(title="Simulated operating characteristics (stratified log-rank, the primary test)")
+    for col in ("scenario", "true HR", "trials", "P(reject)", "MC s.e.", "P(reject) unstratified LR",
+                "P(stop) by look", "E[events]", "E[months]", "HR estimate median (2.5%-97.5%)"):
         t.add_column(col, justify="right")
     for name, r in results.items():
         q = r.hr_quantiles
         t.add_row(name, f"{r.hazard_ratio:g}", str(r.n_replicates), f"{r.power:.4f}", f"{r.power_se:.4f}",
-                  ", ".join(f"{x:.3f}" for x in r.stop_by_look), f"{r.expected_events:.1f}",
-                  f"{r.expected_duration:.1f}", f"{q['q50']:.3f} ({q['q025']:.3f}-{q['q975']:.3f})")
+                  f"{r.power_unstratified:.4f}", ", ".join(f"{x:.3f}" for x in r.stop_by_look),
+                  f"{r.expected_events:.1f}", f"{r.expected_duration:.1f}",
+                  f"{q['q50']:.3f} ({q['q025']:.3f}-{q['q975']:.3f})")
     c.print(t)
+    if settings.sided == 2:
+        for name, r in results.items():
+            c.print(f"{name}: P(reject in favour of control) {r.rejection_against:.4f}; either direction "
+                    f"{r.power + r.rejection_against:.4f}")
     for name, r in results.items():
         if r.n_not_converged:
             c.print(f"{name}: the Cox fit did not converge in {r.n_not_converged} trial(s) (e.g. all events in one "
                     "arm); the HR estimate summarises the others")
-    c.print(f"analytic power (Schoenfeld, same bounds and events): {analytic:.4f}")
+    names = {"simulated_stratified": "simulated", "simulated_unstratified": "simulated",
+             "analytic_unstratified": "analytic", "analytic_stratified": "analytic"}
+    c.print(f"power at true HR {results['alternative'].hazard_ratio:g}, by test:")
+    for key, kind in names.items():
+        f = figures[key]
+        se = f" (MC s.e. {f['mc_se']:.4f})" if "mc_se" in f else ""
+        c.print(f"  {kind} {f['value']:.4f}{se}: {f['test']}")
     if curve is not None:
-        pc = Table(title="Power curve")
-        for col in ("true HR", "simulated", "analytic"):
+        pc = Table(title="Power curve (LR: log-rank)")
+        for col in ("true HR", "simulated, stratified LR", "simulated, unstratified LR",
+                    "analytic, unstratified LR (Schoenfeld)", "analytic, stratified LR"):
             pc.add_column(col, justify="right")
-        for h, s, a in zip(curve.hazard_ratios, curve.simulated, curve.analytic):
-            pc.add_row(f"{h:g}", f"{s:.4f}", f"{a:.4f}")
+        for row in zip(curve.hazard_ratios, curve.simulated, curve.simulated_unstratified, curve.analytic,
+                       curve.analytic_stratified):
+            pc.add_row(f"{row[0]:g}", *(f"{v:.4f}" for v in row[1:]))
         c.print(pc)
 
 
