@@ -104,7 +104,9 @@ run_case <- function(c) {
     critical_values = num(design$criticalValues),
     futility_bounds = ifelse(is.infinite(fut), "-Inf", fut),
     alpha_spent = num(design$alphaSpent),
-    critical_values_hr = num(pw$criticalValuesEffectScale),
+    # two-sided: the bound on the side of the alternative
+    critical_values_hr = num(if (c$sided == 2) (if (up) pw$criticalValuesEffectScaleUpper else
+      pw$criticalValuesEffectScaleLower) else pw$criticalValuesEffectScale),
     futility_bounds_hr = if (any(is.finite(fut))) num(pw$futilityBoundsEffectScale) else numeric(0),
     test_statistics = -num(sr$overallTestStatistics[1:n]) * (if (up) -1 else 1),
     overall_p_values = num(sr$overallPValues[1:n]),

@@ -38,8 +38,13 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from oncotrial.design.group_sequential import GroupSequentialDesign, group_sequential_design
-from oncotrial.design.recursion import crossing_probabilities
+from oncotrial.design.group_sequential import (
+    GroupSequentialDesign,
+    _efficacy_bounds,
+    _futility_array,
+    group_sequential_design,
+)
+from oncotrial.design.recursion import DEFAULT_R, crossing_probabilities
 from oncotrial.design.sample_size import _check_hr, _check_hr0, _check_ratio, hr_scale
 
 # rpact searches repeated p-values in (0, 0.5] and final-analysis effects in [-8, 8] per sqrt(event).
@@ -147,15 +152,11 @@ def _check_sequence(values, name: str, k_max: int) -> np.ndarray:
 
 
 def _recalculated(design: GroupSequentialDesign, rates: np.ndarray, spending_time: np.ndarray | None,
-                  alpha: float | None = None, futility: bool = True) -> GroupSequentialDesign:
-    """``design`` with new information rates (and spending times), optionally at another level.
-
-    ``futility=False`` leaves the futility bounds out: with non-binding futility they do not
-    change the efficacy bounds (rpact's repeated p-values use the same shortcut).
-    """
+                  alpha: float | None = None) -> GroupSequentialDesign:
+    """``design`` with new information rates (and spending times), optionally at another level."""
     k = rates.size
     given = beta_fn = None
-    if futility and k > 1:
+    if k > 1:
         beta_fn = design.beta_spending_function
         if design.sided == 1 and beta_fn is None and np.any(np.isfinite(design.futility_bounds[:-1])):
             # A shortened (final) design keeps the Z-scale bounds of its first k - 1 looks.
@@ -166,6 +167,26 @@ def _recalculated(design: GroupSequentialDesign, rates: np.ndarray, spending_tim
         binding_futility=design.binding_futility and (given is not None or beta_fn is not None),
         sided=design.sided, spending_time=None if spending_time is None else spending_time.tolist(),
     )
+
+
+def _efficacy_at_level(design: GroupSequentialDesign, rates: np.ndarray, spending_time: np.ndarray | None,
+                       level: float) -> np.ndarray:
+    """The efficacy bounds of ``design`` (at ``rates``) had its level been ``level``.
+
+    Only binding beta spending ties the efficacy bounds to the futility ones (solved jointly);
+    otherwise the bounds are computed directly, with binding Z-scale futility bounds in the H0
+    law, so a level at which an efficacy bound falls below a futility bound (the root search
+    for a repeated p-value passes such levels) is no error here.
+    """
+    k = rates.size
+    if design.binding_futility and design.beta_spending is not None and k > 1:
+        return np.asarray(_recalculated(design, rates, spending_time, level).critical_values)
+    lower = np.full(k, -np.inf)
+    if design.binding_futility and k > 1:
+        lower = _futility_array(design.futility_bounds[: k - 1], k, np.full(k, np.inf))
+        lower[-1] = -np.inf
+    return _efficacy_bounds(rates, level, design.alpha_spending_function, lower, DEFAULT_R, design.sided,
+                            spending_time)
 
 
 def _conditional(t: np.ndarray, c: np.ndarray, f: np.ndarray, j: int, zj: float, drift: float, sided: int,
@@ -343,7 +364,7 @@ def interim_analysis(
         target = abs(stat[j]) if sided == 2 else stat[j]
 
         def excess(level: float, j: int = j, target: float = target) -> float:
-            return _recalculated(design, rates, spending_time, level, g.binding_futility).critical_values[j] - target
+            return _efficacy_at_level(design, rates, spending_time, level)[j] - target
 
         hi = _P_MAX - 1e-12
         if excess(hi) > 0:
