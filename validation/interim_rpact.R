@@ -33,7 +33,8 @@ design_args <- function(c, rates) {
     args$typeBetaSpending <- b$type
     if (!is.na(b$gamma)) args$gammaB <- b$gamma
   }
-  if (!is.null(c$futility_bounds) && length(rates) > 1) args$futilityBounds <- c$futility_bounds[seq_len(length(rates) - 1)]
+  if (!is.null(c$futility_bounds) && length(rates) > 1)
+    args$futilityBounds <- c$futility_bounds[seq_len(length(rates) - 1)]
   if ((!is.null(c$beta_spending) || !is.null(c$futility_bounds)) && length(rates) > 1)
     args$bindingFutility <- isTRUE(c$binding_futility)
   args

@@ -65,7 +65,9 @@ class InterimAnalysis:
     exp(-z (1 + r) / sqrt(r d))), ``overall_p_values`` (one-sided, of the test statistic),
     ``test_actions`` (rpact's "reject and stop", "accept and stop", "continue", or "reject" /
     "accept" at the final look), ``conditional_rejection_probabilities`` (NaN at the final
-    look), ``repeated_ci_lower`` / ``repeated_ci_upper`` (HR) and ``repeated_p_values``. Per look
+    look), ``repeated_ci_lower`` / ``repeated_ci_upper`` (HR) and ``repeated_p_values`` (the
+    level, ``sided``-sided as ``alpha``, whose bound the statistic meets; within [1e-12, 0.5] as
+    rpact searches (0, 0.5]). Per look
     of the design: ``planned_events``, ``critical_values_hr`` and ``futility_bounds_hr`` (NaN: no
     bound). ``n_planned`` are the further events per remaining look (rpact ``nPlanned``) for the
     conditional power under ``hazard_ratio_h1`` and under the observed hazard ratio (None at the
@@ -248,9 +250,9 @@ def interim_analysis(
         >>> d = group_sequential_design([0.5, 1.0], alpha=0.025, beta=0.1)
         >>> a = interim_analysis(d, events=[154], z=[2.1], max_events=328, hazard_ratio_h1=0.667)
         >>> round(a.design.information_rates[0], 4), round(a.design.critical_values[0], 4)
-        (0.4695, 3.0815)
+        (0.4695, 3.0697)
         >>> a.test_actions, round(a.hazard_ratio[0], 4), round(a.conditional_power_design, 4)
-        (('continue',), 0.7127, 0.9283)
+        (('continue',), 0.7129, 0.9742)
     """
     if not isinstance(design, GroupSequentialDesign):
         raise ValueError("design: expected a GroupSequentialDesign (from group_sequential_design)")
