@@ -1,5 +1,6 @@
 """Trial design: sample size and events (Schoenfeld, Freedman), expected event timelines
-(Lachin-Foulkes), Lan-DeMets group-sequential boundaries, and batched simulation of whole
+(Lachin-Foulkes), Lan-DeMets group-sequential boundaries, interim analyses at the observed
+information (``interim_analysis``), and batched simulation of whole
 trials (``oncotrial.design.simulate``).
 
 Names are loaded on first use (PEP 562) so that the ``oncotrial`` command, which registers
@@ -12,6 +13,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
     "events": ["Accrual", "EventTimeline", "PiecewiseExponential", "dropout_hazard", "event_probability",
                "expected_events_by_arm"],
     "group_sequential": ["Characteristics", "GroupSequentialDesign", "characteristics", "group_sequential_design"],
+    "interim": ["InterimAnalysis", "interim_analysis"],
     "recursion": ["crossing_probabilities"],
     "sample_size": ["SurvivalDesign", "events_freedman", "events_hsieh_freedman", "events_schoenfeld",
                     "sample_size_survival"],

@@ -39,6 +39,9 @@ class GroupSequentialDesign:
     ``gamma_alpha`` / ``gamma_beta`` are the spending families' parameters (HSD gamma,
     Kim-DeMets rho; unused by obf and pocock). A two-sided design's ``futility_probabilities``
     are its crossings of -c_k under the alternative (stops against the experimental arm).
+    ``spending_time`` are the times at which the spending functions were evaluated when they
+    differ from the information rates (a final analysis with more or fewer events than
+    planned, see ``group_sequential_design``); None means the information rates.
 
     Example:
         >>> d = group_sequential_design([0.5, 1.0], alpha=0.05, alpha_spending="hsd:-2", sided=2)
@@ -64,6 +67,7 @@ class GroupSequentialDesign:
     futility_probabilities: tuple[float, ...]
     power: float
     sided: int = 1
+    spending_time: tuple[float, ...] | None = None
 
     @property
     def k_max(self) -> int:
@@ -73,6 +77,12 @@ class GroupSequentialDesign:
     def alpha_spending_function(self) -> SpendingFunction:
         """The alpha-spending function, e.g. ``str(d.alpha_spending_function) == "hsd:-4"``."""
         return parse_spending(self.alpha_spending, "alpha_spending", self.gamma_alpha)
+
+    @property
+    def beta_spending_function(self) -> SpendingFunction | None:
+        """The beta-spending function, or None when futility bounds were given on the Z scale (or none)."""
+        return None if self.beta_spending is None else parse_spending(self.beta_spending, "beta_spending",
+                                                                      self.gamma_beta)
 
     @property
     def drift(self) -> float:
@@ -122,25 +132,26 @@ class Characteristics:
         )
 
 
-def _check_rates(information_rates: Sequence[float]) -> np.ndarray:
+def _check_rates(information_rates: Sequence[float], name: str = "information_rates") -> np.ndarray:
     t = np.asarray(information_rates, dtype=float)
     if t.ndim != 1 or t.size < 1:
-        raise ValueError("information_rates: expected a non-empty sequence")
+        raise ValueError(f"{name}: expected a non-empty sequence")
     if np.any(~np.isfinite(t)) or np.any(t <= 0) or abs(t[-1] - 1.0) > 1e-12 or np.any(np.diff(t) <= 0):
         raise ValueError(
-            f"information_rates: expected strictly increasing values in (0, 1] ending at 1, got {list(t)}"
+            f"{name}: expected strictly increasing values in (0, 1] ending at 1, got {list(t)}"
         )
     return t
 
 
 def _efficacy_bounds(t: np.ndarray, alpha: float, fn: SpendingFunction, lower: np.ndarray, r: int,
-                     sided: int = 1) -> np.ndarray:
-    """Critical values spending alpha(t_k) - alpha(t_{k-1}) under H0 at each look.
+                     sided: int = 1, s: np.ndarray | None = None) -> np.ndarray:
+    """Critical values spending alpha(s_k) - alpha(s_{k-1}) under H0 at each look.
 
-    Two-sided: each tail spends the function at alpha / 2 (rpact's convention, which for
-    obf is not half the two-sided function), and the continuation region is (-c_j, c_j).
+    ``s`` are the spending times (default the information rates ``t``). Two-sided: each tail
+    spends the function at alpha / 2 (rpact's convention, which for obf is not half the
+    two-sided function), and the continuation region is (-c_j, c_j).
     """
-    inc = _increments(fn, t, alpha / sided)
+    inc = _increments(fn, t if s is None else s, alpha / sided)
     b = np.empty(t.size)
     b[0] = norm.isf(inc[0]) if inc[0] > 0 else np.inf
     b[0] = min(b[0], _ZMAX)
@@ -245,17 +256,17 @@ def _efficacy_root(z0, hw0, t_prev, t_k, target: float, lowest: float = -_ZMAX) 
     return lowest if f(lowest) < 0 else float(brentq(f, lowest, _ZMAX, xtol=1e-12, rtol=1e-14))
 
 
-def _beta_spending_bounds(t, b, beta, fn: SpendingFunction, r,
-                          alpha_increments: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def _beta_spending_bounds(t, b, beta, fn: SpendingFunction, r, alpha_increments: np.ndarray | None = None,
+                          s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Futility bounds spending beta under the drift that makes the final bounds meet.
 
     Returns (efficacy bounds, futility bounds, drift). Non-binding, the efficacy bounds ``b``
     are fixed beforehand. Binding (``alpha_increments`` given), stopping for futility is part
     of the H0 law, so each efficacy bound after the first spends its alpha given the futility
     bounds before it, which depend on the drift: both bounds are found together for each
-    trial drift (rpact ``bindingFutility = TRUE``).
+    trial drift (rpact ``bindingFutility = TRUE``). ``s`` are the spending times (default ``t``).
     """
-    inc = _increments(fn, t, beta)
+    inc = _increments(fn, t if s is None else s, beta)
     binding = alpha_increments is not None
 
     def bounds_for(drift: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -307,6 +318,7 @@ def group_sequential_design(
     r: int = DEFAULT_R,
     *,
     sided: int = 1,
+    spending_time: Sequence[float] | None = None,
 ) -> GroupSequentialDesign:
     """A Lan-DeMets group-sequential design (rpact ``getDesignGroupSequential``).
 
@@ -320,6 +332,15 @@ def group_sequential_design(
     under H0 with the futility stops in place, so they are lower; with beta spending the
     efficacy and futility bounds are then solved for jointly with the drift.
 
+    ``spending_time`` (one per look, increasing, ending at 1; default the information rates)
+    are the times at which the spending functions are evaluated, while the information rates
+    give the correlation of the looks (gsDesign's ``usTime`` / ``lsTime``). A final analysis
+    with more or fewer events than planned has information rates events_k / final events, but
+    its earlier looks keep the error they spent at events_k / planned events and the last look
+    spends what is left: rpact's ``typeOfDesign = "asUser"`` with ``userAlphaSpending`` (and
+    ``userBetaSpending``) equal to what was spent, as ``getAnalysisResults(maxInformation =)``
+    does for over-running.
+
     Example:
         >>> d = group_sequential_design([0.5, 1.0], alpha=0.025, beta=0.1)
         >>> [round(c, 4) for c in d.critical_values]
@@ -330,8 +351,14 @@ def group_sequential_design(
         >>> d3 = group_sequential_design([0.4, 0.7, 1.0], beta_spending="obf", binding_futility=True)
         >>> [round(c, 4) for c in d3.critical_values]
         [3.3569, 2.4444, 1.9601]
+        >>> d4 = group_sequential_design([160 / 340, 1.0], spending_time=[160 / 328, 1.0])
+        >>> round(d4.alpha_spent[0], 6), round(float(spending("obf", 160 / 328, 0.025)), 6)
+        (0.001331, 0.001331)
     """
     t = _check_rates(information_rates)
+    s = None if spending_time is None else _check_rates(spending_time, "spending_time")
+    if s is not None and s.size != t.size:
+        raise ValueError(f"spending_time: expected one value per information rate ({t.size}), got {s.size}")
     sided = _check_sided(sided)
     if not (0 < alpha / sided < 0.5):
         raise ValueError(f"alpha: expected a {sided}-sided level in (0, {sided * 0.5:g}), got {alpha!r}")
@@ -356,14 +383,14 @@ def group_sequential_design(
     if binding_futility and futility_bounds is not None:
         lower_for_alpha = _futility_array(futility_bounds, k, np.full(k, np.inf))
         lower_for_alpha[-1] = -np.inf
-    b = _efficacy_bounds(t, alpha, alpha_fn, lower_for_alpha, r, sided)
+    b = _efficacy_bounds(t, alpha, alpha_fn, lower_for_alpha, r, sided, s)
 
     if sided == 2:
         lower_for_alpha = a = -b
         drift = _drift_for_power(t, b, a, 1.0 - beta, r)
     elif beta_fn is not None:
-        alpha_inc = _increments(alpha_fn, t, alpha) if binding_futility else None
-        b, a, drift = _beta_spending_bounds(t, b, beta, beta_fn, r, alpha_inc)
+        alpha_inc = _increments(alpha_fn, t if s is None else s, alpha) if binding_futility else None
+        b, a, drift = _beta_spending_bounds(t, b, beta, beta_fn, r, alpha_inc, s)
         if binding_futility:
             lower_for_alpha = np.concatenate([a[:-1], [-np.inf]])
     else:
@@ -396,4 +423,5 @@ def group_sequential_design(
         futility_probabilities=ch.futility_probabilities,
         power=ch.power,
         sided=sided,
+        spending_time=None if s is None else tuple(map(float, s)),
     )

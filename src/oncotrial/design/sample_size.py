@@ -47,6 +47,23 @@ def _check_ratio(allocation_ratio: float) -> float:
     return float(allocation_ratio)
 
 
+def hr_scale(bounds: Sequence[float] | np.ndarray, events: Sequence[float] | np.ndarray, allocation_ratio: float,
+             hr0: float = 1.0, direction: float = 1.0) -> np.ndarray:
+    """Z-scale bounds as hazard ratios at the given cumulative events (rpact ``...EffectScale``).
+
+    A Z bound c at d events is the hazard ratio hr0 * exp(-direction * c * (1 + r) / sqrt(r d)),
+    ``direction`` +1 when the alternative is HR < hr0; an infinite bound (none) is NaN.
+
+    Example:
+        >>> [round(float(x), 4) for x in hr_scale([2.9626, 1.9686], [164, 328], 1.0)]
+        [0.6296, 0.8046]
+    """
+    c = np.asarray(bounds, float)
+    scale = (1 + allocation_ratio) / np.sqrt(allocation_ratio * np.asarray(events, float))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(c), hr0 * np.exp(-direction * c * scale), np.nan)
+
+
 def _check_error(alpha: float, beta: float) -> None:
     if not (0 < alpha < 0.5):
         raise ValueError(f"alpha: expected a one-sided level in (0, 0.5), got {alpha!r}")
@@ -314,13 +331,10 @@ def sample_size_survival(
     stop1 = np.asarray(design.rejection_probabilities) + np.asarray(design.futility_probabilities)
     stop0 = np.asarray(ch0.rejection_probabilities) + np.asarray(ch0.futility_probabilities)
 
-    scale = (1 + r) / np.sqrt(r * events_k)
-    b = np.asarray(design.critical_values)
     a = np.asarray(design.futility_bounds)
     direction = 1.0 if hr < h0 else -1.0
-    with np.errstate(over="ignore"):
-        hr_crit = h0 * np.exp(-direction * b * scale)
-        hr_fut = np.where(np.isfinite(a), h0 * np.exp(-direction * a * scale), np.nan)
+    hr_crit = hr_scale(design.critical_values, events_k, r, h0, direction)
+    hr_fut = hr_scale(a, events_k, r, h0, direction)
 
     return SurvivalDesign(
         design=design,
