@@ -8,7 +8,7 @@ import typer
 
 from oncotrial.protocol.cli import protocol_app, register_protocol_check
 from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
-from oncotrial.jobs.cli import analyze, rehearse, reproduce
+from oncotrial.jobs.cli import analyze, interim, rehearse, reproduce
 from oncotrial.irt.cli import audit_app, edc_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
 from oncotrial.design.cli import register as register_design
@@ -39,6 +39,7 @@ app.command("reconstruct")(reconstruct_cmd)
 app.command("analyze")(analyze)
 app.command("reproduce")(reproduce)
 app.command("rehearse")(rehearse)
+app.command("interim")(interim)
 app.add_typer(irt_app, name="irt")
 app.command("serve")(irt_serve)
 app.add_typer(audit_app, name="audit")

@@ -69,7 +69,8 @@ def test_patina_published_block_has_every_figure_of_the_report():
 
 def test_assumed_values_are_marked_in_the_file():
     text = protocol_path("patina").read_text()
-    for key in ("block_sizes", "interval_weeks", "alpha", "dose_levels", "control_median_months"):
+    for key in ("block_sizes", "interval_weeks", "alpha", "dose_levels", "control_median_months", "information_rates",
+                "alpha_spending"):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(key))
         assert "ASSUMED" in line, key
 
@@ -95,6 +96,16 @@ def test_assumed_values_are_marked_in_the_file():
     (lambda d: d["published"]["baseline"]["strata"][1].update(level="TAMOXIFEN"),
      "published.baseline.strata[1].level: 'TAMOXIFEN' is not a level of endocrine_therapy"),
     (lambda d: d["published"]["safety"]["events"][0].pop("grade"), "published.safety.events[0]: Neutropenia: give exactly one of grade or min_grade"),
+    (lambda d: d["analysis"]["interim"].update(information_rates=[0.6, 0.5, 1.0]),
+     "analysis.interim.information_rates: expected strictly increasing fractions in (0, 1] ending at 1"),
+    (lambda d: d["analysis"]["interim"].update(information_rates=[0.5, 0.9]),
+     "analysis.interim.information_rates: expected strictly increasing fractions"),
+    (lambda d: d["analysis"]["interim"].update(futility_bounds=[0.0, 0.5]),
+     "analysis.interim: futility_bounds: expected one Z bound per interim look (1), got 2"),
+    (lambda d: d["analysis"]["interim"].update(futility_bounds=[0.0], beta_spending="obf"),
+     "analysis.interim: give futility_bounds or beta_spending, not both"),
+    (lambda d: d["analysis"]["interim"].update(alpha_spending="linear"), "analysis.interim.alpha_spending"),
+    (lambda d: d["analysis"]["interim"].update(max_events=0), "analysis.interim.max_events: Input should be greater than 0"),
 ])
 def test_bad_protocols_name_the_field(edit, message):
     d = patina_dict()

@@ -65,7 +65,9 @@ class ArmTimeToEvent(_Result):
 class TimeToEventAnalysis(_Result):
     """One time-to-event endpoint: per-arm Kaplan-Meier summaries and the comparison.
 
-    Times are in ``unit``; ``hr`` is experimental vs control; ``logrank_p`` is two-sided.
+    Times are in ``unit``; ``hr`` is experimental vs control; ``logrank_p`` is two-sided;
+    ``logrank_z`` is the experimental arm's signed statistic (O - E) / sqrt(V), negative when it
+    has fewer events than expected (``logrank_z ** 2 == logrank_chisq``).
     ``curves`` holds each arm's Kaplan-Meier table (in ``unit``) for the figures.
     """
 
@@ -87,6 +89,7 @@ class TimeToEventAnalysis(_Result):
     n: int
     events: int
     maturity: float
+    logrank_z: float = float("nan")
     curves: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, metadata={"json": False})
 
     def arm(self, code: str) -> ArmTimeToEvent:

@@ -110,14 +110,14 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
     hr_strata = strata if a.hr_model == "stratified_cox" else ()
     hr, lo, hi = hazard_ratio(frame, experimental, hr_strata, conf_level=a.conf_level, ties=a.ties)
     lr_strata = strata if a.primary_test == "stratified_logrank" else ()
-    chisq = p = NAN
+    chisq = p = z = NAN
     if frame["ARM"].nunique() == 2:
         s = frame[list(lr_strata)].astype(str).agg("|".join, axis=1).to_numpy() if lr_strata else None
         lr = logrank(frame["TIME"].to_numpy(), frame["EVENT"].to_numpy(), frame["ARM"].to_numpy(), strata=s)
-        chisq, p = float(lr.chisq), float(lr.p_value)
+        chisq, p, z = float(lr.chisq), float(lr.p_value), lr.z(experimental)
     n, ev = int(len(frame)), int(frame["EVENT"].sum())
     return TimeToEventAnalysis(
         paramcd=paramcd, label=label or paramcd, unit=a.time_unit, conf_level=a.conf_level,
         experimental=experimental, control=control, arms=tuple(arms), hr=hr, hr_lower=lo, hr_upper=hi,
         hr_stratified=bool(hr_strata), logrank_chisq=chisq, logrank_p=p, logrank_stratified=bool(lr_strata),
-        strata=tuple(strata), n=n, events=ev, maturity=ev / n if n else NAN, curves=curves)
+        strata=tuple(strata), n=n, events=ev, maturity=ev / n if n else NAN, logrank_z=z, curves=curves)

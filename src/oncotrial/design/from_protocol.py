@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 from oncotrial.design.group_sequential import group_sequential_design
@@ -113,3 +114,43 @@ def settings_from_protocol(protocol, design: SurvivalDesign, hazard_ratio: float
         design, hazard_ratio=hazard_ratio, strata=strata, strata_names=[f.name for f in factors],
         block_sizes=blocks, arm_codes=(exp.code, ctl.code),
     )
+
+
+def monitoring_design(protocol) -> SurvivalDesign:
+    """The design of the protocol's monitoring plan (``analysis.interim``): its looks and spending.
+
+    Example:
+        >>> from oncotrial.protocol import load_protocol
+        >>> sd = monitoring_design(load_protocol("patina"))
+        >>> sd.design.information_rates, round(sd.design.critical_values[0], 4)
+        ((0.5, 1.0), 2.9626)
+    """
+    from oncotrial.design.spending_spec import parse_spending
+
+    plan = protocol.analysis.interim
+    if plan is None:
+        raise ValueError("analysis.interim: the protocol gives no monitoring plan "
+                         "(information_rates, alpha_spending); add an [analysis.interim] table")
+    beta = (None if plan.beta_spending is None
+            else parse_spending(plan.beta_spending, "analysis.interim.beta_spending"))
+    return design_from_protocol(
+        protocol, plan.information_rates,
+        alpha_spending=parse_spending(plan.alpha_spending, "analysis.interim.alpha_spending"),
+        futility_bounds=plan.futility_bounds, beta_spending=beta, binding_futility=plan.binding_futility,
+    )
+
+
+def planned_max_events(protocol, design: SurvivalDesign | None = None) -> int:
+    """The events of the final analysis: ``analysis.interim.max_events`` if the protocol sets it,
+    else the sized design's maximum rounded up (a trial waits for whole events).
+
+    Example:
+        >>> from oncotrial.protocol import load_protocol
+        >>> planned_max_events(load_protocol("patina"))
+        258
+    """
+    plan = protocol.analysis.interim
+    if plan is not None and plan.max_events is not None:
+        return int(math.ceil(plan.max_events - 1e-9))
+    sd = design or monitoring_design(protocol)
+    return int(math.ceil(sd.max_events - 1e-9))

@@ -1,8 +1,9 @@
-"""`oncotrial analyze` and `oncotrial reproduce`: parse, run the job with a progress bar, print its summary."""
+"""`oncotrial analyze`, `reproduce`, `rehearse` and `interim`: parse, run the job with a progress bar, print its summary."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Optional
@@ -140,6 +141,77 @@ def rehearse(
                f"{s['queries']['raised_by_entry_errors']} entry errors corrected through queries, "
                f"{s['sdv_verified']} records verified, locked at {s['cutoff']}\n"
                f"report: {result.paths['report']}  ({time.perf_counter() - t0:.1f} s)")
+
+
+def interim(
+    protocol: Optional[str] = typer.Argument(None, help="Bundled protocol name (e.g. patina) or a TOML file (with "
+                                                         "--db: the database's own protocol)."),
+    cutoff: Optional[str] = typer.Option(None, "--cutoff", help="Data cut-off of this look, YYYY-MM-DD (with --db: "
+                                                                "default the database lock's cut-off)."),
+    sdtm: Path = typer.Option(None, "--sdtm", help="Folder of the trial's SDTM domains (CSV, XPT or Dataset-JSON)."),
+    db: Optional[str] = typer.Option(None, "--db", help="The trial's database (URL or SQLite path): the live data."),
+    previous: Optional[str] = typer.Option(None, "--previous", help="Cut-offs of the looks already done, "
+                                                                    "e.g. 2021-06-30,2022-09-30."),
+    final: bool = typer.Option(False, "--final", help="This look is the final analysis, whatever its information."),
+    closed: Optional[str] = typer.Option(None, "--closed", help="With --db: also write the closed (by-arm) report, "
+                                                                "for this reason (recorded on the audit chain)."),
+    user: Optional[str] = typer.Option(None, "--user", help="With --closed: the unblinded statistician's account; the "
+                                                            "password is read from ONCOTRIAL_PASSWORD or asked for."),
+    out: Path = typer.Option(Path("interim"), "--out", help="Output folder (interim_open.html/.json, "
+                                                             "interim_closed.html/.json)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report's JSON (closed if written, else open)."),
+) -> None:
+    """The interim analysis at a data cut-off: the primary endpoint against the boundary recalculated at
+    the observed information, in a closed report (by arm, for the DMC) and an open one (pooled)."""
+    from oncotrial.jobs.interim import INTERIM_STEPS, interim as run, interim_database
+
+    if (sdtm is None) == (db is None):
+        console.print("error: give exactly one of --sdtm or --db")
+        raise typer.Exit(2)
+    if sdtm is not None and (protocol is None or cutoff is None):
+        console.print("error: --sdtm needs the PROTOCOL argument and --cutoff")
+        raise typer.Exit(2)
+    if sdtm is not None and closed is not None:
+        console.print("error: --closed goes with --db (from SDTM both reports are written)")
+        raise typer.Exit(2)
+    if user is not None and closed is None:
+        console.print("error: --user goes with --closed")
+        raise typer.Exit(2)
+    password = None
+    if closed is not None and user is not None:
+        password = os.environ.get("ONCOTRIAL_PASSWORD") or typer.prompt(f"password of {user}", hide_input=True,
+                                                                         err=True)
+    looks = [c.strip() for c in previous.split(",") if c.strip()] if previous else []
+    prog, task, advance = _bar(INTERIM_STEPS)
+    try:
+        with prog:
+            if db is not None:
+                from oncotrial.irt.services.errors import IrtError
+
+                try:
+                    job = interim_database(db, out, cutoff=cutoff, previous=looks, final=final, closed_reason=closed,
+                                           user=user, password=password, progress=advance)
+                except IrtError as exc:
+                    raise ValueError(getattr(exc, "message", str(exc))) from None
+            else:
+                job = run(protocol, out, sdtm=sdtm, cutoff=cutoff, previous=looks, final=final, progress=advance)
+            prog.update(task, completed=len(INTERIM_STEPS), description="done")
+    except (ProtocolError, ValueError) as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    doc = job.closed or job.open
+    if as_json:
+        typer.echo(json.dumps(json.loads(job.paths["closed_json" if job.closed else "open_json"].read_text())))
+        return
+    last = doc["boundaries"][doc["look"] - 1]
+    lines = [f"{job.protocol}: look {doc['look']} of {len(doc['boundaries'])}, {job.endpoint} events "
+             f"{job.looks[-1].events} of {doc['plan']['max_events']} (information rate {last['information_rate']:.3f}); "
+             f"efficacy boundary Z {last['critical_value']:.3f}"]
+    if job.closed:
+        st = job.closed["stages"][-1]
+        lines.append(f"Z {st['z']:.3f}: {st['test_action']}")
+    lines += [f"{name}: {path}" for name, path in job.paths.items() if name.endswith("_html")]
+    typer.echo("\n".join(lines))
 
 
 def _done(job, seconds: float) -> None:

@@ -204,6 +204,40 @@ class Accrual(_Model):
         return (self.end - self.start).days / DAYS_PER_MONTH
 
 
+class InterimPlan(_Model):
+    """The group-sequential monitoring plan of the primary endpoint: looks and spending.
+
+    ``information_rates`` are the planned fractions of ``max_events`` at each look (the last is
+    1); ``alpha_spending`` / ``beta_spending`` name a Lan-DeMets spending family as ``oncotrial
+    design --spending`` does (obf, pocock, hsd:GAMMA, kd:RHO); ``futility_bounds`` are Z bounds at
+    the interim looks. ``max_events`` is the planned number of events at the final analysis; when
+    it is not given, the design sized from ``analysis`` (target HR, power, alpha) gives it.
+    """
+
+    information_rates: list[float] = Field(min_length=1)
+    alpha_spending: str = Field(default="obf", pattern=r"^(obf|pocock|(hsd|kd):[^\s]+)$")
+    beta_spending: str | None = Field(default=None, pattern=r"^(obf|pocock|(hsd|kd):[^\s]+)$")
+    futility_bounds: list[float] | None = None
+    binding_futility: bool = False
+    max_events: float | None = Field(default=None, gt=0)
+
+    @field_validator("information_rates")
+    @classmethod
+    def _rates(cls, v: list[float]) -> list[float]:
+        if any(not (0 < x <= 1) for x in v) or any(b <= a for a, b in zip(v, v[1:])) or v[-1] != 1:
+            raise ValueError(f"expected strictly increasing fractions in (0, 1] ending at 1, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _futility(self) -> "InterimPlan":
+        if self.futility_bounds is not None and self.beta_spending is not None:
+            raise ValueError("give futility_bounds or beta_spending, not both")
+        if self.futility_bounds is not None and len(self.futility_bounds) != len(self.information_rates) - 1:
+            raise ValueError(f"futility_bounds: expected one Z bound per interim look "
+                             f"({len(self.information_rates) - 1}), got {len(self.futility_bounds)}")
+        return self
+
+
 class Analysis(_Model):
     alpha: float = Field(gt=0, lt=1)
     sided: Literal[1, 2]
@@ -222,6 +256,7 @@ class Analysis(_Model):
     landmark_months: list[float] = []
     time_unit: Literal["months", "days", "weeks", "years"] = "months"
     subgroups: list[str] = []
+    interim: InterimPlan | None = None
 
 
 class Baseline(_Model):

@@ -67,8 +67,6 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                   comparisons: list[Comparison] | None = None, figures: ReportFigures | None = None,
                   data_source: str = "", generated: str | None = None) -> str:
     """The report as one HTML string: no external requests (images are data URIs, CSS inline)."""
-    from oncotrial import __version__
-
     figs = figures or make_figures(results)
     img = {k: (F.png_base64(f), cap) for k, (f, cap) in figs.figures.items()}
 
@@ -128,10 +126,19 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                                   f"computed here.",
                          "content": [table(T.comparison_table(cmp, results), "Published and reproduced figures",
                                          classes="tbl cmp")]})
+    return render_page(protocol, sections, data_source=data_source or "ADaM", unit=results.unit, generated=generated)
+
+
+def render_page(protocol: Protocol, sections: list[dict[str, Any]], *, data_source: str, unit: str,
+                generated: str | None = None, title: str = "") -> str:
+    """One self-contained page of ``sections`` (each an id, a title, an optional intro or HTML
+    summary, and figure / table / heading items) under the protocol's title."""
+    from oncotrial import __version__
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("oncotrial.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     return env.get_template("report.html.j2").render(
-        title=f"{protocol.study.id}: {protocol.study.title}",
+        title=title or f"{protocol.study.id}: {protocol.study.title}",
         subtitle=f"{protocol.study.design}, {protocol.study.masking}; " + ", ".join(protocol.study.registry_ids),
         version=__version__, generated=generated or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        data_source=data_source or "ADaM", unit=results.unit, sections=sections)
+        data_source=data_source, unit=unit, sections=sections)

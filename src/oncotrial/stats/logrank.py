@@ -43,6 +43,23 @@ class LogrankResult:
                                  "o_e2_e": (o - e) ** 2 / e, "o_e2_v": (o - e) ** 2 / v},
                                 index=self.observed.index)
 
+    def z(self, group: Any) -> float:
+        """The signed statistic of ``group``: (observed - expected) / sqrt(variance), summed over strata.
+
+        Negative when ``group`` has fewer events than expected (its hazard is lower); with two
+        groups its square is ``chisq``. NaN when the variance is zero.
+
+        >>> res = logrank([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 0, 1], ["A", "B", "A", "B", "A", "B"])
+        >>> z = res.z("A")
+        >>> print(round(z, 4), abs(z * z - res.chisq) < 1e-12, z == -res.z("B"))
+        0.2719 True True
+        """
+        if group not in self.observed.index:
+            raise ValueError(f"group: expected one of {list(self.observed.index)}, got {group!r}")
+        v = float(self.var.loc[group, group])
+        diff = float(self.observed[group] - self.expected[group])
+        return float(diff / np.sqrt(v)) if v > 0 else float("nan")
+
     def to_dict(self) -> dict[str, Any]:
         return {"chisq": self.chisq, "df": self.df, "p_value": self.p_value, "rho": self.rho,
                 "observed": self.observed.to_dict(), "expected": self.expected.to_dict()}

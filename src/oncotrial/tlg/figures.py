@@ -223,6 +223,41 @@ def spider_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
     return fig
 
 
+def boundary_figure(boundaries: list[dict], *, observed_z: list[float] | None = None,
+                    current_rate: float | None = None, title: str = "") -> Figure:
+    """Group-sequential boundaries on the Z scale against the information rate, and where the trial stands.
+
+    ``boundaries`` are rows with ``information_rate``, ``critical_value`` and ``futility_bound``
+    (-inf: none), one per look. ``observed_z`` (the closed report) draws the trial's statistic at
+    the looks done; ``current_rate`` (the open report) only marks how far the information has come.
+    """
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    t = np.array([b["information_rate"] for b in boundaries], dtype=float)
+    crit = np.array([b["critical_value"] for b in boundaries], dtype=float)
+    fut = np.array([b["futility_bound"] for b in boundaries], dtype=float)
+    ax.plot(t, crit, "o-", color=COLORS[2], label="efficacy boundary (reject H0)")
+    shown = np.isfinite(fut) & (fut > -8)
+    shown[-1] = False  # the last look's "futility bound" is its critical value, not a futility stop
+    if shown.any():
+        ax.plot(t[shown], fut[shown], "s--", color=COLORS[1], label="futility bound")
+    if observed_z is not None:
+        k = len(observed_z)
+        ax.plot(t[:k], observed_z, "D-", color=COLORS[0], ms=7, label="observed Z")
+    if current_rate is not None:
+        ax.axvline(current_rate, color="grey", ls=":", label=f"information now ({current_rate:.0%})")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_xlim(0, max(1.05, float(t.max()) + 0.05))
+    ax.set_xlabel("Information rate (events / planned maximum)")
+    ax.set_ylabel("Z (large favours the experimental arm)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG bytes."""
     buf = io.BytesIO()
