@@ -21,6 +21,7 @@ runner = CliRunner()
 
 # keys that carry a comparison of the arms: none may appear in the open report
 ARM_KEYS = {"z", "hr", "hr_lower", "hr_upper", "hr_z", "events_by_arm", "test_action", "stages", "conditional_power",
+            "test_statistic", "analysis",
             "repeated_ci_lower", "repeated_ci_upper", "repeated_p_value", "final_inference", "experimental", "control"}
 
 
@@ -74,7 +75,8 @@ def test_the_look_at_half_the_planned_events(patina_sdtm, tmp_path):
     assert stage["events"] == int((pfs["CNSR"] == 0).sum()) and stage["n_randomized"] == len(cut["adsl"])
     assert sum(stage["events_by_arm"].values()) == stage["events"]
     assert (stage["z"] > 0) == (stage["hr"] < 1)
-    assert stage["test_action"] == ("reject" if stage["z"] >= stage["critical_value"] else "continue")
+    assert stage["test_statistic"] == pytest.approx(stage["z"], abs=1e-12)  # H0: HR = 1
+    assert stage["test_action"] == ("reject and stop" if stage["z"] >= stage["critical_value"] else "continue")
     cp = doc["conditional_power"]
     assert cp["remaining_events"] == max_events - stage["events"] and 0 <= cp["design_hr"] <= 1
     closed = (tmp_path / "look1" / "interim_closed.html").read_text()
@@ -108,6 +110,8 @@ def test_the_final_analysis_overruns_the_planned_events(patina_sdtm, tmp_path):
     assert last["events"] > planned_max_events(p) and last["information_rate"] == 1.0
     assert first["information_rate"] == pytest.approx(first["events"] / last["events"], abs=1e-12)
     assert doc["final_inference"] is not None and doc["conditional_power"]["remaining_events"] == 0
+    assert last["test_action"] == ("reject" if last["z"] >= last["critical_value"] else "accept")
+    assert doc["analysis"]["final_p_value"] == doc["final_inference"]["p_value"]
 
 
 def test_a_cutoff_before_the_first_randomization_is_refused(patina_sdtm, tmp_path):

@@ -209,8 +209,7 @@ def _boundaries(ia: Any) -> list[dict[str, Any]]:
     g = ia.design
     rows = []
     for k in range(g.k_max):
-        rows.append({"look": k + 1, "information_rate": g.information_rates[k],
-                     "events": g.information_rates[k] * ia.max_events if k >= ia.look else ia.events[k],
+        rows.append({"look": k + 1, "information_rate": g.information_rates[k], "events": ia.planned_events[k],
                      "critical_value": g.critical_values[k], "critical_value_hr": ia.critical_values_hr[k],
                      "futility_bound": g.futility_bounds[k], "alpha_spent": g.alpha_spent[k],
                      "stage_level": g.stage_levels[k], "observed": k < ia.look})
@@ -227,7 +226,8 @@ def _closed_document(p: Protocol, looks: Sequence[Look], ia: Any, max_events: in
     for k, lk in enumerate(looks):
         stages.append({**asdict(lk), "look": k + 1, "information_rate": g.information_rates[k],
                        "critical_value": g.critical_values[k], "critical_value_hr": ia.critical_values_hr[k],
-                       "futility_bound": g.futility_bounds[k], "hr_z": ia.hazard_ratio[k],
+                       "futility_bound": g.futility_bounds[k], "test_statistic": ia.test_statistics[k],
+                       "hr_z": ia.hazard_ratio[k],
                        "test_action": ia.test_actions[k], "overall_p_value": ia.overall_p_values[k],
                        "conditional_rejection_probability": ia.conditional_rejection_probabilities[k],
                        "repeated_ci_lower": ia.repeated_ci_lower[k], "repeated_ci_upper": ia.repeated_ci_upper[k],
@@ -244,7 +244,7 @@ def _closed_document(p: Protocol, looks: Sequence[Look], ia: Any, max_events: in
             "conditional_power": {"remaining_events": remaining,
                                   "design_hr": _number(ia.conditional_power_design),
                                   "observed_hr": _number(ia.conditional_power_observed)},
-            "final_inference": final}
+            "final_inference": final, "analysis": ia.to_dict()}
 
 
 def _open_document(p: Protocol, looks: Sequence[Look], ia: Any, max_events: int) -> dict[str, Any]:

@@ -129,7 +129,7 @@ def render_interim(protocol: Protocol, doc: Mapping[str, Any], *, results: Trial
               f"{plan['alpha_spending']} alpha spending, overall alpha {plan['alpha']:g} "
               f"({plan['sided']}-sided). Boundaries are recalculated at the observed information.")
     boundary_fig = F.boundary_figure(
-        doc["boundaries"], observed_z=[s["z"] for s in doc["stages"]] if closed else None,
+        doc["boundaries"], observed_z=[s["test_statistic"] for s in doc["stages"]] if closed else None,
         current_rate=None if closed else doc["looks"][-1]["information_rate"],
         title=f"{protocol.study.id}: {doc['endpoint']} monitoring boundaries")
     if closed:
