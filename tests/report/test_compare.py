@@ -25,7 +25,7 @@ def test_every_published_figure_is_compared(analysed, patina):
     cmp = compare_published(job.results, patina.published, patina)
     assert len(cmp.rows) == count_figures(patina.published.model_dump(exclude_none=True))
     frame = cmp.to_frame()
-    assert set(frame.columns) == {"section", "figure", "arm", "published", "reproduced", "kind"}
+    assert set(frame.columns) == {"section", "figure", "arm", "published", "reproduced", "kind", "code"}
     missing = frame[frame["reproduced"].isna() & frame["published"].notna()]
     # Only Kaplan-Meier quantiles may be missing: a median (or its limit) the curve never reaches.
     assert set(missing["figure"]) <= {"Median", "Median, lower 95% CI", "Median, upper 95% CI"}
@@ -55,3 +55,32 @@ def test_earlier_cut_one_sided_p(analysed, patina):
     # One-sided for benefit: half the two-sided p when the HR favours the experimental arm.
     if job.results.pfs.hr < 1:
         assert abs(p.reproduced - job.results.pfs.logrank_p / 2) < 1e-12
+
+
+def test_rows_carry_codes_and_labels_follow_the_confidence_level(analysed, patina):
+    import dataclasses
+
+    from oncotrial.sim.figures import published_figures
+
+    job, _, _ = analysed
+    rows = compare_published(job.results, patina.published, patina).rows
+    listed = published_figures(patina)
+    # every figure the simulator lists is found by its code, never by its printed label
+    assert set(zip(listed["figure"], listed["arm"])) <= {(r.code, r.arm) for r in rows}
+    assert all(r.code for r in rows)
+    at90 = compare_published(dataclasses.replace(job.results, conf_level=0.90), patina.published, patina).rows
+    assert [r.code for r in at90] == [r.code for r in rows]
+    labels = {r.figure for r in at90}
+    assert "Median, lower 90% CI" in labels and "Hazard ratio, upper 90% CI" in labels
+    assert not any("95%" in label for label in labels)
+
+
+def test_the_summary_states_the_analysis_confidence_level(analysed, patina):
+    import dataclasses
+
+    from oncotrial.tlg.summary import results_summary
+
+    job, _, _ = analysed
+    assert "95% CI" in results_summary(job.results, patina)
+    text = results_summary(dataclasses.replace(job.results, conf_level=0.90), patina)
+    assert "90% CI" in text and "95% CI" not in text

@@ -16,7 +16,12 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class ComparisonRow(_Result):
-    """One published figure and its reproduction; ``kind`` says how to print both (percent, time, ratio...)."""
+    """One published figure and its reproduction; ``kind`` says how to print both (percent, time, ratio...).
+
+    ``figure`` is the label a reader sees (its confidence level taken from the analysis);
+    ``code`` names the figure for other stages (``PFS median lower CI``, ``AE grade 3 (%)``), the
+    name :func:`oncotrial.sim.figures.published_figures` gives it, so no stage matches labels.
+    """
 
     section: str
     figure: str
@@ -24,6 +29,19 @@ class ComparisonRow(_Result):
     published: float
     reproduced: float
     kind: str
+    code: str = ""
+
+
+def event_label(ev, kind: str | None = None) -> str:
+    """The code of a published AE figure; ``kind`` "n" or "%" (default: as published, a percentage if given)."""
+    g = f"grade {ev.grade}" if ev.grade is not None else f"grade >= {ev.min_grade}"
+    kind = kind or ("n" if ev.count and not ev.percent else "%")
+    return f"AE {ev.term} {g} ({kind})"
+
+
+def baseline_level_name(factor: str, level: str) -> str:
+    """How a published stratum share is named in the figure codes (``factor=level``)."""
+    return f"{factor}={level}"
 
 
 @dataclass(frozen=True)
@@ -74,48 +92,56 @@ def compare_published(results: TrialResults, published: Published, protocol: Pro
         raise ValueError(f"published.time_unit is {published.time_unit!r} but the analysis reports "
                          f"{results.unit!r}; set analysis.time_unit to match")
     rows: list[ComparisonRow] = []
+    ci = f"{100 * results.conf_level:g}% CI"
 
-    def add(section, figure, arm, pub, rep, kind):
-        rows.append(ComparisonRow(section, figure, arm, float(pub) if pub is not None else NAN, float(rep), kind))
+    def add(section, figure, arm, pub, rep, kind, code):
+        rows.append(ComparisonRow(section, figure, arm, float(pub) if pub is not None else NAN, float(rep), kind, code))
 
     if published.median_followup is not None:
-        add("Follow-up", "Median follow-up (reverse KM)", "", published.median_followup, results.median_followup, "time")
+        add("Follow-up", "Median follow-up (reverse KM)", "", published.median_followup, results.median_followup, "time",
+            "median follow-up (months)")
     for arm, v in published.n_randomized.items():
-        add("Patients", "Randomized", arm, v, results.n_randomized.get(arm, NAN), "count")
+        add("Patients", "Randomized", arm, v, results.n_randomized.get(arm, NAN), "count", "randomized (n)")
     for key, title in (("pfs", "PFS"), ("os", "OS"), ("dor", "DoR")):
         pub = getattr(published, key)
         if pub is None:
             continue
         res: TimeToEventAnalysis | None = getattr(results, key)
+        E = key.upper()
         for arm, v in pub.events.items():
-            add(title, "Events", arm, v, _arm_tte(res, arm, "events"), "count")
+            add(title, "Events", arm, v, _arm_tte(res, arm, "events"), "count", f"{E} events (n)")
         for arm, v in pub.median.items():
-            add(title, "Median", arm, v, _arm_tte(res, arm, "median"), "time")
+            add(title, "Median", arm, v, _arm_tte(res, arm, "median"), "time", f"{E} median (months)")
         for arm, (lo, hi) in pub.median_ci.items():
-            add(title, "Median, lower 95% CI", arm, lo, _arm_tte(res, arm, "median_lower"), "time")
-            add(title, "Median, upper 95% CI", arm, hi, _arm_tte(res, arm, "median_upper"), "time")
+            add(title, f"Median, lower {ci}", arm, lo, _arm_tte(res, arm, "median_lower"), "time", f"{E} median lower CI")
+            add(title, f"Median, upper {ci}", arm, hi, _arm_tte(res, arm, "median_upper"), "time", f"{E} median upper CI")
         if pub.hr is not None:
             add(title, "Hazard ratio" + (" (stratified)" if pub.hr_stratified and key != "dor" else ""), "",
-                pub.hr, res.hr if res else NAN, "ratio")
+                pub.hr, res.hr if res else NAN, "ratio", f"{E} HR")
         if pub.hr_ci is not None:
-            add(title, "Hazard ratio, lower 95% CI", "", pub.hr_ci[0], res.hr_lower if res else NAN, "ratio")
-            add(title, "Hazard ratio, upper 95% CI", "", pub.hr_ci[1], res.hr_upper if res else NAN, "ratio")
+            add(title, f"Hazard ratio, lower {ci}", "", pub.hr_ci[0], res.hr_lower if res else NAN, "ratio",
+                f"{E} HR lower CI")
+            add(title, f"Hazard ratio, upper {ci}", "", pub.hr_ci[1], res.hr_upper if res else NAN, "ratio",
+                f"{E} HR upper CI")
         if pub.p_value is not None:
             rep = NAN if res is None else (res.logrank_p if pub.p_sided == 2 else one_sided_p(res))
-            add(title, f"Log-rank p ({pub.p_sided}-sided)", "", pub.p_value, rep, "p")
+            add(title, f"Log-rank p ({pub.p_sided}-sided)", "", pub.p_value, rep, "p", f"{E} p ({pub.p_sided}-sided)")
         for lm in pub.landmarks:
             for arm, v in lm.rate.items():
-                add(title, f"Rate at {lm.time:g} {published.time_unit}", arm, v, _landmark(res, arm, lm.time), "percent")
+                add(title, f"Rate at {lm.time:g} {published.time_unit}", arm, v, _landmark(res, arm, lm.time), "percent",
+                    f"{E} rate at {lm.time:g} months (%)")
     for key, title in (("orr", "ORR"), ("cbr", "CBR")):
         pub = getattr(published, key)
         if pub is None:
             continue
         res = getattr(results, key)
         for arm, v in pub.rate.items():
-            add(title, "Rate", arm, v, 100 * res.arm(arm).rate if res else NAN, "percent")
+            add(title, "Rate", arm, v, 100 * res.arm(arm).rate if res else NAN, "percent", f"{title} (%)")
         for arm, (lo, hi) in pub.ci.items():
-            add(title, "Rate, lower 95% CI", arm, lo, 100 * res.arm(arm).lower if res else NAN, "percent")
-            add(title, "Rate, upper 95% CI", arm, hi, 100 * res.arm(arm).upper if res else NAN, "percent")
+            add(title, f"Rate, lower {ci}", arm, lo, 100 * res.arm(arm).lower if res else NAN, "percent",
+                f"{title} lower CI")
+            add(title, f"Rate, upper {ci}", arm, hi, 100 * res.arm(arm).upper if res else NAN, "percent",
+                f"{title} upper CI")
     if published.safety is not None:
         _safety_rows(results, published, add)
     for dm in published.dose_modifications:
@@ -123,14 +149,16 @@ def compare_published(results: TrialResults, published: Published, protocol: Pro
         if results.safety is not None:
             m = next((x for x in results.safety.dose_modifications
                       if x.drug.lower() == dm.drug.lower() and x.arm == dm.arm), None)
-        for fld, label, attr, kind in (("reduction", "Dose reduction", "reduction_percent", "percent"),
-                                       ("median_time_to_first_reduction", "Median time to first reduction",
-                                        "median_time_to_first_reduction", "time"),
-                                       ("discontinuation_for_ae", "Discontinued for an AE", "discontinuation_percent",
-                                        "percent")):
+        for fld, label, attr, kind, code in (
+                ("reduction", "Dose reduction", "reduction_percent", "percent", "dose reduction (%)"),
+                ("median_time_to_first_reduction", "Median time to first reduction", "median_time_to_first_reduction",
+                 "time", "median time to first reduction (months)"),
+                ("discontinuation_for_ae", "Discontinued for an AE", "discontinuation_percent", "percent",
+                 "discontinued for AE (%)")):
             v = getattr(dm, fld)
             if v is not None:
-                add(f"Dose modifications ({dm.drug})", label, dm.arm, v, getattr(m, attr) if m else NAN, kind)
+                add(f"Dose modifications ({dm.drug})", label, dm.arm, v, getattr(m, attr) if m else NAN, kind,
+                    f"{dm.drug} {code}")
     if published.baseline is not None:
         _baseline_rows(results, published, protocol, add)
     return Comparison(source=published.source, label=published.label, rows=tuple(rows))
@@ -161,8 +189,10 @@ TERM_ALIASES = {"DIARRHOEA": {"DIARRHOEA", "DIARRHEA"}, "DIARRHEA": {"DIARRHOEA"
 def _safety_rows(results: TrialResults, published: Published, add) -> None:
     s = published.safety
     res = results.safety
-    for fld, grade, label in (("any_grade", "any", "Any adverse event"), ("grade3", "3", "Worst grade 3 adverse event"),
-                              ("grade4", "4", "Worst grade 4 adverse event"), ("serious", "any", "Serious adverse event")):
+    for fld, grade, label, code in (("any_grade", "any", "Any adverse event", "AE any grade (%)"),
+                                    ("grade3", "3", "Worst grade 3 adverse event", "AE grade 3 (%)"),
+                                    ("grade4", "4", "Worst grade 4 adverse event", "AE grade 4 (%)"),
+                                    ("serious", "any", "Serious adverse event", "Serious AE (%)")):
         cat = "serious" if fld == "serious" else "any"
         for arm, v in getattr(s, fld).items():
             rep = NAN
@@ -171,10 +201,10 @@ def _safety_rows(results: TrialResults, published: Published, add) -> None:
                     rep = res.row(cat, "", grade).percent.get(arm, NAN)
                 except KeyError:
                     pass
-            add("Safety", label, arm, v, rep, "percent")
+            add("Safety", label, arm, v, rep, "percent", code)
     for arm, v in s.treatment_related_deaths.items():
         add("Safety", "Treatment-related deaths", arm, v, res.treatment_related_deaths.get(arm, NAN) if res else NAN,
-            "count")
+            "count", "Treatment-related deaths (n)")
     for ev in s.events:
         grade = str(ev.grade) if ev.grade is not None else f">={ev.min_grade}"
         names = TERM_ALIASES.get(ev.term.upper(), {ev.term.upper()})
@@ -183,10 +213,11 @@ def _safety_rows(results: TrialResults, published: Published, add) -> None:
             row = next((r for r in res.by_term if r.term.upper() in names and r.grade == grade), None)
         label = event_figure(ev)
         for arm, v in ev.percent.items():
-            add("Safety", label, arm, v, row.percent.get(arm, NAN) if row else (0.0 if res else NAN), "percent")
+            add("Safety", label, arm, v, row.percent.get(arm, NAN) if row else (0.0 if res else NAN), "percent",
+                event_label(ev, "%"))
         for arm, v in ev.count.items():
             add("Safety", label + " (patients)", arm, v, row.count.get(arm, NAN) if row else (0.0 if res else NAN),
-                "count")
+                "count", event_label(ev, "n"))
 
 
 BASELINE_LABELS = {
@@ -213,7 +244,7 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
     if b.age_median is not None:
         rep = t.value("Age (years)", "")["median"] if t is not None and any(
             r.characteristic == "Age (years)" for r in t.rows) else NAN
-        add("Baseline", "Median age (years)", "", b.age_median, rep, "years")
+        add("Baseline", "Median age (years)", "", b.age_median, rep, "years", "baseline age_median (years)")
     for fld, (char, level) in mapping.items():
         v = getattr(b, fld)
         if v is None:
@@ -223,7 +254,8 @@ def _baseline_rows(results: TrialResults, published: Published, protocol: Protoc
             # Menopausal status held as a category (e.g. PRE/POST): take its post-menopausal level.
             rep = next((r.values["Total"]["percent"] for r in t.rows if r.characteristic == "Menopausal status"
                         and r.level.upper().startswith("POST")), NAN)
-        add("Baseline", BASELINE_LABELS[fld], "", v, rep, "percent")
+        add("Baseline", BASELINE_LABELS[fld], "", v, rep, "percent", f"baseline {fld} (%)")
     for lv in b.strata:
         char, level = _stratum_labels(protocol, lv.factor, lv.level)
-        add("Baseline", stratum_figure(protocol, lv.factor, lv.level), "", lv.percent, pct(char, level), "percent")
+        add("Baseline", stratum_figure(protocol, lv.factor, lv.level), "", lv.percent, pct(char, level), "percent",
+            f"baseline {baseline_level_name(lv.factor, lv.level)} (%)")

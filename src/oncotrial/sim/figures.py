@@ -19,20 +19,10 @@ import pandas as pd
 from oncotrial.protocol import Protocol
 
 
-def event_label(ev, kind: str | None = None) -> str:
-    """How a published AE figure is named; ``kind`` "n" or "%" (default: as published, a percentage if given)."""
-    g = f"grade {ev.grade}" if ev.grade is not None else f"grade >= {ev.min_grade}"
-    kind = kind or ("n" if ev.count and not ev.percent else "%")
-    return f"AE {ev.term} {g} ({kind})"
-
-
-def baseline_level_name(factor: str, level: str) -> str:
-    """How a published stratum share is named in the comparison table."""
-    return f"{factor}={level}"
-
-
 def published_figures(protocol: Protocol) -> pd.DataFrame:
     """The published block as rows: figure, arm, published (NaN for a bound given as NE), decimals."""
+    from oncotrial.analysis.compare import baseline_level_name, event_label
+
     pub = protocol.published
     if pub is None:
         raise ValueError(f"{protocol.study.id}: the protocol has no published block to compare with")
@@ -100,50 +90,6 @@ def published_figures(protocol: Protocol) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["figure", "arm", "published"])
 
 
-def _figure_names(protocol: Protocol) -> dict[tuple[str, str], str]:
-    """(section, figure) of a :func:`compare_published` row -> the name :func:`published_figures` gives it."""
-    from oncotrial.analysis.compare import BASELINE_LABELS, event_figure, stratum_figure
-
-    pub = protocol.published
-    names = {("Follow-up", "Median follow-up (reverse KM)"): "median follow-up (months)",
-             ("Patients", "Randomized"): "randomized (n)"}
-    for key, title in (("pfs", "PFS"), ("os", "OS"), ("dor", "DoR")):
-        E = key.upper()
-        names.update({(title, "Events"): f"{E} events (n)", (title, "Median"): f"{E} median (months)",
-                      (title, "Median, lower 95% CI"): f"{E} median lower CI",
-                      (title, "Median, upper 95% CI"): f"{E} median upper CI",
-                      (title, "Hazard ratio"): f"{E} HR", (title, "Hazard ratio (stratified)"): f"{E} HR",
-                      (title, "Hazard ratio, lower 95% CI"): f"{E} HR lower CI",
-                      (title, "Hazard ratio, upper 95% CI"): f"{E} HR upper CI"})
-        for sided in (1, 2):
-            names[(title, f"Log-rank p ({sided}-sided)")] = f"{E} p ({sided}-sided)"
-        r = getattr(pub, key)
-        for lm in (r.landmarks if r is not None else ()):
-            names[(title, f"Rate at {lm.time:g} {pub.time_unit}")] = f"{E} rate at {lm.time:g} months (%)"
-    for title in ("ORR", "CBR"):
-        names.update({(title, "Rate"): f"{title} (%)", (title, "Rate, lower 95% CI"): f"{title} lower CI",
-                      (title, "Rate, upper 95% CI"): f"{title} upper CI"})
-    names.update({("Safety", "Any adverse event"): "AE any grade (%)",
-                  ("Safety", "Worst grade 3 adverse event"): "AE grade 3 (%)",
-                  ("Safety", "Worst grade 4 adverse event"): "AE grade 4 (%)",
-                  ("Safety", "Serious adverse event"): "Serious AE (%)",
-                  ("Safety", "Treatment-related deaths"): "Treatment-related deaths (n)"})
-    for ev in (pub.safety.events if pub.safety is not None else ()):
-        names[("Safety", event_figure(ev))] = event_label(ev, "%")
-        names[("Safety", event_figure(ev) + " (patients)")] = event_label(ev, "n")
-    for dm in pub.dose_modifications:
-        sec = f"Dose modifications ({dm.drug})"
-        names.update({(sec, "Dose reduction"): f"{dm.drug} dose reduction (%)",
-                      (sec, "Median time to first reduction"): f"{dm.drug} median time to first reduction (months)",
-                      (sec, "Discontinued for an AE"): f"{dm.drug} discontinued for AE (%)"})
-    names[("Baseline", "Median age (years)")] = "baseline age_median (years)"
-    names.update({("Baseline", lab): f"baseline {fld} (%)" for fld, lab in BASELINE_LABELS.items()})
-    for lv in (pub.baseline.strata if pub.baseline is not None else ()):
-        names[("Baseline", stratum_figure(protocol, lv.factor, lv.level))] = \
-            f"baseline {baseline_level_name(lv.factor, lv.level)} (%)"
-    return names
-
-
 def _r_rule_bounds(protocol: Protocol, adam: Mapping[str, pd.DataFrame], results) -> dict[tuple[str, str], float]:
     """KM median CI bounds by R survival's quantile rule, per (figure, arm): a cross-check the notes quote."""
     from oncotrial.analysis.survival import tte_frame
@@ -192,12 +138,7 @@ def trial_figures(protocol: Protocol, sdtm: Mapping[str, pd.DataFrame] | None = 
 
         adam = adam_from_sdtm(sdtm, protocol)
     results = run_analysis(adam, protocol)
-    names = _figure_names(protocol)
     check = _r_rule_bounds(protocol, adam, results)
-    rows = []
-    for r in compare_published(results, pub, protocol).rows:
-        name = names.get((r.section, r.figure))
-        if name is None:
-            raise ValueError(f"trial_figures: no figure name for the comparison row {r.section!r} / {r.figure!r}")
-        rows.append((name, r.arm, float(r.reproduced), float(check.get((name, r.arm), np.nan))))
+    rows = [(r.code, r.arm, float(r.reproduced), float(check.get((r.code, r.arm), np.nan)))
+            for r in compare_published(results, pub, protocol).rows]
     return pd.DataFrame(rows, columns=["figure", "arm", "value", "r_rule"])

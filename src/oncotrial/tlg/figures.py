@@ -130,7 +130,7 @@ def forest_figure(results: TrialResults) -> Figure:
     ax.set_xlabel(f"Hazard ratio ({100 * sg.conf_level:g}% CI)\n"
                   f"← favours {results.arms[results.experimental]}   favours {results.arms[results.control]} →",
                   fontsize=8.5)
-    ax.text(1.03, len(display) - 0.2, "HR (95% CI)", transform=ax.get_yaxis_transform(), fontsize=8.5,
+    ax.text(1.03, len(display) - 0.2, f"HR ({100 * sg.conf_level:g}% CI)", transform=ax.get_yaxis_transform(), fontsize=8.5,
             fontweight="bold", va="bottom")
     ax.text(1.45, len(display) - 0.2, "Events/N (" + " / ".join(results.arms[c] for c in
                                                                (results.experimental, results.control)) + ")",

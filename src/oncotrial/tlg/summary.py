@@ -16,11 +16,12 @@ NUMBER_WORDS = {0: "No", 1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6
                 9: "Nine", 10: "Ten"}
 
 
-def _ci(lo: float, hi: float, digits: int = 1, pct: bool = False) -> str:
+def _ci(r: TrialResults, lo: float, hi: float, digits: int = 1, pct: bool = False) -> str:
+    """"95% CI, 32.4-56.8" at the analysis' confidence level."""
     s = "%" if pct else ""
     lo_s = num(lo, digits) + (s if num(lo, digits) != NE else "")
     hi_s = num(hi, digits) + (s if num(hi, digits) != NE else "")
-    return f"95% CI, {lo_s}-{hi_s}".replace("-NE", "-nonevaluable [NE]")
+    return f"{100 * r.conf_level:g}% CI, {lo_s}-{hi_s}".replace("-NE", "-nonevaluable [NE]")
 
 
 def _median(x: float, unit: str) -> str:
@@ -41,10 +42,10 @@ def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol
     direction = "reduction" if pfs.hr < 1 else "increase"
     qualifier = "significant " if significant else "non-significant "
     text = (f"At a median follow-up of {num(r.median_followup)} {unit}, patients in {_group(r, e)} experienced a "
-            f"median PFS of {_median(ae.median, unit)} ({_ci(ae.median_lower, ae.median_upper)}) compared with "
-            f"{_median(ac.median, unit)} ({_ci(ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
+            f"median PFS of {_median(ae.median, unit)} ({_ci(r, ae.median_lower, ae.median_upper)}) compared with "
+            f"{_median(ac.median, unit)} ({_ci(r, ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
             f"This represented a {qualifier}{direction} in the hazard for disease progression or death "
-            f"(HR, {num(pfs.hr, 2)}; {_ci(pfs.hr_lower, pfs.hr_upper, 2)}; 2-sided {p_text(pfs.logrank_p)}).")
+            f"(HR, {num(pfs.hr, 2)}; {_ci(r, pfs.hr_lower, pfs.hr_upper, 2)}; 2-sided {p_text(pfs.logrank_p)}).")
     lms = ae.landmarks
     if lms:
         lm_e, lm_c = lms[0], ac.landmarks[0]
@@ -60,23 +61,23 @@ def _secondary_paragraph(r: TrialResults) -> str:
         oe, oc = r.orr.arm(e), r.orr.arm(c)
         excl = "—excluding patients with a complete response to induction—" if "excluding" in r.orr.population else " "
         parts.append(f"The confirmed overall response rate (ORR){excl}was {num(100 * oe.rate)}% "
-                     f"({_ci(100 * oe.lower, 100 * oe.upper, pct=True)}) in {_group(r, e)} vs {num(100 * oc.rate)}% "
-                     f"({_ci(100 * oc.lower, 100 * oc.upper, pct=True)}) in {_group(r, c)}.")
+                     f"({_ci(r, 100 * oe.lower, 100 * oe.upper, pct=True)}) in {_group(r, e)} vs {num(100 * oc.rate)}% "
+                     f"({_ci(r, 100 * oc.lower, 100 * oc.upper, pct=True)}) in {_group(r, c)}.")
     if r.dor is not None:
         de, dc = r.dor.arm(e), r.dor.arm(c)
         parts.append(f"The median duration of confirmed response was {_median(de.median, r.unit)} "
-                     f"({_ci(de.median_lower, de.median_upper)}) with {r.arms[e].lower()} and "
-                     f"{_median(dc.median, r.unit)} ({_ci(dc.median_lower, dc.median_upper)}) with {r.arms[c].lower()}.")
+                     f"({_ci(r, de.median_lower, de.median_upper)}) with {r.arms[e].lower()} and "
+                     f"{_median(dc.median, r.unit)} ({_ci(r, dc.median_lower, dc.median_upper)}) with {r.arms[c].lower()}.")
     if r.cbr is not None:
         ce, cc = r.cbr.arm(e), r.cbr.arm(c)
-        parts.append(f"The clinical benefit rate was {num(100 * ce.rate)}% ({_ci(100 * ce.lower, 100 * ce.upper, pct=True)}) "
+        parts.append(f"The clinical benefit rate was {num(100 * ce.rate)}% ({_ci(r, 100 * ce.lower, 100 * ce.upper, pct=True)}) "
                      f"among patients in {_group(r, e)} compared with {num(100 * cc.rate)}% "
-                     f"({_ci(100 * cc.lower, 100 * cc.upper, pct=True)}) for {_group(r, c)}.")
+                     f"({_ci(r, 100 * cc.lower, 100 * cc.upper, pct=True)}) for {_group(r, c)}.")
     if r.os is not None:
         oe, oc = r.os.arm(e), r.os.arm(c)
         parts.append(f"Overall survival (OS) data had {num(100 * r.os.maturity)}% maturity at the time of the analysis, "
                      f"with {oe.events} deaths in {_group(r, e)} and {oc.events} in {_group(r, c)} "
-                     f"(HR, {num(r.os.hr, 2)}; {_ci(r.os.hr_lower, r.os.hr_upper, 2)}).")
+                     f"(HR, {num(r.os.hr, 2)}; {_ci(r, r.os.hr_lower, r.os.hr_upper, 2)}).")
     return " ".join(parts)
 
 

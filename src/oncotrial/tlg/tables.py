@@ -130,7 +130,7 @@ def subgroup_table(results: TrialResults) -> pd.DataFrame:
         rows.append([r.label if not r.level else f"{r.label}: {r.level}"] +
                     [f"{r.events[c]}/{r.n[c]}" for c in cols] +
                     [f"{num(r.hr, 2)} ({interval(r.hr_lower, r.hr_upper, 2)})"])
-    return pd.DataFrame(rows, columns=["Subgroup", *(f"{results.arms[c]} events/N" for c in cols), "Hazard ratio (95% CI)"])
+    return pd.DataFrame(rows, columns=["Subgroup", *(f"{results.arms[c]} events/N" for c in cols), f"Hazard ratio ({100 * sg.conf_level:g}% CI)"])
 
 
 def comparison_table(cmp: Comparison, results: TrialResults) -> pd.DataFrame:
