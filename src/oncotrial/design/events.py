@@ -69,7 +69,7 @@ def _weibull_without_dropout(w: Weibull, eta: float) -> None:
         # With competing dropout the Weibull event probability has no closed form; rpact
         # refuses it too ("use simulation instead").
         raise ValueError(f"dropout_rate: Weibull survival (shape {w.shape:g}) is computed without dropout, "
-                         f"as in rpact; got a dropout hazard of {eta:g}")
+                         f"as in rpact; give a dropout rate of 0 (got a dropout hazard of {eta:.4g} per unit time)")
 
 
 def event_probability(pe: Survival, eta: float, x: np.ndarray) -> np.ndarray:

@@ -192,6 +192,7 @@ class SurvivalDesign:
         d = asdict(self)
         d["median_control"] = self.median_control
         d["median_experimental"] = self.median_experimental
+        d["control_survival"] = "weibull" if isinstance(self.control, Weibull) else "piecewise-exponential"
         return d
 
     def to_frame(self) -> pd.DataFrame:
