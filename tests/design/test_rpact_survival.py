@@ -274,3 +274,63 @@ def test_simulation_refuses_a_weibull_design_and_closes_entry_at_an_overrun():
     st = settings_from_design(s)
     assert st.n_subjects == round(s.max_subjects) and st.accrual.duration == pytest.approx(s.analysis_times[-1])
     assert st.accrual.intensity == s.accrual.intensity
+
+
+# ---- the protocol's [analysis] settings -----------------------------------------------------
+def _patina_with(**analysis):
+    from oncotrial.protocol import protocol_from_dict
+
+    from ..protocol.test_protocol import patina_dict
+
+    d = patina_dict()
+    d["analysis"].update(analysis)
+    for key in [k for k, v in analysis.items() if v is None]:
+        del d["analysis"][key]
+    return protocol_from_dict(d, source="mine.toml")
+
+
+def test_protocol_control_hazards_and_weibull_shape_match_rpact():
+    from oncotrial.design.from_protocol import design_from_protocol
+
+    ref = SIZES["patina_piecewise"]
+    p = _patina_with(control_median_months=None, control_hazards=[[0, 0.03], [6, 0.025], [12, 0.02]])
+    s = design_from_protocol(p, [0.5, 1.0], alpha=0.025, power=0.9, sided=1)
+    assert s.control.hazards == (0.03, 0.025, 0.02)
+    _check_size(s, ref, *_tolerances(ref["case"]))
+    ref = SIZES["patina_weibull"]
+    p = _patina_with(control_weibull_shape=1.5, dropout_rate_per_year=0.0)
+    s = design_from_protocol(p, [0.5, 1.0], alpha=0.025, power=0.9, sided=1)
+    assert isinstance(s.control, Weibull) and s.control.shape == 1.5
+    _check_size(s, ref)
+    # the CLI's options take precedence over the protocol's settings
+    res = CliRunner().invoke(app, ["design", "patina", "--json", "--control-hazards", "0:0.02"])
+    assert json.loads(res.stdout)["control"] == {"starts": [0.0], "hazards": [0.02]}
+
+
+@pytest.mark.parametrize("analysis, message", [
+    (dict(control_hazards=[[0, 0.03]]), "analysis: control_hazards: give either control_hazards or "
+                                        "control_median_months, not both"),
+    (dict(control_median_months=None, control_hazards=[]), "analysis.control_hazards: expected "
+                                                           "[[start_month, hazard_per_month], ...]"),
+    (dict(control_median_months=None, control_hazards=[[1, 0.03]]), "analysis.control_hazards: start "
+                                                                     "months must begin at 0"),
+    (dict(control_median_months=None, control_hazards=[[0, 0.03], [6, 0]]),
+     "analysis.control_hazards: hazards must be non-negative with a positive last"),
+    (dict(control_weibull_shape=0), "analysis.control_weibull_shape: Input should be greater than 0"),
+    (dict(control_median_months=None, control_weibull_shape=1.5),
+     "analysis: control_weibull_shape: a Weibull control needs control_median_months"),
+])
+def test_protocol_survival_settings_are_checked_naming_the_field(analysis, message):
+    from oncotrial.protocol import ProtocolError
+
+    with pytest.raises(ProtocolError) as info:
+        _patina_with(**analysis)
+    assert message in str(info.value)
+
+
+def test_cli_weibull_shape_needs_the_protocols_median():
+    from oncotrial.design.from_protocol import control_survival
+
+    p = _patina_with(control_median_months=None, control_hazards=[[0, 0.03]])
+    with pytest.raises(ValueError, match="^weibull_shape: a Weibull control needs the protocol's analysis"):
+        control_survival(p, weibull_shape=1.5)
