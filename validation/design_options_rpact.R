@@ -6,32 +6,7 @@
 # allows them one-sided and with the Schoenfeld formula only, as oncotrial does).
 # Run from the repository root:  Rscript validation/design_options_rpact.R
 # Writes tests/reference/design/design_options.json (designs and sample sizes).
-source(file.path("validation", "rpact_records.R"))  # rpact, jsonlite, out_dir, num(), design_record()
-
-# spending "kind[:parameter]" as oncotrial spells it -> rpact's type and gamma
-as_rpact <- function(spec, prefix) {
-  parts <- strsplit(spec, ":", fixed = TRUE)[[1]]
-  type <- switch(parts[1], obf = "OF", pocock = "P", hsd = "HSD", kd = "KD")
-  list(type = paste0(prefix, type), gamma = if (length(parts) > 1) as.numeric(parts[2]) else
-    if (parts[1] == "hsd") -4 else NA)
-}
-
-make_design <- function(c) {
-  a <- as_rpact(c$alpha_spending, "as")
-  args <- list(kMax = length(c$information_rates), alpha = c$alpha, beta = c$beta, sided = c$sided,
-               informationRates = c$information_rates,
-               typeOfDesign = if (length(c$information_rates) == 1) "asOF" else a$type)
-  if (!is.na(a$gamma) && length(c$information_rates) > 1) args$gammaA <- a$gamma
-  binding <- isTRUE(c$binding_futility)
-  if (!is.null(c$beta_spending)) {
-    b <- as_rpact(c$beta_spending, "bs")
-    args$typeBetaSpending <- b$type
-    if (!is.na(b$gamma)) args$gammaB <- b$gamma
-  }
-  if (!is.null(c$futility_bounds)) args$futilityBounds <- c$futility_bounds
-  if (!is.null(c$beta_spending) || !is.null(c$futility_bounds)) args$bindingFutility <- binding
-  do.call(getDesignGroupSequential, args)
-}
+source(file.path("validation", "rpact_records.R"))  # rpact, jsonlite, out_dir, num(), design_record(), make_design()
 
 # ---- group-sequential designs -------------------------------------------------------
 design_cases <- list()
@@ -138,6 +113,10 @@ for (cs in size_cases) {
     events_per_stage = num(s$eventsPerStage),
     analysis_times = num(s$analysisTime),
     follow_up = num(s$followUpTime),
+    # patients accrued by the final analysis (rpact keeps a fixed design's planned number when
+    # the events come before accrual ends)
+    subjects_by_final = num(getNumberOfSubjects(time = s$analysisTime[length(s$analysisTime)],
+      accrualTime = cs$accrualTime, maxNumberOfSubjects = num(s$maxNumberOfSubjects))$numberOfSubjects),
     expected_events_h0 = num(s$expectedEventsH0),
     expected_events_h1 = num(s$expectedEventsH1),
     study_duration_h1 = num(s$studyDurationH1),

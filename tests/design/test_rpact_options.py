@@ -42,21 +42,32 @@ def _size(case: dict):
     )
 
 
-def _check_size(s, ref) -> None:
+def _check_size(s, ref, time_atol: float = 1e-4, subjects_rtol: float = COUNT_RTOL) -> None:
+    """``time_atol`` / ``subjects_rtol``: looser for piecewise hazards, where rpact's numerical
+    integration (R integrate, rel.tol 1.2e-4) errs more than its root finder (test_rpact_survival)."""
     for field in ("events_fixed", "max_events", "max_subjects", "expected_events_h0", "expected_events_h1"):
-        np.testing.assert_allclose(getattr(s, field), ref[field], atol=0, rtol=COUNT_RTOL, err_msg=field)
+        want = ref[field]
+        if field == "max_subjects" and s.design.k_max == 1 and ref["follow_up"] < 0:
+            # Events before the end of accrual: rpact reports the patients accrued by the final
+            # analysis for a group-sequential design but keeps a fixed design's planned number;
+            # oncotrial reports the accrued ones for both (rpact's getNumberOfSubjects then).
+            assert ref[field] == ref["case"]["maxN"]
+            want = ref["subjects_by_final"]
+        rtol = subjects_rtol if field == "max_subjects" else COUNT_RTOL
+        np.testing.assert_allclose(getattr(s, field), want, atol=0, rtol=rtol, err_msg=field)
     np.testing.assert_allclose(s.events_per_stage, _vec(ref["events_per_stage"]), atol=0, rtol=COUNT_RTOL)
     # rpact's calendar-time root finder stops at ~1e-6 relative (see test_rpact_reference).
-    np.testing.assert_allclose(s.analysis_times, _vec(ref["analysis_times"]), atol=1e-4, rtol=0)
-    np.testing.assert_allclose(s.follow_up, ref["follow_up"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(s.analysis_times, _vec(ref["analysis_times"]), atol=time_atol, rtol=0)
+    np.testing.assert_allclose(s.follow_up, ref["follow_up"], atol=time_atol, rtol=0)
     # Two-sided, rpact's studyDurationH1 (unlike its expectedEventsH1) leaves out early stops in
     # the opposite tail (P ~ 1e-5 under H1); we count them, as the trial would stop there.
-    opposite = 1e-4 if s.design.sided == 1 else 1e-3
+    opposite = time_atol if s.design.sided == 1 else 1e-3
     np.testing.assert_allclose(s.study_duration_h1, ref["study_duration_h1"], atol=opposite, rtol=0)
     if s.design.sided == 2 and s.design.k_max > 1:
         upper_only = np.array(s.design.rejection_probabilities)
         upper_only[-1] = 1 - upper_only[:-1].sum()
-        np.testing.assert_allclose(upper_only @ np.array(s.analysis_times), ref["study_duration_h1"], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(upper_only @ np.array(s.analysis_times), ref["study_duration_h1"], atol=time_atol,
+                                   rtol=0)
     np.testing.assert_allclose(s.critical_values_hr, _vec(ref["critical_values_hr"]), atol=TOL, rtol=0)
     fut = _vec(ref["futility_bounds_hr"]) if ref["futility_bounds_hr"] != [] else np.zeros(0)
     np.testing.assert_allclose(s.futility_bounds_hr, fut, atol=1e-7, rtol=0)  # rpact: 8 significant digits

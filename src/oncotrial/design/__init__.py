@@ -10,13 +10,13 @@ the design sub-commands, does not pay for scipy at start-up.
 from oncotrial import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
-    "events": ["Accrual", "EventTimeline", "PiecewiseExponential", "dropout_hazard", "event_probability",
+    "events": ["Accrual", "EventTimeline", "PiecewiseExponential", "Weibull", "dropout_hazard", "event_probability",
                "expected_events_by_arm"],
     "group_sequential": ["Characteristics", "GroupSequentialDesign", "characteristics", "group_sequential_design"],
     "interim": ["InterimAnalysis", "interim_analysis"],
     "recursion": ["crossing_probabilities"],
-    "sample_size": ["SurvivalDesign", "events_freedman", "events_hsieh_freedman", "events_schoenfeld",
-                    "sample_size_survival"],
+    "sample_size": ["SurvivalDesign", "SurvivalPower", "events_freedman", "events_hsieh_freedman",
+                    "events_schoenfeld", "power_survival", "sample_size_survival"],
     "spending_functions": ["spending", "spending_hsd", "spending_kd", "spending_obf", "spending_pocock"],
     "spending_spec": ["SpendingFunction", "parse_spending"],
 })

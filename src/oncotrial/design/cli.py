@@ -69,7 +69,8 @@ _OPTION_OF = {"information_rates": "--looks", "futility_bounds": "--futility", "
               "power": "--power", "sided": "--sided", "allocation_ratio": "--ratio", "method": "--method",
               "n_subjects": "--subjects", "max_subjects": "--subjects", "alpha_spending": "--spending",
               "beta_spending": "--beta-spending", "binding_futility": "--binding", "hr0": "--hr0",
-              "hazard_ratio": "--hr0"}
+              "hazard_ratio": "--hr0", "control_hazards": "--control-hazards", "weibull_shape": "--weibull-shape",
+              "dropout_rate": "--dropout", "dropout_rate_per_year": "--dropout"}
 
 
 def _with_option(message: str) -> str:
@@ -112,6 +113,46 @@ def _check_hr0(hr0: float) -> None:
         raise _fail(f"--hr0: expected a positive null hazard ratio, got {hr0!r}")
 
 
+def _hazard_pieces(text: str | None) -> list[tuple[float, float]] | None:
+    """--control-hazards START:HAZARD,... (months, hazard per month), checked before any work."""
+    if text is None:
+        return None
+    pieces = []
+    for part in (x.strip() for x in text.split(",")):
+        start, sep, hazard = part.partition(":")
+        try:
+            pieces.append((float(start), float(hazard)))
+        except ValueError:
+            raise _fail(f"--control-hazards: expected START:HAZARD pieces (month:hazard per month) such as "
+                        f"0:0.03,6:0.025, got {part!r}") from None
+        if not sep or not all(map(math.isfinite, pieces[-1])):
+            raise _fail(f"--control-hazards: expected START:HAZARD pieces with finite numbers, got {part!r}")
+    starts, hazards = [p[0] for p in pieces], [p[1] for p in pieces]
+    if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+        raise _fail(f"--control-hazards: start months must begin at 0 and strictly increase, got {starts}")
+    if min(hazards) < 0 or hazards[-1] <= 0:
+        raise _fail(f"--control-hazards: hazards must be non-negative with a positive last piece, got {hazards}")
+    return pieces
+
+
+def _check_survival_options(hazards, weibull_shape: float | None, dropout: float | None) -> None:
+    if weibull_shape is not None and not (weibull_shape > 0 and math.isfinite(weibull_shape)):
+        raise _fail(f"--weibull-shape: expected a positive Weibull shape, got {weibull_shape!r}")
+    if weibull_shape is not None and hazards is not None:
+        raise _fail("--weibull-shape: a Weibull control takes the protocol's control median, not --control-hazards")
+    if dropout is not None and not (0 <= dropout < 1):
+        raise _fail(f"--dropout: expected a proportion lost per year in [0, 1), got {dropout!r}")
+
+
+def _survival_text(control) -> str:
+    if hasattr(control, "shape"):
+        return f"Weibull, shape {control.shape:g}"
+    if len(control.hazards) == 1:
+        return "exponential"
+    return "piecewise exponential, hazard " + ", ".join(
+        f"{h:g} from month {s:g}" for s, h in zip(control.starts, control.hazards))
+
+
 def design(
     protocol: str = typer.Argument(..., help="A bundled protocol name (e.g. patina) or a TOML path."),
     looks: str = LOOKS,
@@ -128,6 +169,14 @@ def design(
     hr0: float = typer.Option(
         1.0, "--hr0", help="Null hazard ratio: above 1 a non-inferiority margin, below 1 superiority by a margin "
         "(one-sided, schoenfeld only)."),
+    control_hazards: str = typer.Option(
+        None, "--control-hazards", help="Piecewise-exponential control PFS: START:HAZARD per month from month 0, "
+        "e.g. 0:0.03,6:0.025,12:0.02 (default: the protocol's)."),
+    weibull_shape: float = typer.Option(
+        None, "--weibull-shape", help="Weibull control PFS of this shape with the protocol's control median "
+        "(rpact kappa; needs --dropout 0 if the protocol has dropout)."),
+    dropout: float = typer.Option(
+        None, "--dropout", help="Proportion lost to follow-up per year, both arms (default: the protocol's)."),
     plot: Path = typer.Option(None, "--plot", help="Write the expected event curve to this PNG file."),
     as_json: bool = typer.Option(False, "--json", help="Print the design as JSON instead of tables."),
 ) -> None:
@@ -135,9 +184,12 @@ def design(
     alpha_fn, beta_fn = _spending_options(spending, beta_spending)
     _check_binding(binding, futility, beta_fn)
     _check_hr0(hr0)
+    hazards = _hazard_pieces(control_hazards)
+    _check_survival_options(hazards, weibull_shape, dropout)
     p = _load(protocol)
     sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method, alpha=alpha, power=power, sided=sided,
-                 allocation_ratio=ratio, binding_futility=binding, hr0=hr0)
+                 allocation_ratio=ratio, binding_futility=binding, hr0=hr0, control_hazards=hazards,
+                 weibull_shape=weibull_shape, dropout_rate_per_year=dropout)
     if as_json:
         d = sd.to_dict()
         typer.echo(json.dumps(d, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
@@ -164,18 +216,31 @@ def _print_design(p, sd) -> None:
         c.print("; ".join(notes))
     c.print(
         f"target HR {sd.hazard_ratio:g}: median PFS {sd.median_control:.1f} months (control) vs "
-        f"{sd.median_experimental:.1f} (experimental); dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
+        f"{sd.median_experimental:.1f} (experimental), {_survival_text(sd.control)}; "
+        f"dropout {sd.dropout_hazards[1] * 12:.3f}/year (hazard)"
     )
     c.print(
         f"events needed: {math.ceil(sd.max_events - 1e-9):.0f} ({sd.max_events:.2f}; "
         f"fixed design {sd.events_fixed:.2f}, "
         f"inflation {g.inflation_factor:.4f})"
     )
-    c.print(
-        f"patients: {sd.max_subjects:.0f} over {sd.accrual.duration:.1f} months of accrual; "
-        f"follow-up after accrual {sd.follow_up:.1f} months; expected events under H1 {sd.expected_events_h1:.1f}, "
-        f"expected duration under H1 {sd.study_duration_h1:.1f} months"
-    )
+    if sd.accrual_overrun:
+        c.print(
+            f"patients: {sd.max_subjects:.0f} accrued by the final analysis at {sd.analysis_times[-1]:.1f} months "
+            f"(of {sd.planned_subjects:.0f} planned over {sd.accrual.duration:.1f} months); expected events under "
+            f"H1 {sd.expected_events_h1:.1f}, expected duration under H1 {sd.study_duration_h1:.1f} months"
+        )
+        c.print(
+            f"note: accrual would run past the final analysis: the events are expected "
+            f"{-sd.follow_up:.1f} months before accrual ends, so accrual stops then and the maximum number "
+            f"of patients is those accrued by the final analysis (rpact's convention)"
+        )
+    else:
+        c.print(
+            f"patients: {sd.max_subjects:.0f} over {sd.accrual.duration:.1f} months of accrual; follow-up after "
+            f"accrual {sd.follow_up:.1f} months; expected events under H1 {sd.expected_events_h1:.1f}, "
+            f"expected duration under H1 {sd.study_duration_h1:.1f} months"
+        )
     t = Table(title="Analyses")
     for col in ("look", "information", "events", "months", "expected date", "efficacy Z", "HR bound",
                 "futility Z", "P(reject) H1"):

@@ -1,9 +1,10 @@
 """Expected number of events over calendar time (Lachin & Foulkes 1986).
 
 Patients enter by a piecewise-constant accrual intensity, have piecewise-exponential event
-hazards per arm and an exponential dropout hazard; the expected number of events observed by
-calendar time t is the accrual-weighted integral of each arm's event probability by
-follow-up t - u, in closed form. The conventions follow rpact ``getEventProbabilities``.
+hazards (or Weibull ones, without dropout) per arm and an exponential dropout hazard; the
+expected number of events observed by calendar time t is the accrual-weighted integral of each
+arm's event probability by follow-up t - u, in closed form. The conventions follow rpact
+``getEventProbabilities``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import gamma, gammainc
 
 from oncotrial.stats.pwexp import PiecewiseExponential
+from oncotrial.stats.weibull import Weibull
+
+Survival = PiecewiseExponential | Weibull
+"""An arm's event-time distribution: piecewise exponential, or Weibull (no dropout)."""
 
 
 def _as_pieces(name: str, values: Sequence[float], nonneg: bool = True) -> np.ndarray:
@@ -58,16 +64,45 @@ def _int_piece(f0, c, mu, x):
     return f0 * x + c * tail
 
 
-def event_probability(pe: PiecewiseExponential, eta: float, x: np.ndarray) -> np.ndarray:
-    """P(event observed by follow-up ``x``) with competing exponential dropout hazard ``eta``."""
+def _weibull_without_dropout(w: Weibull, eta: float) -> None:
+    if eta != 0:
+        # With competing dropout the Weibull event probability has no closed form; rpact
+        # refuses it too ("use simulation instead").
+        raise ValueError(f"dropout_rate: Weibull survival (shape {w.shape:g}) is computed without dropout, "
+                         f"as in rpact; give a dropout rate of 0 (got a dropout hazard of {eta:.4g} per unit time)")
+
+
+def event_probability(pe: Survival, eta: float, x: np.ndarray) -> np.ndarray:
+    """P(event observed by follow-up ``x``) with competing exponential dropout hazard ``eta``.
+
+    Example:
+        >>> round(float(event_probability(Weibull(0.1, 2.0), 0.0, 10.0)), 6)
+        0.632121
+    """
+    if isinstance(pe, Weibull):
+        _weibull_without_dropout(pe, eta)
+        return -np.expm1(-pe.cumulative_hazard(x))
     s, mu, c, f0, _ = _piece_terms(pe, eta)
     x = np.maximum(np.asarray(x, float), 0.0)
     j = np.searchsorted(s, x, side="right") - 1
     return f0[j] + c[j] * -np.expm1(-mu[j] * (x - s[j]))
 
 
-def integrated_event_probability(pe: PiecewiseExponential, eta: float, x: np.ndarray) -> np.ndarray:
-    """G(x) = int_0^x P(event by y) dy, the building block of the accrual integral."""
+def integrated_event_probability(pe: Survival, eta: float, x: np.ndarray) -> np.ndarray:
+    """G(x) = int_0^x P(event by y) dy, the building block of the accrual integral.
+
+    For a Weibull, int_0^x S = Gamma(1 + 1/k) / rate * P(1/k, (rate x)^k), P the regularized
+    lower incomplete gamma function.
+
+    Example:
+        >>> round(float(integrated_event_probability(Weibull(0.1, 1.0), 0.0, 10.0)), 6)
+        3.678794
+    """
+    if isinstance(pe, Weibull):
+        _weibull_without_dropout(pe, eta)
+        x = np.maximum(np.asarray(x, float), 0.0)
+        k = pe.shape
+        return x - gamma(1.0 + 1.0 / k) / pe.rate * gammainc(1.0 / k, pe.cumulative_hazard(x))
     s, mu, c, f0, g0 = _piece_terms(pe, eta)
     x = np.maximum(np.asarray(x, float), 0.0)
     j = np.searchsorted(s, x, side="right") - 1
@@ -120,6 +155,20 @@ class Accrual:
         t = np.asarray(t, float)[..., None]
         return np.sum(a * np.clip(t - u[:-1], 0.0, np.diff(u)), axis=-1)
 
+    def until(self, t: float) -> "Accrual":
+        """The same intensities stopped at calendar time ``t`` (entry closed when the trial ends early).
+
+        Example:
+            >>> a = Accrual.for_subjects(900, (0, 50)).until(40)
+            >>> a.time, round(a.n, 6)
+            ((0.0, 40.0), 720.0)
+        """
+        if not (0 < t <= self.duration):
+            raise ValueError(f"t: expected a time in (0, {self.duration:g}], got {t!r}")
+        u = np.asarray(self.time)
+        j = int(np.searchsorted(u, t, side="left"))  # pieces starting before t
+        return Accrual(tuple(map(float, u[:j])) + (float(t),), self.intensity[:j])
+
     def quantile(self, p: np.ndarray) -> np.ndarray:
         """Calendar time by which a fraction ``p`` of patients has entered (inverse of accrued / n)."""
         u = np.asarray(self.time)
@@ -135,11 +184,19 @@ class Accrual:
 def expected_events_by_arm(
     t: np.ndarray,
     accrual: Accrual,
-    arms: Sequence[PiecewiseExponential],
+    arms: Sequence[Survival],
     fractions: Sequence[float],
     dropout: Sequence[float],
 ) -> np.ndarray:
-    """Expected events observed by calendar time ``t`` per arm: array of shape (len(t), n_arms)."""
+    """Expected events observed by calendar time ``t`` per arm: array of shape (len(t), n_arms).
+
+    Example:
+        >>> acc = Accrual.for_subjects(100, (0, 10))
+        >>> ev = expected_events_by_arm([10, 1e4], acc, [Weibull(0.1, 1.5), PiecewiseExponential.exponential(0.1)],
+        ...                             [0.5, 0.5], [0.0, 0.0])
+        >>> ev.round(4).tolist()
+        [[15.0104, 18.394], [50.0, 50.0]]
+    """
     t = np.atleast_1d(np.asarray(t, float))
     u = np.asarray(accrual.time)
     a = np.asarray(accrual.intensity)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from oncotrial.design.events import PiecewiseExponential, Survival, Weibull
 from oncotrial.design.group_sequential import group_sequential_design
 from oncotrial.design.sample_size import SurvivalDesign, sample_size_survival
 from oncotrial.design.settings import allocation_of
@@ -28,6 +29,43 @@ def _arms(protocol):
     return protocol.arm(protocol.experimental_arm), protocol.arm(protocol.control_arm)
 
 
+def control_survival(protocol, control_hazards: Sequence[tuple[float, float]] | None = None,
+                     weibull_shape: float | None = None) -> Survival:
+    """The control arm's PFS distribution: ``control_hazards`` [(start month, hazard per month), ...]
+    or a Weibull of shape ``weibull_shape`` with the protocol's control median if given, else the
+    protocol's ``analysis.control_hazards``, ``analysis.control_weibull_shape`` with
+    ``analysis.control_median_months``, or that median alone (exponential).
+
+    Example:
+        >>> from oncotrial.protocol import load_protocol
+        >>> p = load_protocol("patina")
+        >>> control_survival(p).median(), control_survival(p, weibull_shape=1.5).median()
+        (24.0, 24.0)
+        >>> control_survival(p, [(0, 0.03), (6, 0.025)]).hazards
+        (0.03, 0.025)
+    """
+    an = protocol.analysis
+    if control_hazards is not None and weibull_shape is not None:
+        raise ValueError("weibull_shape: a Weibull control takes the control median, not control_hazards")
+    if weibull_shape is not None and not (isinstance(weibull_shape, (int, float)) and weibull_shape > 0
+                                          and math.isfinite(weibull_shape)):
+        raise ValueError(f"weibull_shape: expected a positive Weibull shape, got {weibull_shape!r}")
+    hazards = control_hazards if control_hazards is not None else (None if weibull_shape is not None
+                                                                   else an.control_hazards)
+    if hazards is not None:
+        try:
+            return PiecewiseExponential(tuple(float(s) for s, _ in hazards), tuple(float(h) for _, h in hazards))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"control_hazards: expected (start month, hazard) pieces from month 0, {exc}") from None
+    shape = an.control_weibull_shape if weibull_shape is None else weibull_shape
+    if an.control_median_months is None:
+        what = "weibull_shape: a Weibull control needs" if weibull_shape is not None else "control_hazards: give"
+        raise ValueError(f"{what} the protocol's analysis.control_median_months")
+    if shape is None:
+        return PiecewiseExponential.from_median(an.control_median_months)
+    return Weibull.from_median(an.control_median_months, shape)
+
+
 def design_from_protocol(
     protocol,
     information_rates: Sequence[float] = (1.0,),
@@ -43,15 +81,19 @@ def design_from_protocol(
     allocation_ratio: float | None = None,
     binding_futility: bool = False,
     hr0: float = 1.0,
+    control_hazards: Sequence[tuple[float, float]] | None = None,
+    weibull_shape: float | None = None,
+    dropout_rate_per_year: float | None = None,
 ) -> SurvivalDesign:
     """The sized design implied by the protocol's analysis plan and accrual.
 
     ``alpha``, ``power`` and ``sided`` default to the protocol's ``analysis.alpha`` (the
     overall level of the ``analysis.sided``-sided test, as in rpact), ``analysis.power`` and
     ``analysis.sided``; ``allocation_ratio`` (experimental:control) to the arms' ratio. Also
-    uses ``analysis.target_hr``, ``analysis.control_median_months`` (exponential PFS),
-    ``analysis.dropout_rate_per_year`` and uniform accrual of ``accrual.randomized_n``
-    patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
+    uses ``analysis.target_hr``, the control PFS of :func:`control_survival` (``control_hazards``
+    or ``weibull_shape`` in place of the protocol's), ``analysis.dropout_rate_per_year`` (or
+    ``dropout_rate_per_year``; Weibull survival needs 0) and uniform accrual of
+    ``accrual.randomized_n`` patients (or ``n_subjects``) from ``accrual.start`` to ``accrual.end``.
     ``binding_futility`` makes the futility bounds binding (efficacy bounds computed with
     them in place); ``hr0`` is the null hazard ratio (above 1: non-inferiority margin).
 
@@ -63,6 +105,9 @@ def design_from_protocol(
         >>> ni = design_from_protocol(load_protocol("patina"), [0.5, 1.0], n_subjects=240, hr0=1.3)
         >>> round(ni.max_events, 2), round(ni.critical_values_hr[-1], 4)
         (94.7, 0.8674)
+        >>> w = design_from_protocol(load_protocol("patina"), weibull_shape=1.5, dropout_rate_per_year=0)
+        >>> round(w.analysis_times[-1], 2)
+        53.95
     """
     an = protocol.analysis
     alpha = an.alpha if alpha is None else alpha
@@ -80,9 +125,9 @@ def design_from_protocol(
         binding_futility=binding_futility,
     )
     n = protocol.accrual.randomized_n if n_subjects is None else n_subjects
-    drop = float(getattr(an, "dropout_rate_per_year", 0.0) or 0.0)
+    drop = float(an.dropout_rate_per_year if dropout_rate_per_year is None else dropout_rate_per_year)
     return sample_size_survival(
-        an.target_hr, median_control=an.control_median_months, design=gs,
+        an.target_hr, control=control_survival(protocol, control_hazards, weibull_shape), design=gs,
         accrual_time=(0.0, accrual_months(protocol)), max_subjects=n,
         dropout_rate=(drop, drop), dropout_time=12.0, allocation_ratio=ratio, method=method,
         hr0=hr0,

@@ -19,6 +19,8 @@ from oncotrial.design.events import (
     Accrual,
     EventTimeline,
     PiecewiseExponential,
+    Survival,
+    Weibull,
     dropout_hazard,
     expected_events_by_arm,
 )
@@ -135,14 +137,19 @@ class SurvivalDesign:
 
     ``hr0`` is the null hazard ratio tested against (1: superiority); the HR-scale bounds
     ``critical_values_hr`` / ``futility_bounds_hr`` are hr0 times the Z bounds' HR ratios.
+    ``subjects_per_stage`` are the patients accrued by each analysis (rpact ``numberOfSubjects``).
+    ``accrual_overrun``: the final analysis falls before the planned end of accrual, so that
+    ``max_subjects`` are the patients accrued by then, not the ``planned_subjects``, and
+    ``follow_up`` is negative (rpact's convention and its warning "Accrual duration longer
+    than maximal study duration").
     """
 
     design: GroupSequentialDesign
     method: str
     hazard_ratio: float
     allocation_ratio: float
-    control: PiecewiseExponential
-    experimental: PiecewiseExponential
+    control: Survival
+    experimental: Survival
     dropout_hazards: tuple[float, float]
     accrual: Accrual
     events_fixed: float
@@ -157,6 +164,10 @@ class SurvivalDesign:
     critical_values_hr: tuple[float, ...]
     futility_bounds_hr: tuple[float, ...]
     hr0: float = 1.0
+    subjects_per_stage: tuple[float, ...] = ()
+    expected_subjects_h1: float = float("nan")
+    planned_subjects: float = float("nan")
+    accrual_overrun: bool = False
 
     @property
     def median_control(self) -> float:
@@ -198,6 +209,7 @@ class SurvivalDesign:
         d = asdict(self)
         d["median_control"] = self.median_control
         d["median_experimental"] = self.median_experimental
+        d["control_survival"] = "weibull" if isinstance(self.control, Weibull) else "piecewise-exponential"
         return d
 
     def to_frame(self) -> pd.DataFrame:
@@ -224,9 +236,47 @@ def _time_for_events(fn, target: float, n_total: float, start: float = 0.0) -> f
     return float(brentq(lambda x: fn(x) - target, 0.0, hi, xtol=1e-12, rtol=1e-15))
 
 
+def _control_of(control: Survival | None, median_control: float | None) -> Survival:
+    if (control is None) == (median_control is None):
+        raise ValueError("control: give exactly one of control (PiecewiseExponential or Weibull) or median_control")
+    if control is None:
+        return PiecewiseExponential.from_median(median_control)
+    if not isinstance(control, (PiecewiseExponential, Weibull)):
+        raise ValueError(f"control: expected a PiecewiseExponential or a Weibull, got {type(control).__name__}")
+    return control
+
+
+def _design_of(design: GroupSequentialDesign | None, alpha: float, beta: float, sided: int | None):
+    if design is None:
+        return group_sequential_design((1.0,), alpha=alpha, beta=beta, sided=1 if sided is None else sided)
+    if not isinstance(design, GroupSequentialDesign):
+        raise ValueError("design: expected a GroupSequentialDesign")
+    if sided is not None and sided != design.sided:
+        raise ValueError(f"sided: {sided!r} contradicts the given design's sided = {design.sided}")
+    return design
+
+
+def _course(events_k: np.ndarray, accrual: Accrual, arms, fractions, etas, final_time: float | None = None):
+    """Analysis times for the events per stage, patients accrued by then, and whether the final
+    analysis comes before the end of accrual (only when ``final_time`` is not fixed)."""
+
+    def events_at(x: float) -> float:
+        return float(expected_events_by_arm([x], accrual, arms, fractions, etas).sum())
+
+    times = np.asarray([final_time if final_time is not None and k == len(events_k) - 1
+                        else _time_for_events(events_at, d, accrual.n) for k, d in enumerate(events_k)])
+    overrun = final_time is None and bool(times[-1] < accrual.duration)
+    return times, accrual.accrued(times), overrun
+
+
+def _stopping(ch) -> np.ndarray:
+    """Probability of stopping at each look (the last look takes what is left)."""
+    return np.asarray(ch.rejection_probabilities) + np.asarray(ch.futility_probabilities)
+
+
 def sample_size_survival(
     hazard_ratio: float,
-    control: PiecewiseExponential | None = None,
+    control: Survival | None = None,
     median_control: float | None = None,
     design: GroupSequentialDesign | None = None,
     alpha: float = 0.025,
@@ -245,11 +295,17 @@ def sample_size_survival(
 ) -> SurvivalDesign:
     """Events, patients and expected analysis times for a target hazard ratio.
 
-    Give the control survival as ``control`` (piecewise exponential) or ``median_control``
-    (exponential); the experimental arm has hazard ``hazard_ratio`` times the control's.
+    Give the control survival as ``control`` (``PiecewiseExponential``, rpact
+    ``piecewiseSurvivalTime`` / ``lambda2``, or ``Weibull``, rpact ``kappa``; Weibull without
+    dropout, as in rpact) or ``median_control`` (exponential); the experimental arm has
+    hazard ``hazard_ratio`` times the control's at every time (for a Weibull, rate times
+    HR^(1 / shape)).
     Give either ``max_subjects`` (accrued over ``accrual_time``; the follow-up needed for the
     events is solved for) or ``follow_up`` after the end of accrual (the number of patients is
-    solved for). ``accrual_intensity`` are relative intensities per accrual piece.
+    solved for). When the events are expected before accrual ends, the trial stops accrual at
+    the final analysis: ``accrual_overrun`` is set and ``max_subjects`` is the patients
+    accrued by then (rpact's convention; the follow-up is negative).
+    ``accrual_intensity`` are relative intensities per accrual piece.
     ``dropout_rate`` = (experimental, control) proportions lost by ``dropout_time``.
     Without ``design``, a fixed design at ``alpha`` (overall level of the ``sided``-sided test)
     and power 1 - ``beta`` is used (``sided`` 1 unless given; a given design brings its own).
@@ -266,16 +322,17 @@ def sample_size_survival(
         >>> ni = sample_size_survival(0.9, median_control=24, accrual_time=(0, 48), max_subjects=600, hr0=1.3)
         >>> round(ni.events_fixed, 3), round(ni.critical_values_hr[-1], 4)
         (310.821, 1.0408)
+        >>> w = sample_size_survival(0.667, Weibull.from_median(24, 1.5), accrual_time=(0, 48), max_subjects=518)
+        >>> round(w.analysis_times[-1], 3)
+        52.836
+        >>> big = sample_size_survival(0.667, median_control=24, accrual_time=(0, 50), max_subjects=900)
+        >>> big.accrual_overrun, round(big.max_subjects, 1), big.planned_subjects, round(big.follow_up, 2)
+        (True, 721.2, 900.0, -9.93)
     """
     h0 = _check_hr0(hr0)
     hr = _check_hr(hazard_ratio, h0)
     r = _check_ratio(allocation_ratio)
-    if (control is None) == (median_control is None):
-        raise ValueError("control: give exactly one of control (PiecewiseExponential) or median_control")
-    if control is None:
-        control = PiecewiseExponential.from_median(median_control)
-    elif not isinstance(control, PiecewiseExponential):
-        raise ValueError("control: expected a PiecewiseExponential")
+    control = _control_of(control, median_control)
     if method not in EVENTS_FORMULAS:
         raise ValueError(f"method: expected one of {tuple(EVENTS_FORMULAS)}, got {method!r}")
     if (max_subjects is None) == (follow_up is None):
@@ -284,12 +341,7 @@ def sample_size_survival(
         raise ValueError(f"follow_up: expected a non-negative time, got {follow_up!r}")
     if len(dropout_rate) != 2:
         raise ValueError("dropout_rate: expected (experimental, control) proportions")
-    if design is None:
-        design = group_sequential_design((1.0,), alpha=alpha, beta=beta, sided=1 if sided is None else sided)
-    elif not isinstance(design, GroupSequentialDesign):
-        raise ValueError("design: expected a GroupSequentialDesign")
-    elif sided is not None and sided != design.sided:
-        raise ValueError(f"sided: {sided!r} contradicts the given design's sided = {design.sided}")
+    design = _design_of(design, alpha, beta, sided)
     if h0 != 1.0 and method != "schoenfeld":
         # rpact: Freedman's formulas are for superiority testing only.
         raise ValueError(f"hr0: a null hazard ratio other than 1 needs method 'schoenfeld', got {method!r}")
@@ -313,23 +365,14 @@ def sample_size_survival(
         unit = Accrual.for_subjects(1.0, accrual_time, accrual_intensity)
         per_patient = expected_events_by_arm([unit.duration + follow_up], unit, arms, fractions, etas).sum()
         accrual = Accrual.for_subjects(max_events / per_patient, accrual_time, accrual_intensity)
-
-    def events_at(x: float) -> float:
-        return float(expected_events_by_arm([x], accrual, arms, fractions, etas).sum())
-
-    times = []
-    for k, d in enumerate(events_k):
-        if max_subjects is None and k == len(events_k) - 1:
-            times.append(accrual.duration + float(follow_up))
-        else:
-            times.append(_time_for_events(events_at, d, accrual.n))
-    times = np.asarray(times)
+    final = None if follow_up is None else accrual.duration + float(follow_up)
+    times, subjects_k, overrun = _course(events_k, accrual, arms, fractions, etas, final)
 
     futility = np.asarray(design.futility_bounds[:-1])
     # Under H1 the design already holds its stopping probabilities; only H0's need computing.
     ch0 = characteristics(design.information_rates, design.critical_values, futility, 0.0, sided=design.sided)
-    stop1 = np.asarray(design.rejection_probabilities) + np.asarray(design.futility_probabilities)
-    stop0 = np.asarray(ch0.rejection_probabilities) + np.asarray(ch0.futility_probabilities)
+    stop1 = _stopping(design)
+    stop0 = _stopping(ch0)
 
     a = np.asarray(design.futility_bounds)
     direction = 1.0 if hr < h0 else -1.0
@@ -348,7 +391,7 @@ def sample_size_survival(
         events_fixed=float(events_fixed),
         max_events=float(max_events),
         events_per_stage=tuple(map(float, events_k)),
-        max_subjects=float(accrual.n),
+        max_subjects=float(subjects_k[-1]) if overrun else accrual.n,
         analysis_times=tuple(map(float, times)),
         follow_up=float(times[-1] - accrual.duration),
         expected_events_h0=float(np.sum(stop0 * events_k)),
@@ -358,4 +401,125 @@ def sample_size_survival(
         # rpact reports no effect-scale futility bounds for a design without any.
         futility_bounds_hr=tuple(map(float, hr_fut[:-1])) if np.any(np.isfinite(a[:-1])) else (),
         hr0=h0,
+        subjects_per_stage=tuple(map(float, subjects_k)),
+        expected_subjects_h1=float(np.sum(stop1 * subjects_k)),
+        planned_subjects=accrual.n,
+        accrual_overrun=overrun,
+    )
+
+
+@dataclass(frozen=True)
+class SurvivalPower:
+    """Power and expected course of a trial with a given number of events and patients
+    (rpact ``getPowerSurvival``): per look the events, expected calendar time and patients
+    accrued; expectations over the stopping probabilities at the true ``hazard_ratio``.
+    ``accrual_overrun`` and ``max_subjects`` as in :class:`SurvivalDesign`.
+    """
+
+    design: GroupSequentialDesign
+    method: str
+    hazard_ratio: float
+    hr0: float
+    direction_upper: bool
+    allocation_ratio: float
+    control: Survival
+    experimental: Survival
+    accrual: Accrual
+    drift: float
+    power: float
+    rejection_probabilities: tuple[float, ...]
+    futility_probabilities: tuple[float, ...]
+    events_per_stage: tuple[float, ...]
+    analysis_times: tuple[float, ...]
+    subjects_per_stage: tuple[float, ...]
+    max_subjects: float
+    planned_subjects: float
+    follow_up: float
+    accrual_overrun: bool
+    expected_events: float
+    expected_subjects: float
+    study_duration: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def power_survival(
+    hazard_ratio: float,
+    max_events: float,
+    max_subjects: float,
+    control: Survival | None = None,
+    median_control: float | None = None,
+    design: GroupSequentialDesign | None = None,
+    alpha: float = 0.025,
+    accrual_time: Sequence[float] = (0.0, 12.0),
+    accrual_intensity: Sequence[float] | None = None,
+    dropout_rate: tuple[float, float] = (0.0, 0.0),
+    dropout_time: float = 12.0,
+    allocation_ratio: float = 1.0,
+    method: str = "schoenfeld",
+    *,
+    sided: int | None = None,
+    hr0: float = 1.0,
+    direction_upper: bool = False,
+) -> SurvivalPower:
+    """Power at ``max_events`` events among ``max_subjects`` patients (rpact ``getPowerSurvival``).
+
+    The drift is the ``method`` formula's at the true ``hazard_ratio``; the test rejects for
+    a hazard ratio below ``hr0`` (rpact ``directionUpper = FALSE``) unless ``direction_upper``.
+    The other arguments are those of :func:`sample_size_survival` (``design``'s beta is unused).
+    A two-sided design's power is that of rejecting in the tested direction.
+
+    Example:
+        >>> p = power_survival(0.7, 250, 518, median_control=24, accrual_time=(0, 48))
+        >>> round(p.power, 4), round(p.analysis_times[-1], 3)
+        (0.8051, 53.478)
+    """
+    h0 = _check_hr0(hr0)
+    if not (hazard_ratio > 0 and np.isfinite(hazard_ratio)):
+        raise ValueError(f"hazard_ratio: expected a positive number, got {hazard_ratio!r}")
+    hr = float(hazard_ratio)
+    r = _check_ratio(allocation_ratio)
+    control = _control_of(control, median_control)
+    if method not in EVENTS_FORMULAS:
+        raise ValueError(f"method: expected one of {tuple(EVENTS_FORMULAS)}, got {method!r}")
+    if h0 != 1.0 and method != "schoenfeld":
+        raise ValueError(f"hr0: a null hazard ratio other than 1 needs method 'schoenfeld', got {method!r}")
+    if not (max_events > 0 and np.isfinite(max_events)):
+        raise ValueError(f"max_events: expected a positive number of events, got {max_events!r}")
+    if not (max_subjects >= max_events and np.isfinite(max_subjects)):
+        raise ValueError(f"max_subjects: expected at least max_events = {max_events:g} patients, got {max_subjects!r}")
+    if direction_upper not in (True, False):
+        raise ValueError(f"direction_upper: expected True or False, got {direction_upper!r}")
+    if len(dropout_rate) != 2:
+        raise ValueError("dropout_rate: expected (experimental, control) proportions")
+    design = _design_of(design, alpha, 0.1, sided)
+    etas = (dropout_hazard(dropout_rate[0], dropout_time), dropout_hazard(dropout_rate[1], dropout_time))
+
+    drift = 0.0
+    if hr != h0:
+        # Each formula is (z_a + z_b)^2 / (information per event): any level gives the same ratio.
+        z = norm.isf(design.alpha / design.sided) + norm.isf(design.beta)
+        margin = {"hr0": h0} if h0 != 1.0 else {}
+        per_event = z / np.sqrt(EVENTS_FORMULAS[method](hr, design.alpha / design.sided, design.beta, r, **margin))
+        drift = float(per_event * np.sqrt(max_events) * (1.0 if (hr > h0) == direction_upper else -1.0))
+    ch = characteristics(design.information_rates, design.critical_values, design.futility_bounds[:-1], drift,
+                         sided=design.sided)
+    stop = _stopping(ch)
+
+    events_k = np.asarray(design.information_rates) * float(max_events)
+    experimental = control.scaled(hr)
+    accrual = Accrual.for_subjects(max_subjects, accrual_time, accrual_intensity)
+    times, subjects_k, overrun = _course(events_k, accrual, [experimental, control], [r / (1 + r), 1 / (1 + r)],
+                                         etas)
+    return SurvivalPower(
+        design=design, method=method, hazard_ratio=hr, hr0=h0, direction_upper=bool(direction_upper),
+        allocation_ratio=r, control=control, experimental=experimental, accrual=accrual, drift=drift,
+        power=ch.power, rejection_probabilities=ch.rejection_probabilities,
+        futility_probabilities=ch.futility_probabilities, events_per_stage=tuple(map(float, events_k)),
+        analysis_times=tuple(map(float, times)), subjects_per_stage=tuple(map(float, subjects_k)),
+        max_subjects=float(subjects_k[-1]) if overrun else accrual.n, planned_subjects=accrual.n,
+        follow_up=float(times[-1] - accrual.duration), accrual_overrun=overrun,
+        expected_events=float(np.sum(stop * events_k)), expected_subjects=float(np.sum(stop * subjects_k)),
+        study_duration=float(np.sum(stop * times)),
     )

@@ -119,8 +119,13 @@ def settings_from_design(
     if design.hr0 != 1.0:
         # The simulated log-rank Z tests HR = 1; a margin would need a shifted statistic.
         raise ValueError(f"hr0: simulation tests HR = 1, the design's null hazard ratio is {design.hr0:g}")
+    if not isinstance(design.control, PiecewiseExponential):
+        raise ValueError(f"control: the simulator draws piecewise-exponential event times, the design's control "
+                         f"survival is a {type(design.control).__name__}")
     allocation = allocation_of(design.allocation_ratio)
     n = int(round(design.max_subjects)) if n_subjects is None else n_subjects
+    # Entry closes at the final analysis when the events come before the planned end of accrual.
+    accrual = design.accrual.until(design.analysis_times[-1]) if design.accrual_overrun else design.accrual
     events = tuple(int(np.ceil(e - 1e-9)) for e in design.events_per_stage)
     control = design.control
     experimental = control.scaled(design.hazard_ratio if hazard_ratio is None else hazard_ratio)
@@ -128,7 +133,7 @@ def settings_from_design(
         n_subjects=n,
         control=control,
         experimental=experimental,
-        accrual=design.accrual,
+        accrual=accrual,
         events_per_look=events,
         critical_values=design.design.critical_values,
         futility_bounds=design.design.futility_bounds[:-1],

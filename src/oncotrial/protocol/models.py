@@ -244,6 +244,11 @@ class Analysis(_Model):
     power: float | None = Field(default=None, gt=0, lt=1)
     target_hr: float | None = Field(default=None, gt=0)
     control_median_months: float | None = Field(default=None, gt=0)
+    # Piecewise-exponential control PFS: [[start_month, hazard_per_month], ...] from month 0
+    # (rpact piecewiseSurvivalTime / lambda2); instead of control_median_months.
+    control_hazards: list[tuple[float, float]] | None = None
+    # Weibull control PFS with this shape and control_median_months (rpact kappa with median2).
+    control_weibull_shape: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     dropout_rate_per_year: float = Field(default=0.0, ge=0)
     primary_test: Literal["stratified_logrank", "logrank"] = "stratified_logrank"
     hr_model: Literal["stratified_cox", "cox"] = "stratified_cox"
@@ -257,6 +262,31 @@ class Analysis(_Model):
     time_unit: Literal["months", "days", "weeks", "years"] = "months"
     subgroups: list[str] = []
     interim: InterimPlan | None = None
+
+    @field_validator("control_hazards")
+    @classmethod
+    def _pieces_from_zero(cls, v: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("expected [[start_month, hazard_per_month], ...] with at least one piece")
+        starts, hazards = [p[0] for p in v], [p[1] for p in v]
+        if not all(math.isfinite(x) for x in starts + hazards):
+            raise ValueError(f"expected finite months and hazards, got {v}")
+        if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+            raise ValueError(f"start months must begin at 0 and strictly increase, got {starts}")
+        if any(h < 0 for h in hazards) or hazards[-1] <= 0:
+            raise ValueError(f"hazards must be non-negative with a positive last (open-ended) piece, got {hazards}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_control_survival(self) -> Analysis:
+        if self.control_hazards is not None and self.control_median_months is not None:
+            raise ValueError("control_hazards: give either control_hazards or control_median_months, not both")
+        if self.control_weibull_shape is not None and self.control_median_months is None:
+            raise ValueError("control_weibull_shape: a Weibull control needs control_median_months "
+                             "(and no control_hazards)")
+        return self
 
 
 class Baseline(_Model):
