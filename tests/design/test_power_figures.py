@@ -177,9 +177,22 @@ def test_simulate_design_honours_the_design_options():
         (["--sided", "3"], "--sided"),
         (["--alpha", "0.7"], "--alpha"),
         (["--method", "cox"], "--method"),
+        (["--weibull-shape", "1.3"], "--weibull-shape"),
+        (["--control-hazards", "2:0.03"], "--control-hazards"),
+        (["--dropout", "1.5"], "--dropout"),
     ],
 )
 def test_simulate_design_refuses_what_it_cannot_honour(args, option):
     code, _, text = _simulate(*args)
     assert code == 2
     assert f"error: {option}" in text
+
+
+def test_simulate_design_draws_the_given_control_survival():
+    code, base, text = _simulate("--no-type1")
+    assert code == 0, text
+    # a control hazard twice the protocol's (median 24 months: 0.0289 per month) reaches the events sooner
+    code, fast, text = _simulate("--no-type1", "--control-hazards", "0:0.0578", "--dropout", "0")
+    assert code == 0, text
+    assert fast["design"]["events_per_look"] == base["design"]["events_per_look"]
+    assert fast["alternative"]["expected_duration"] < base["alternative"]["expected_duration"] - 6

@@ -103,6 +103,12 @@ BINDING = typer.Option(
     "(needs --futility or --beta-spending).")
 
 
+CONTROL_HAZARDS = typer.Option(
+    None, "--control-hazards", help="Piecewise-exponential control PFS: START:HAZARD per month from month 0, "
+    "e.g. 0:0.03,6:0.025,12:0.02 (default: the protocol's).")
+DROPOUT = typer.Option(None, "--dropout", help="Proportion lost to follow-up per year, both arms (default: the protocol's).")
+
+
 def _check_binding(binding: bool, futility: str | None, beta_fn) -> None:
     if binding and futility is None and beta_fn is None:
         raise _fail("--binding: binding futility needs futility bounds (--futility or --beta-spending)")
@@ -169,14 +175,11 @@ def design(
     hr0: float = typer.Option(
         1.0, "--hr0", help="Null hazard ratio: above 1 a non-inferiority margin, below 1 superiority by a margin "
         "(one-sided, schoenfeld only)."),
-    control_hazards: str = typer.Option(
-        None, "--control-hazards", help="Piecewise-exponential control PFS: START:HAZARD per month from month 0, "
-        "e.g. 0:0.03,6:0.025,12:0.02 (default: the protocol's)."),
+    control_hazards: str = CONTROL_HAZARDS,
     weibull_shape: float = typer.Option(
         None, "--weibull-shape", help="Weibull control PFS of this shape with the protocol's control median "
         "(rpact kappa; needs --dropout 0 if the protocol has dropout)."),
-    dropout: float = typer.Option(
-        None, "--dropout", help="Proportion lost to follow-up per year, both arms (default: the protocol's)."),
+    dropout: float = DROPOUT,
     plot: Path = typer.Option(None, "--plot", help="Write the expected event curve to this PNG file."),
     as_json: bool = typer.Option(False, "--json", help="Print the design as JSON instead of tables."),
 ) -> None:
@@ -276,6 +279,11 @@ def simulate_design_cmd(
     hr0: float = typer.Option(
         1.0, "--hr0", help="Null hazard ratio: the simulated log-rank tests HR = 1, so only 1 (other values are "
         "refused; oncotrial design --hr0 sizes them)."),
+    control_hazards: str = CONTROL_HAZARDS,
+    weibull_shape: float = typer.Option(
+        None, "--weibull-shape", help="Refused: the simulator draws piecewise-exponential times (oncotrial design "
+        "--weibull-shape sizes a Weibull design)."),
+    dropout: float = DROPOUT,
     type1: bool = typer.Option(True, "--type1/--no-type1", help="Also simulate HR 1 for the type I error."),
     power_grid: str = typer.Option(None, "--power-grid", help="True HRs for a power curve, e.g. 0.55,0.6,0.667,0.75,0.85,1"),
     plot: Path = typer.Option(None, "--plot", help="Write the power curve (needs --power-grid) to this PNG."),
@@ -302,9 +310,15 @@ def simulate_design_cmd(
         # the kernels' log-rank statistic tests HR = 1; a margin would need another statistic
         raise _fail(f"--hr0: simulate-design simulates the log-rank test of H0: HR = 1, not a null hazard ratio "
                     f"of {hr0:g} (oncotrial design --hr0 sizes such a design)")
+    if weibull_shape is not None:
+        raise _fail("--weibull-shape: simulate-design draws piecewise-exponential survival times; give the control "
+                    "survival as --control-hazards (oncotrial design --weibull-shape sizes a Weibull design)")
+    hazards = _hazard_pieces(control_hazards)
+    _check_survival_options(hazards, None, dropout)
     p = _load(protocol)
     sd = _design(p, looks, alpha_fn, futility, beta_fn, subjects, method, alpha=alpha, power=power, sided=sided,
-                 allocation_ratio=ratio, binding_futility=binding)
+                 allocation_ratio=ratio, binding_futility=binding, control_hazards=hazards,
+                 dropout_rate_per_year=dropout)
     try:
         settings = settings_from_protocol(p, sd, hazard_ratio=hr)
     except ValueError as exc:
