@@ -52,12 +52,27 @@ def test_every_exported_name_is_the_object_of_its_submodule(package):
     assert set(pkg.__all__) <= set(dir(pkg))
 
 
-def test_a_name_shadowing_its_submodule_stays_the_function_after_the_submodule_is_imported():
-    # sim.calibrate is both a function and the module defining it; importing the module first
-    # must not leave `from oncotrial.sim import calibrate` handing out the module
-    code = ("import oncotrial.sim.calibrate, oncotrial.sim.reconstruct\n"
+def test_no_function_shadows_a_submodule_of_its_package():
+    # a package's exported name that is also one of its submodules answers `oncotrial.stats.km`
+    # with either, depending on what was imported first
+    import pkgutil
+
+    import oncotrial
+
+    clashes = []
+    for info in pkgutil.walk_packages(oncotrial.__path__, "oncotrial."):
+        if info.ispkg and info.name.count(".") == 1:
+            pkg = importlib.import_module(info.name)
+            subs = {m.name for m in pkgutil.iter_modules(pkg.__path__)}
+            clashes += [f"{info.name}.{n}" for n in getattr(pkg, "__all__", ()) if n in subs]
+    assert clashes == []
+
+
+def test_exported_functions_stay_functions_after_their_modules_are_imported():
+    code = ("import oncotrial.sim.calibration, oncotrial.sim.reconstruction, oncotrial.stats.kaplan_meier\n"
             "from oncotrial.sim import calibrate, reconstruct\n"
-            "assert callable(calibrate) and callable(reconstruct), (calibrate, reconstruct)")
+            "from oncotrial.stats import km\n"
+            "assert callable(calibrate) and callable(reconstruct) and callable(km), (calibrate, reconstruct, km)")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 

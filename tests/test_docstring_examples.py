@@ -23,7 +23,7 @@ def _modules() -> list[str]:
 
 def test_the_walk_finds_the_package():
     names = _modules()
-    assert "oncotrial.stats.km" in names and "oncotrial.collect.from_sdtm" in names and len(names) > 100
+    assert "oncotrial.stats.kaplan_meier" in names and "oncotrial.collect.from_sdtm" in names and len(names) > 100
 
 
 @pytest.mark.parametrize("name", _modules())

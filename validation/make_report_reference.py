@@ -24,7 +24,7 @@ OUT = ROOT / "tests" / "reference" / "report"
 
 
 def write(name: str, seed: int) -> None:
-    from oncotrial.sim.reconstruct import reconstruct
+    from oncotrial.sim.reconstruction import reconstruct
 
     p = load_protocol("patina")
     adam = adam_from_sdtm(reconstruct(p, seed=seed).sdtm, p)

@@ -30,10 +30,11 @@ __version__ = "0.1.0"
 class _LazyPackage(ModuleType):
     """A package whose exported names win over its submodules of the same name.
 
-    The import system binds a submodule on its package when it is first loaded. With an eager
-    ``from .calibrate import calibrate`` the function then replaced the module; loaded lazily, a
-    direct ``import oncotrial.sim.calibrate`` would leave ``oncotrial.sim.calibrate`` the module for
-    good, and ``from oncotrial.sim import calibrate`` would hand out a module instead of the function.
+    The import system binds a submodule on its package when it is first loaded. No exported name
+    is also a submodule's (tests/test_cli_startup.py checks), so this only guards a future clash:
+    loaded lazily, a direct ``import oncotrial.pkg.name`` would otherwise leave ``oncotrial.pkg.name``
+    the module for good, and ``from oncotrial.pkg import name`` would hand out a module instead of
+    the function.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:

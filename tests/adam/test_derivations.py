@@ -46,8 +46,8 @@ def _adsl(ids, dth=None, nact=None):
     return a
 
 
-@pytest.mark.parametrize("name", ["oncotrial.adam.adsl", "oncotrial.adam.adrs", "oncotrial.adam.adtte",
-                                  "oncotrial.adam.adae", "oncotrial.adam.adex", "oncotrial.adam.dates",
+@pytest.mark.parametrize("name", ["oncotrial.adam.subject_level", "oncotrial.adam.response", "oncotrial.adam.time_to_event",
+                                  "oncotrial.adam.adverse_events", "oncotrial.adam.exposure", "oncotrial.adam.dates",
                                   "oncotrial.sdtm.validate", "oncotrial.sdtm.io"])
 def test_docstring_examples(name):
     res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

@@ -124,8 +124,6 @@ def test_batch_equals_one_trial_logrank_and_km(fresh, look):
 @pytest.mark.parametrize("look", [1, 2])
 def test_batch_equals_one_trial_cox(fresh, look):
     stats = _stats()
-    if not hasattr(stats, "cox"):
-        pytest.skip("oncotrial.stats.cox is not available yet")
     batch, an = fresh
     for i in range(batch.first, batch.first + batch.n_replicates):
         df = batch.replicate(i, look)

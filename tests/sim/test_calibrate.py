@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from oncotrial.protocol import protocol_from_dict
-from oncotrial.sim.calibrate import _benefit_rows, _confirmable_after_days, _km_at, _km_median
+from oncotrial.sim.calibration import _benefit_rows, _confirmable_after_days, _km_at, _km_median
 from oncotrial.stats import km
 
 

@@ -171,7 +171,7 @@ def test_protocol_without_published_block(patina):
 def test_calibration_moves_the_simulation_to_the_published_figures(mini):
     """Calibrated parameters put the pooled simulated PFS medians and ORR nearer the published values."""
     from oncotrial.sim import calibrate
-    from oncotrial.sim.calibrate import _km_median, _observed_pfs, _pooled_courses
+    from oncotrial.sim.calibration import _km_median, _observed_pfs, _pooled_courses
     from oncotrial.sim.params import default_params
 
     pub = mini.published

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["km", "followup", "logrank", "cox", "rmst", "binomial", "pwexp"]
+MODULES = ["kaplan_meier", "followup", "logrank_test", "cox_model", "restricted_mean", "binomial", "pwexp", "weibull"]
 
 
 @pytest.mark.parametrize("name", MODULES)

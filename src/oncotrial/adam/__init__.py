@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from oncotrial.adam.adae import (
+from oncotrial.adam.adverse_events import (
     adae,
     derive_var_trtemfl,
     derive_var_worst_flag,
     derive_vars_astdt_aendt,
     derive_vars_atoxgr,
 )
-from oncotrial.adam.adex import adex, derive_var_exadmn, derive_vars_dose_changes, planned_daily_dose
-from oncotrial.adam.adrs import (
+from oncotrial.adam.exposure import adex, derive_var_exadmn, derive_vars_dose_changes, planned_daily_dose
+from oncotrial.adam.response import (
     AVAL_RESP,
     adrs,
     confirmed_flags,
@@ -41,7 +41,7 @@ from oncotrial.adam.adrs import (
     derive_param_pd,
     derive_param_rsp,
 )
-from oncotrial.adam.adsl import (
+from oncotrial.adam.subject_level import (
     adsl,
     derive_var_dthdt,
     derive_var_ittfl,
@@ -55,8 +55,8 @@ from oncotrial.adam.adsl import (
     derive_vars_trt01,
     derive_vars_trtdt,
 )
-from oncotrial.adam.adtr import adtr, derive_param_bpchg, derive_param_sdiam
-from oncotrial.adam.adtte import (
+from oncotrial.adam.tumor_results import adtr, derive_param_bpchg, derive_param_sdiam
+from oncotrial.adam.time_to_event import (
     TTESource,
     adtte,
     censor_source,
@@ -67,7 +67,7 @@ from oncotrial.adam.adtte import (
     derive_param_ttdr,
     event_source,
 )
-from oncotrial.adam.best_response import BestResponse, best_response
+from oncotrial.adam.best_overall_response import BestResponse, best_response
 from oncotrial.adam.dates import compute_duration, convert_dtc_to_dt
 from oncotrial.adam.from_sdtm import adam_from_sdtm
 from oncotrial.adam.settings import protocol_settings

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from oncotrial.adam.adae import adae
-from oncotrial.adam.adex import adex
-from oncotrial.adam.adrs import adrs
-from oncotrial.adam.adsl import adsl
-from oncotrial.adam.adtr import adtr
-from oncotrial.adam.adtte import adtte
+from oncotrial.adam.adverse_events import adae
+from oncotrial.adam.exposure import adex
+from oncotrial.adam.response import adrs
+from oncotrial.adam.subject_level import adsl
+from oncotrial.adam.tumor_results import adtr
+from oncotrial.adam.time_to_event import adtte
 from oncotrial.adam.settings import protocol_settings
 
 if TYPE_CHECKING:

@@ -86,7 +86,7 @@ def reproduce(protocol: Protocol | str | os.PathLike, out: str | os.PathLike, *,
     can be rerun from it with ``oncotrial analyze``.
     """
     from oncotrial.sdtm import write_sdtm
-    from oncotrial.sim.reconstruct import reconstruct
+    from oncotrial.sim.reconstruction import reconstruct
 
     step = progress or (lambda _n: None)
     p = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)

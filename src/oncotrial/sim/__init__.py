@@ -9,10 +9,10 @@
 from oncotrial import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
-    "calibrate": ["calibrate"],
+    "calibration": ["calibrate"],
     "figures": ["published_figures", "trial_figures"],
     "params": ["AEModel", "DoseModel", "PiecewiseExponential", "SimParams", "default_params"],
-    "reconstruct": ["Reconstruction", "reconstruct"],
+    "reconstruction": ["Reconstruction", "reconstruct"],
     "replicates": ["replicate_figures", "replicate_summary"],
     "trial": ["SimulatedTrial", "simulate_trial", "write_trial"],
 })

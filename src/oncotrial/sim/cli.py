@@ -29,7 +29,7 @@ def reconstruct_cmd(
     formats: str = typer.Option("csv,xpt", "--formats", help="Comma-separated SDTM formats: csv, xpt, json."),
 ) -> None:
     """Reconstruct a patient-level trial from the protocol's published results; print published vs reproduced."""
-    from oncotrial.sim.reconstruct import reconstruct
+    from oncotrial.sim.reconstruction import reconstruct
     from oncotrial.sim.trial import write_trial
 
     t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def simulate_cmd(
     calibrated: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Calibrate to the published results first."),
 ) -> None:
     """Simulate trials; with --replicates N show each published figure's distribution beside its value."""
-    from oncotrial.sim.calibrate import calibrate
+    from oncotrial.sim.calibration import calibrate
     from oncotrial.sim.replicates import replicate_summary
     from oncotrial.sim.trial import as_protocol, simulate_trial, write_trial
 

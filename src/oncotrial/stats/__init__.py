@@ -8,11 +8,11 @@ stratified), ``odds_ratio``. Results are frozen dataclasses with
 """
 
 from .binomial import ComparisonResult, ProportionCI, clopper_pearson, odds_ratio, prop_diff, wilson
-from .cox import ChisqTest, CoxResult, ZphResult, cox, cox_hr, cox_zph
+from .cox_model import ChisqTest, CoxResult, ZphResult, cox, cox_hr, cox_zph
 from .followup import FollowupResult, median_followup
-from .km import KMResult, km
-from .logrank import LogrankResult, logrank
-from .rmst import RMSTDiffResult, RMSTResult, rmst, rmst_diff
+from .kaplan_meier import KMResult, km
+from .logrank_test import LogrankResult, logrank
+from .restricted_mean import RMSTDiffResult, RMSTResult, rmst, rmst_diff
 
 __all__ = [
     "ChisqTest", "ComparisonResult", "CoxResult", "FollowupResult", "KMResult", "LogrankResult",

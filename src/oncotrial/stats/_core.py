@@ -1,7 +1,7 @@
 """Numeric core for Kaplan-Meier and log-rank: plain numpy on validated arrays.
 
 Nothing here checks arguments or builds DataFrames; the public wrappers in
-km.py, logrank.py, rmst.py and followup.py do that. Every function works on
+kaplan_meier.py, logrank_test.py, restricted_mean.py and followup.py do that. Every function works on
 whole arrays at once (sums over tied times by ``np.add.reduceat``/``bincount``,
 risk sets by reverse cumulative sums), so the cost is one sort plus a few
 linear passes, with no Python loop over rows or event times.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .km import km_arguments, km_from_arrays
+from .kaplan_meier import km_arguments, km_from_arrays
 
 
 @dataclass(frozen=True)

@@ -337,7 +337,7 @@ def derive_param_ttdr(dataset_adsl: pd.DataFrame, dataset_ex: pd.DataFrame, *, e
     >>> derive_param_ttdr(pd.DataFrame({"USUBJID": ["1"]}), ex, extrt="PALBOCICLIB")[["AVAL", "CNSR"]].to_dict("records")
     [{'AVAL': 29.0, 'CNSR': 0}]
     """
-    from oncotrial.adam.adex import derive_vars_dose_changes
+    from oncotrial.adam.exposure import derive_vars_dose_changes
 
     require(dataset_adsl, "ADSL", ["USUBJID"])
     ex = derive_vars_dose_changes(dataset_ex, extrt=extrt)
