@@ -158,3 +158,23 @@ def test_a_page_larger_than_the_body_limit_is_refused_with_413(site):
     r = site.save("LOG", big)
     assert r.status_code == 413 and "larger than the" in r.json()["detail"]
     _nothing_stored(site, [], 0)
+
+
+def test_a_frozen_record_refuses_the_page_it_is_on(site):
+    from oncotrial.irt.db.engine import make_engine
+    from oncotrial.irt.services.setup import add_user
+
+    engine = make_engine(site.db_url)
+    try:
+        dm = auth(add_user(engine, "dm1", "data_manager", actor="test")[1])
+    finally:
+        engine.dispose()
+    assert site.save("SCREENING", SCREENING).status_code == 201
+    r = site.client.post("/api/v1/subjects/P001/freeze", json={"record": "SCREENING|IC|1"}, headers=dm)
+    assert r.status_code == 200, r.text
+    page = [{**SCREENING[0], "revision": 1, "reason": "chart", "values": {**DEMOG, "AGE": 52}},
+            {**SCREENING[1], "revision": 1, "reason": "chart", "values": {"ICDT": "2026-01-03"}}]
+    r = site.save("SCREENING", page)
+    assert r.status_code == 409 and "entries[1] (form IC): record: SCREENING|IC|1 of 'P001' is frozen" \
+        in r.json()["detail"], r.text
+    assert site.save("SCREENING", page[:1]).status_code == 200  # the record beside it is not held

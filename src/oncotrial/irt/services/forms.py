@@ -25,8 +25,8 @@ from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, IrtError
 from oncotrial.irt.services import sdv, signatures
 from oncotrial.irt.services.queries import subject_queries, sync_queries
-from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, hold_on, lock_states, public_record,
-                                             record_query, refuse_if_held, stored_protocol, subject_row)
+from oncotrial.irt.services.subjects import (RAND_FORM, Hold, casebook_of, hold_on, holds_on, lock_states,
+                                             public_record, record_query, refuse_hold, stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
 from oncotrial.irt.services.unblinding import subject_unblindings
 from oncotrial.protocol import Protocol
@@ -145,8 +145,9 @@ def _save(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: st
         subj = subject_row(conn, actor, subject_id, lock=True)
         rows = {r.record_key: r for r in conn.execute(select(FormRecordRow).where(
             FormRecordRow.randomization_id == subj.id, FormRecordRow.record_key.in_(keys))).all()}
+        holds = holds_on(conn, subj.id, keys)
         # every entry checked before any is written: a refused batch costs no writes to undo
-        checked = [_at(i, e, batch, _checked, conn, protocol, subj, e, k, rows.get(k))
+        checked = [_at(i, e, batch, _checked, protocol, e, k, rows.get(k), holds[k])
                    for i, (e, k) in enumerate(zip(entries, keys))]
         now = ts()
         for e, place, k, (version, typed) in zip(entries, places, keys, checked):
@@ -168,10 +169,10 @@ def _at(i: int, entry: Entry, batch: bool, call: Callable[..., Any], *args: Any)
         raise type(exc)(f"entries[{i}] (form {entry.form}): {exc.message}") from None
 
 
-def _checked(conn: Connection, protocol: Protocol, subj: Any, e: Entry, record_key: str,
-             row: Any) -> tuple[int, dict[str, Any]]:
+def _checked(protocol: Protocol, e: Entry, record_key: str, row: Any,
+             hold: Hold | None) -> tuple[int, dict[str, Any]]:
     """The form version and typed values of one entry, after its hold, revision, reason and values are checked."""
-    refuse_if_held(conn, subj.id, f"save {record_key}", record_key=record_key)
+    refuse_hold(hold, f"save {record_key}")
     form = protocol.edc.form(e.form)
     if row is None and e.revision is not None:
         raise Conflict(f"revision: {record_key} does not exist yet; a new entry gives no revision")
