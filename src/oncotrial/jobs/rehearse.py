@@ -8,7 +8,8 @@ calendar order at their site; enters every eCRF entry the simulated SDTM implies
 subject's visits in calendar order and a visit's forms in one save; makes realistic entry errors
 the edit checks catch (a value out of range, a required value missing, an end before its start)
 and corrects each through its query; lets the monitors verify what the SDV plan asks; and has the
-data manager lock the database at the data cut-off. It then exports SDTM from the database and runs the analysis plan on it.
+data manager lock the database at the data cut-off. It then exports SDTM from the database and
+runs the analysis plan on it.
 
 The analysis of the exported SDTM equals the analysis of the simulator's own SDTM: the database
 holds what the simulator meant, nothing lost or bent on the way.
