@@ -88,11 +88,10 @@ def errors_message(errors: Iterable[Mapping[str, Any]]) -> str:
 FieldValue = StrictStr | StrictBool | int | float | None
 
 
-class FormEntryIn(_Body):
-    """One eCRF entry: where it goes (visit, form, instance), its values, and for a change the
-    revision it was made on and why."""
+class VisitEntryIn(_Body):
+    """One eCRF entry of a visit: its form and instance, its values, and for a change the revision
+    it was made on and why."""
 
-    visit: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     form: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
     key: Annotated[StrictStr, Field(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")] = ""
     seq: Annotated[int, Field(ge=1, le=100000, strict=True)] | None = None
@@ -101,6 +100,19 @@ class FormEntryIn(_Body):
     revision: Annotated[int, Field(ge=1, strict=True)] | None = None
     reason: Annotated[StrictStr, Field(max_length=2000)] = ""
     values: Annotated[dict[Annotated[StrictStr, Field(max_length=64)], FieldValue], Field(max_length=200)]
+
+
+class FormEntryIn(VisitEntryIn):
+    """One eCRF entry with the visit it belongs to."""
+
+    visit: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class VisitEntriesIn(_Body):
+    """A visit's eCRF page: its entries, saved together or not at all (how many: the service's
+    :data:`oncotrial.irt.services.forms.MAX_VISIT_ENTRIES`)."""
+
+    entries: list[VisitEntryIn]
 
 
 class LockIn(_Body):

@@ -5,10 +5,11 @@ has one, else a simulated trial), makes a rehearsal database holding the simulat
 list, starts ``oncotrial serve`` on it and then, over HTTP only: randomizes every patient in
 calendar order at their site; enters every eCRF entry the simulated SDTM implies
 (:func:`oncotrial.collect.sdtm_to_casebooks`) from ``clients`` concurrent site clients, each
-subject's entries in calendar order; makes realistic entry errors the edit checks catch (a value
-out of range, a required value missing, an end before its start) and corrects each through its
-query; lets the monitors verify what the SDV plan asks; and has the data manager lock the database
-at the data cut-off. It then exports SDTM from the database and runs the analysis plan on it.
+subject's visits in calendar order and a visit's forms in one save; makes realistic entry errors
+the edit checks catch (a value out of range, a required value missing, an end before its start)
+and corrects each through its query; lets the monitors verify what the SDV plan asks; and has the
+data manager lock the database at the data cut-off. It then exports SDTM from the database and
+runs the analysis plan on it.
 
 The analysis of the exported SDTM equals the analysis of the simulator's own SDTM: the database
 holds what the simulator meant, nothing lost or bent on the way.
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -120,6 +122,10 @@ def _allocation(protocol: Protocol, rand: pd.DataFrame, seed: int):  # noqa: ANN
 def _record_date(r: FormRecord) -> str:
     dates = [str(v) for v in r.values.values() if isinstance(v, str) and len(v) >= 10 and v[4] == "-" and v[7] == "-"]
     return min(dates) if dates else ""
+
+
+_Planned = tuple[FormRecord, tuple[dict[str, Any], str] | None]
+"""A record to enter and, when the site gets it wrong first, the values it enters and what is wrong."""
 
 
 class _Errors:
@@ -233,7 +239,8 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     """Rehearse the trial through the API into the (empty) database ``db`` and write the results into ``out``.
 
     Writes ``out/sdtm`` (with define.xml), ``out/adam``, ``out/results.json``, ``out/report.html`` and
-    ``out/rehearsal.json`` (patients, entries, queries raised and closed, saves per second, latency).
+    ``out/rehearsal.json`` (patients, entries, queries raised and closed, entries saved per second,
+    the number of visit saves and their latency).
     ``patients`` rehearses only the first N randomized. The same ``seed`` gives the same trial.
 
     Example
@@ -306,7 +313,8 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     def h(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    counts: dict[str, Any] = {"randomized": 0, "entries": 0, "saves": 0, "errors_made": 0, "corrected": 0,
+    counts: dict[str, Any] = {"randomized": 0, "entries": 0, "saves": 0, "batches": 0, "errors_made": 0,
+                              "corrected": 0,
                               "queries_accepted": 0, "verified": 0, "resumed": 0}
     per_form: dict[str, int] = defaultdict(int)
     lat = _Latencies()
@@ -338,13 +346,28 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
             step("enter")
             site_of = dict(zip(rand["USUBJID"], rand["SITEID"]))
             errors = _Errors(p, error_rate, seed)
-            plan: list[tuple[str, list[tuple[FormRecord, tuple[dict[str, Any], str] | None]]]] = []
+            plan: list[tuple[str, list[list[_Planned]]]] = []
             for book in books:
                 records = sorted(book.records, key=_record_date)
-                plan.append((book.usubjid, [(r, errors.spoil(r)) for r in records]))
+                plan.append((book.usubjid, _visit_pages(p, [(r, errors.spoil(r)) for r in records])))
 
-            def enter(item: tuple[str, list[tuple[FormRecord, tuple[dict[str, Any], str] | None]]]) -> None:
-                uid, records = item
+            def save(c: Any, sid: str, headers: Mapping[str, str], visit: str, entries: list[dict[str, Any]],
+                     doing: str) -> list[dict[str, Any]]:
+                s = time.perf_counter()
+                saved = _check(c.post(f"/api/v1/subjects/{sid}/visits/{quote(visit, safe='')}/records",
+                                      json={"entries": entries}, headers=headers), doing)["records"]
+                lat.add(time.perf_counter() - s)
+                for x in saved:
+                    journal.add(sid, x)
+                with count_lock:
+                    counts["batches"] += 1
+                    counts["saves"] += len(saved)
+                return saved
+
+            def enter(item: tuple[str, list[list[_Planned]]]) -> None:
+                """One site client entering one subject's visits, a visit's page at a time; the entry
+                errors the page had are corrected, after their queries, in a second save of the page."""
+                uid, pages = item
                 sid = _subject_id(p.study.id, uid)
                 headers = h(tokens[site_of[uid]])
                 with httpx.Client(base_url=server.base_url, timeout=120.0) as c:
@@ -352,54 +375,40 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
                     if resumed:
                         book = _check(c.get(f"/api/v1/subjects/{sid}/casebook", headers=headers), f"casebook {sid}")
                         saved_before = {e["record"]: e for e in book["records"]}
-                    for r, spoiled in records:
-                        earlier = saved_before.get(r.record_key)
-                        if earlier is not None and earlier["values"] == dict(r.values):
-                            with count_lock:
-                                counts["resumed"] += 1
-                                counts["entries"] += 1
-                                per_form[r.form] += 1
-                            continue
-                        place: dict[str, Any] = {"visit": r.visit, "form": r.form, "version": r.version}
-                        if r.visitnum is not None:
-                            place["visitnum"] = r.visitnum
-                        if r.key:
-                            place["key"] = r.key
-                        elif _repeats(p, r.form):
-                            place["seq"] = r.seq
-                        n_saves = 0
-                        if earlier is None:
-                            first_values = spoiled[0] if spoiled else dict(r.values)
-                            s = time.perf_counter()
-                            saved = _check(c.post(f"/api/v1/subjects/{sid}/records",
-                                                  json={**place, "values": first_values}, headers=headers),
-                                           f"enter {sid} {r.record_key}")
-                            lat.add(time.perf_counter() - s)
-                            journal.add(sid, saved)
-                            n_saves = 1
-                        else:  # saved with its entry error before the rehearsal stopped: correct it now
-                            saved = earlier
-                            spoiled = spoiled or (dict(earlier["values"]), "an entry left uncorrected")
-                        if spoiled:
-                            queries = _check(c.get("/api/v1/queries", params={"subject_id": sid, "status": "open"},
-                                                   headers=headers), f"queries of {sid}")["items"]
-                            mine = [q for q in queries if q["record"] == saved["record"]]
-                            if not mine:
-                                raise RuntimeError(f"enter {sid} {r.record_key}: {spoiled[1]} opened no query")
-                            s = time.perf_counter()
-                            fixed = _check(c.post(f"/api/v1/subjects/{sid}/records", json={
-                                **place, "values": dict(r.values), "revision": saved["revision"],
-                                "reason": f"corrected after query {mine[0]['id']}: {spoiled[1]}"}, headers=headers),
-                                f"correct {sid} {r.record_key}")
-                            lat.add(time.perf_counter() - s)
-                            journal.add(sid, fixed)
-                            n_saves += 1
+                    for page in pages:
+                        visit = page[0][0].visit
+                        new: list[_Planned] = []
+                        fix: list[tuple[FormRecord, tuple[dict[str, Any], str], dict[str, Any]]] = []
+                        for r, spoiled in page:
+                            earlier = saved_before.get(r.record_key)
+                            if earlier is None:
+                                new.append((r, spoiled))
+                            elif earlier["values"] != dict(r.values):  # saved with its error before a stop
+                                fix.append((r, spoiled or (dict(earlier["values"]), "an entry left uncorrected"),
+                                            earlier))
                         with count_lock:
-                            counts["entries"] += 1
-                            counts["saves"] += n_saves
-                            per_form[r.form] += 1
-                            if spoiled:
-                                counts["errors_made"] += 1
+                            counts["resumed"] += len(page) - len(new) - len(fix)
+                            counts["entries"] += len(page)
+                            counts["errors_made"] += len(fix) + sum(1 for _, spoiled in new if spoiled)
+                            for r, _ in page:
+                                per_form[r.form] += 1
+                        if new:
+                            saved = save(c, sid, headers, visit, [
+                                {**_place(p, r), "values": spoiled[0] if spoiled else dict(r.values)}
+                                for r, spoiled in new], f"enter {sid} {visit}")
+                            fix += [(r, spoiled, x) for (r, spoiled), x in zip(new, saved) if spoiled]
+                        if not fix:
+                            continue
+                        queries = _check(c.get("/api/v1/queries", params={"subject_id": sid, "status": "open"},
+                                               headers=headers), f"queries of {sid}")["items"]
+                        corrections = []
+                        for r, (_, what), x in fix:
+                            mine = [q for q in queries if q["record"] == x["record"]]
+                            if not mine:
+                                raise RuntimeError(f"enter {sid} {r.record_key}: {what} opened no query")
+                            corrections.append({**_place(p, r), "values": dict(r.values), "revision": x["revision"],
+                                                "reason": f"corrected after query {mine[0]['id']}: {what}"})
+                        save(c, sid, headers, visit, corrections, f"correct {sid} {visit}")
 
             t2 = time.perf_counter()
             with ThreadPoolExecutor(max_workers=clients) as pool:
@@ -465,7 +474,7 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
         "protocol": p.study.id, "seed": seed, "source": source, "clients": clients,
         "patients": len(rand), "sites": len(tokens), "entries": counts["entries"],
         "resumed": resumed, "entries_found_saved": counts["resumed"],
-        "saves": counts["saves"], "entries_per_form": dict(sorted(per_form.items())),
+        "saves": counts["saves"], "visit_saves": counts["batches"], "entries_per_form": dict(sorted(per_form.items())),
         "queries": {"raised_by_entry_errors": counts["errors_made"], "closed_by_correction": counts["corrected"],
                     "accepted_by_data_manager": counts["queries_accepted"]},
         "sdv_verified": counts["verified"], "cutoff": cutoff.isoformat(), "database_locked": True,
@@ -480,3 +489,33 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
 
 def _repeats(protocol: Protocol, form_id: str) -> bool:
     return next(f for f in protocol.edc.forms if f.id == form_id).repeats
+
+
+def _place(protocol: Protocol, r: FormRecord) -> dict[str, Any]:
+    """Where a record goes on its visit's page: form, version and instance (and an unscheduled visit's number)."""
+    place: dict[str, Any] = {"form": r.form, "version": r.version}
+    if r.visitnum is not None:
+        place["visitnum"] = r.visitnum
+    if r.key:
+        place["key"] = r.key
+    elif _repeats(protocol, r.form):
+        place["seq"] = r.seq
+    return place
+
+
+def _visit_pages(protocol: Protocol, planned: list[_Planned]) -> list[list[_Planned]]:
+    """A subject's records (in calendar order) as the visit pages a site saves, each in one request:
+    a visit's forms together, in the order of their visits' first records; a log's entries
+    (adverse events, medications) by the day they were reported, as they come in.
+
+    Pages are cut at :data:`oncotrial.irt.services.forms.MAX_VISIT_ENTRIES`.
+    """
+    from oncotrial.collect.schedule import visit_definition
+    from oncotrial.irt.services.forms import MAX_VISIT_ENTRIES
+
+    pages: dict[tuple[str, float | None, str], list[_Planned]] = {}
+    for r, spoiled in planned:
+        v = visit_definition(protocol, r.visit)
+        day = _record_date(r) if v is not None and v.kind == "log" else ""
+        pages.setdefault((r.visit, r.visitnum, day), []).append((r, spoiled))
+    return [page[i:i + MAX_VISIT_ENTRIES] for page in pages.values() for i in range(0, len(page), MAX_VISIT_ENTRIES)]

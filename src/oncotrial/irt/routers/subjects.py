@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import client_address, get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn, UnblindIn
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn, UnblindIn, VisitEntriesIn
 from oncotrial.irt.services import forms, locks, queries, sdv, signatures, unblinding
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import TooManyAttempts
@@ -35,6 +35,26 @@ def save_record(
                             version=body.version, key=body.key, seq=body.seq, revision=body.revision,
                             reason=body.reason, visitnum=body.visitnum)
     return JSONResponse(entry, status_code=201 if entry["revision"] == 1 else 200)
+
+
+@router.post("/{subject_id}/visits/{visit}/records")
+def save_visit_records(
+    subject_id: str,
+    visit: str,
+    body: VisitEntriesIn,
+    actor: Annotated[Actor, Depends(require(*forms.WRITERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> JSONResponse:
+    """Save a visit's entries together, all or none, each as a single save would (201 when any is
+    new, 200 when all are changes). A refused entry refuses the batch with its position, form, field
+    and rule named (422; 409 for a stale revision); the edit checks run once, on the saved batch."""
+    entries = [forms.Entry(e.form, e.values, version=e.version, key=e.key, seq=e.seq, revision=e.revision,
+                           reason=e.reason, visitnum=e.visitnum) for e in body.entries]
+    saved = forms.save_visit(engine, trial, actor, subject_id, visit, entries)
+    created = any(r["revision"] == 1 for r in saved)
+    return JSONResponse({"subject_id": subject_id, "visit": visit, "records": saved},
+                        status_code=201 if created else 200)
 
 
 @router.get("/{subject_id}/casebook")

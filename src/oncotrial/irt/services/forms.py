@@ -10,7 +10,8 @@ row, so the strata a site records in the EDC are checked against those given to 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -21,11 +22,11 @@ from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import AuditEntry, FormRecordRow, Randomization
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
+from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, IrtError
 from oncotrial.irt.services import sdv, signatures
 from oncotrial.irt.services.queries import subject_queries, sync_queries
-from oncotrial.irt.services.subjects import (RAND_FORM, casebook_of, hold_on, lock_states, public_record,
-                                             record_query, refuse_if_held, stored_protocol, subject_row)
+from oncotrial.irt.services.subjects import (RAND_FORM, Hold, casebook_of, hold_on, holds_on, lock_states,
+                                             public_record, record_query, refuse_hold, stored_protocol, subject_row)
 from oncotrial.irt.services.trial import Trial
 from oncotrial.irt.services.unblinding import subject_unblindings
 from oncotrial.protocol import Protocol
@@ -76,6 +77,21 @@ def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str, Any
     return {k: old.get(k) for k in changed}, {k: new.get(k) for k in changed}
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One eCRF entry of a visit as a site submits it: the form and instance (``key`` or ``seq``),
+    its values, and for a change the ``revision`` it was made on and the ``reason``."""
+
+    form: str
+    values: Mapping[str, Any]
+    version: int | None = None
+    key: str = ""
+    seq: int | None = None
+    revision: int | None = None
+    reason: str = ""
+    visitnum: float | None = None
+
+
 def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: str, form_id: str,
               values: Mapping[str, Any], *, version: int | None = None, key: str = "", seq: int | None = None,
               revision: int | None = None, reason: str = "", visitnum: float | None = None) -> dict[str, Any]:
@@ -86,61 +102,120 @@ def save_form(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit
     A new entry needs no ``revision``; a change must give the revision it was made on (409 when
     another save came first) and a reason. The values are validated against the form version
     (default: the latest for a new entry, the entry's own for a change); a value already stored is
-    only ever replaced inside the same transaction as its audit link.
+    only ever replaced inside the same transaction as its audit link. The same save as
+    :func:`save_visit` with one entry.
     """
+    entry = Entry(form_id, values, version=version, key=key, seq=seq, revision=revision, reason=reason,
+                  visitnum=visitnum)
+    return _save(engine, trial, actor, subject_id, visit, [entry], batch=False)[0]
+
+
+MAX_VISIT_ENTRIES = 200
+"""Entries one visit save takes (a visit's eCRF page holds a handful; the body limit applies too)."""
+
+
+def save_visit(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: str,
+               entries: Sequence[Entry]) -> list[dict[str, Any]]:
+    """Create or change several eCRF entries of one visit of a subject, all or none, in one transaction.
+
+    Each entry is checked and written exactly as :func:`save_form` does it (one audit link each); the
+    casebook is rebuilt and the edit checks run once for the batch, so its queries open or close once.
+    A refused entry refuses the batch, its error naming the position (``entries[i]``) and form; the
+    saved entries come back in the order given.
+    """
+    if not 1 <= len(entries) <= MAX_VISIT_ENTRIES:
+        raise Invalid(f"entries: expected 1 to {MAX_VISIT_ENTRIES} entries of the visit, got {len(entries)}")
+    return _save(engine, trial, actor, subject_id, visit, entries, batch=True)
+
+
+def _save(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: str, entries: Sequence[Entry], *,
+          batch: bool) -> list[dict[str, Any]]:
     if actor.role not in WRITERS:
         raise Forbidden(f"role {actor.role} cannot enter data")
-    reason = (reason or "").strip()
     with write_tx(engine) as conn:
         protocol = stored_protocol(conn)
-        visitnum, key, seq = _check_place(protocol, visit, form_id, key, seq, visitnum)
+        places = [_at(i, e, batch, _check_place, protocol, visit, e.form, e.key, e.seq, e.visitnum)
+                  for i, e in enumerate(entries)]
+        keys = [_record_key(visit, e.form, key or str(seq)) for e, (_, key, seq) in zip(entries, places)]
+        first: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k in first:
+                raise Invalid(f"entries[{i}]: {k} is entries[{first[k]}] again; a visit save gives each entry once")
+            first[k] = i
         subj = subject_row(conn, actor, subject_id, lock=True)
-        record_key = _record_key(visit, form_id, key or str(seq))
-        refuse_if_held(conn, subj.id, f"save {record_key}", record_key=record_key)
-        row = conn.execute(select(FormRecordRow).where(FormRecordRow.randomization_id == subj.id,
-                                                       FormRecordRow.record_key == record_key)).one_or_none()
-        form = protocol.edc.form(form_id)
-        if row is None and revision is not None:
-            raise Conflict(f"revision: {record_key} does not exist yet; a new entry gives no revision")
-        if row is not None:
-            if revision is None:
-                raise Conflict(f"revision: {record_key} exists (revision {row.revision}); give the revision you changed")
-            if revision != row.revision:
-                raise Conflict(f"revision: {record_key} is at revision {row.revision}, not {revision}: "
-                               "someone saved it since you read it; reload and redo your change")
-            if not reason:
-                raise Invalid("reason: required to change a saved entry")
-        use_version = version if version is not None else (row.version if row is not None else form.latest_version)
-        try:
-            typed = validate_form(protocol, form_id, use_version, values, strict=False)
-        except FormValidationError as exc:
-            raise Invalid("; ".join(str(e) for e in exc.errors)) from None
+        rows = {r.record_key: r for r in conn.execute(select(FormRecordRow).where(
+            FormRecordRow.randomization_id == subj.id, FormRecordRow.record_key.in_(keys))).all()}
+        holds = holds_on(conn, subj.id, keys)
+        # every entry checked before any is written: a refused batch costs no writes to undo
+        checked = [_at(i, e, batch, _checked, protocol, e, k, rows.get(k), holds[k])
+                   for i, (e, k) in enumerate(zip(entries, keys))]
         now = ts()
-        text = audit.canonical(typed)
-        entity_id = f"{subject_id}|{record_key}"
-        if row is None:
-            conn.execute(insert(FormRecordRow).values(
-                randomization_id=subj.id, record_key=record_key, visit=visit, visitnum=visitnum, form=form_id,
-                version=use_version, seq=seq, key=key, values=text, revision=1, created_at=now,
-                created_by=actor.id, updated_at=now, updated_by=actor.id))
-            audit.append(conn, actor=actor.label, action="enter", entity="form_record", entity_id=entity_id,
-                         old=None, new={"version": use_version, "values": typed}, reason=reason, when=now)
-        else:
-            old_values = json.loads(row.values)
-            if old_values == typed and row.version == use_version:
-                raise Invalid("values: equal the saved entry; nothing to change")
-            old, new = _diff(old_values, typed)
-            if row.version != use_version:
-                old["__version__"], new["__version__"] = row.version, use_version
-            conn.execute(update(FormRecordRow).where(FormRecordRow.id == row.id).values(
-                values=text, version=use_version, revision=row.revision + 1, updated_at=now, updated_by=actor.id))
-            audit.append(conn, actor=actor.label, action="change", entity="form_record", entity_id=entity_id,
-                         old=old, new=new, reason=reason, when=now)
+        for e, place, k, (version, typed) in zip(entries, places, keys, checked):
+            _write(conn, actor, subj, visit, e, place, k, rows.get(k), version, typed, now)
         book, _ = casebook_of(conn, trial, subj, entries=False)
         sync_queries(conn, actor, subj, run_edit_checks(protocol, book), now)
-        saved = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id,
-                                                  FormRecordRow.record_key == record_key)).one()
-        return public_record(saved)
+        saved = {r.record_key: r for r in conn.execute(record_query().where(
+            FormRecordRow.randomization_id == subj.id, FormRecordRow.record_key.in_(keys))).all()}
+        return [public_record(saved[k]) for k in keys]
+
+
+def _at(i: int, entry: Entry, batch: bool, call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)``; in a visit save, an error of the entry names its position and form."""
+    if not batch:
+        return call(*args)
+    try:
+        return call(*args)
+    except IrtError as exc:
+        raise type(exc)(f"entries[{i}] (form {entry.form}): {exc.message}") from None
+
+
+def _checked(protocol: Protocol, e: Entry, record_key: str, row: Any,
+             hold: Hold | None) -> tuple[int, dict[str, Any]]:
+    """The form version and typed values of one entry, after its hold, revision, reason and values are checked."""
+    refuse_hold(hold, f"save {record_key}")
+    form = protocol.edc.form(e.form)
+    if row is None and e.revision is not None:
+        raise Conflict(f"revision: {record_key} does not exist yet; a new entry gives no revision")
+    if row is not None:
+        if e.revision is None:
+            raise Conflict(f"revision: {record_key} exists (revision {row.revision}); give the revision you changed")
+        if e.revision != row.revision:
+            raise Conflict(f"revision: {record_key} is at revision {row.revision}, not {e.revision}: "
+                           "someone saved it since you read it; reload and redo your change")
+        if not e.reason.strip():
+            raise Invalid("reason: required to change a saved entry")
+    use_version = e.version if e.version is not None else (row.version if row is not None else form.latest_version)
+    try:
+        typed = validate_form(protocol, e.form, use_version, e.values, strict=False)
+    except FormValidationError as exc:
+        raise Invalid("; ".join(str(err) for err in exc.errors)) from None
+    if row is not None and json.loads(row.values) == typed and row.version == use_version:
+        raise Invalid("values: equal the saved entry; nothing to change")
+    return use_version, typed
+
+
+def _write(conn: Connection, actor: Actor, subj: Any, visit: str, e: Entry, place: tuple[float | None, str, int],
+           record_key: str, row: Any, version: int, typed: dict[str, Any], now: str) -> None:
+    """Store one checked entry (a new row, or the row changed) with its audit link."""
+    visitnum, key, seq = place
+    text = audit.canonical(typed)
+    entity_id = f"{subj.subject_id}|{record_key}"
+    reason = e.reason.strip()
+    if row is None:
+        conn.execute(insert(FormRecordRow).values(
+            randomization_id=subj.id, record_key=record_key, visit=visit, visitnum=visitnum, form=e.form,
+            version=version, seq=seq, key=key, values=text, revision=1, created_at=now,
+            created_by=actor.id, updated_at=now, updated_by=actor.id))
+        audit.append(conn, actor=actor.label, action="enter", entity="form_record", entity_id=entity_id,
+                     old=None, new={"version": version, "values": typed}, reason=reason, when=now)
+        return
+    old, new = _diff(json.loads(row.values), typed)
+    if row.version != version:
+        old["__version__"], new["__version__"] = row.version, version
+    conn.execute(update(FormRecordRow).where(FormRecordRow.id == row.id).values(
+        values=text, version=version, revision=row.revision + 1, updated_at=now, updated_by=actor.id))
+    audit.append(conn, actor=actor.label, action="change", entity="form_record", entity_id=entity_id,
+                 old=old, new=new, reason=reason, when=now)
 
 
 def casebook(conn: Connection, trial: Trial, actor: Actor, subject_id: str) -> dict[str, Any]:

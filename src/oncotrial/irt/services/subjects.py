@@ -88,8 +88,9 @@ def casebook_of(conn: Connection, trial: Trial, subj: Any, *,
     replaces each entry's stored version and values; an entry it lacks is left out.
     """
     uid = usubjid(trial.study_id, subj.subject_id)
-    rows = conn.execute(record_query().where(FormRecordRow.randomization_id == subj.id)
-                        .order_by(FormRecordRow.id)).all()
+    # without entries, the join naming who saved each is work no one reads (a save's casebook)
+    query = record_query() if entries else select(FormRecordRow)
+    rows = conn.execute(query.where(FormRecordRow.randomization_id == subj.id).order_by(FormRecordRow.id)).all()
     records = [_rand_record(trial, uid, subj)]
     public: list[dict[str, Any]] = []
     for r in rows:
@@ -146,32 +147,50 @@ class Hold:
         return f"{self.what} is {self.state}{at}{goes_on}: cannot {doing}; ask the data manager to {undo} it"
 
 
-def _holds(conn: Connection, randomization_id: int, record_key: str | None) -> list[Hold]:
+def _holds(conn: Connection, randomization_id: int, record_keys: Iterable[str] = ()) -> list[Hold]:
     covering = or_(DataLock.scope == "database",
                    and_(DataLock.randomization_id == randomization_id, DataLock.scope == "casebook"))
-    if record_key is not None:
+    keys = list(record_keys)
+    if keys:
         covering = or_(covering, and_(DataLock.randomization_id == randomization_id, DataLock.scope == "record",
-                                      DataLock.record_key == record_key))
+                                      DataLock.record_key.in_(keys)))
     rows = conn.execute(select(DataLock.scope, DataLock.state, DataLock.target, DataLock.cutoff)
                         .where(covering, DataLock.state != "open")).all()
     return [Hold(r.scope, r.state, r.target, r.cutoff) for r in rows]
 
 
+def _strongest(held: Iterable[Hold]) -> Hold | None:
+    # a lock before a freeze, then the widest (database, casebook, record)
+    return min(held, key=lambda h: (-_STRENGTH[h.state], _SCOPE_ORDER[h.scope]), default=None)
+
+
 def hold_on(conn: Connection, randomization_id: int, record_key: str | None = None) -> Hold | None:
     """The strongest freeze or lock on the subject's casebook (and, given ``record_key``, on that
     record): a lock before a freeze, then the widest (database, casebook, record)."""
-    held = _holds(conn, randomization_id, record_key)
-    return min(held, key=lambda h: (-_STRENGTH[h.state], _SCOPE_ORDER[h.scope]), default=None)
+    return _strongest(_holds(conn, randomization_id, () if record_key is None else (record_key,)))
+
+
+def holds_on(conn: Connection, randomization_id: int, record_keys: Iterable[str]) -> dict[str, Hold | None]:
+    """:func:`hold_on` of each of the subject's ``record_keys``, read in one query (a visit save's entries)."""
+    keys = list(record_keys)
+    held = _holds(conn, randomization_id, keys)
+    wide = [h for h in held if h.scope != "record"]
+    return {k: _strongest(wide + [h for h in held if h.scope == "record" and h.target.partition("|")[2] == k])
+            for k in keys}
+
+
+def refuse_hold(hold: Hold | None, doing: str, *, while_frozen: bool = False) -> None:
+    """Raise Conflict when ``hold`` is a lock (or, unless ``while_frozen``, a freeze).
+
+    Data changes are refused by both; queries, SDV and signatures go on while frozen."""
+    if hold is not None and (hold.state == "locked" or not while_frozen):
+        raise Conflict(hold.refusal(doing))
 
 
 def refuse_if_held(conn: Connection, randomization_id: int, doing: str, *, record_key: str | None = None,
                    while_frozen: bool = False) -> None:
-    """Raise Conflict when a lock (or, unless ``while_frozen``, a freeze) covers what ``doing`` touches.
-
-    Data changes are refused by both; queries, SDV and signatures go on while frozen."""
-    hold = hold_on(conn, randomization_id, record_key)
-    if hold is not None and (hold.state == "locked" or not while_frozen):
-        raise Conflict(hold.refusal(doing))
+    """:func:`refuse_hold` of the strongest hold covering what ``doing`` touches."""
+    refuse_hold(hold_on(conn, randomization_id, record_key), doing, while_frozen=while_frozen)
 
 
 def lock_states(conn: Connection, randomization_id: int) -> tuple[str, dict[str, str]]:
