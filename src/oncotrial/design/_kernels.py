@@ -344,6 +344,65 @@ def _cox_efron(n0, n1, d0, d1, n_groups, tol, max_iter):
     return np.nan, np.nan, False
 
 
+@njit(cache=True)
+def _tie_groups(order, key, tfix, ar, event, n0, n1, d0, d1):
+    """Tie groups of (key, time) with an event, scanned backwards along ``order`` (sorted by key,
+    then time) so that risk sets accumulate within each key; fills the numbers at risk and events
+    per arm and returns how many groups there are."""
+    m = order.size
+    g = 0
+    at0 = 0
+    at1 = 0
+    cur = -1
+    i = m - 1
+    while i >= 0:
+        p = order[i]
+        k = key[p]
+        if k != cur:
+            at0 = 0
+            at1 = 0
+            cur = k
+        t = tfix[p]
+        e0 = 0
+        e1 = 0
+        j = i
+        while j >= 0 and key[order[j]] == k and tfix[order[j]] == t:
+            q = order[j]
+            if ar[q] == 1:
+                at1 += 1
+                if event[q]:
+                    e1 += 1
+            else:
+                at0 += 1
+                if event[q]:
+                    e0 += 1
+            j -= 1
+        if e0 + e1 > 0:
+            n0[g] = at0
+            n1[g] = at1
+            d0[g] = e0
+            d1[g] = e1
+            g += 1
+        i = j
+    return g
+
+
+@njit(cache=True)
+def _logrank_sums(n0, n1, d0, d1, g):
+    """Events, observed - expected of arm 1 and its hypergeometric variance over ``g`` tie groups."""
+    oe = 0.0
+    v = 0.0
+    dtot = 0
+    for k in range(g):
+        nn = n0[k] + n1[k]
+        dd = d0[k] + d1[k]
+        dtot += dd
+        oe += d1[k] - dd * n1[k] / nn
+        if nn > 1:
+            v += dd * (n1[k] / nn) * (n0[k] / nn) * (nn - dd) / (nn - 1.0)
+    return dtot, oe, v
+
+
 @njit(cache=True, parallel=True)
 def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
     """Analyse every replicate at its data cut-off ``cut`` (calendar time, one per replicate).
@@ -395,88 +454,23 @@ def analyse(entry, pfs, dropout, arm, stratum, n_strata, cut, tol, max_iter):
         if not fixed_arm:
             tarm = time
         order = _counting_order(by_time, st, n_strata)
-        # tie groups of (stratum, time), scanned backwards so risk sets accumulate
         n0 = np.zeros(m, np.int64)
         n1 = np.zeros(m, np.int64)
         d0 = np.zeros(m, np.int64)
         d1 = np.zeros(m, np.int64)
-        g = 0
-        at0 = 0
-        at1 = 0
-        cur_s = -1
-        i = m - 1
-        while i >= 0:
-            p = order[i]
-            s = st[p]
-            if s != cur_s:
-                at0 = 0
-                at1 = 0
-                cur_s = s
-            t = tfix[p]
-            e0 = 0
-            e1 = 0
-            j = i
-            while j >= 0 and st[order[j]] == s and tfix[order[j]] == t:
-                q = order[j]
-                if ar[q] == 1:
-                    at1 += 1
-                    if event[q]:
-                        e1 += 1
-                else:
-                    at0 += 1
-                    if event[q]:
-                        e0 += 1
-                j -= 1
-            if e0 + e1 > 0:
-                n0[g] = at0
-                n1[g] = at1
-                d0[g] = e0
-                d1[g] = e1
-                g += 1
-            i = j
-        oe = 0.0
-        v = 0.0
-        dtot = 0
-        for k in range(g):
-            nn = n0[k] + n1[k]
-            dd = d0[k] + d1[k]
-            dtot += dd
-            oe += d1[k] - dd * n1[k] / nn
-            if nn > 1:
-                v += dd * (n1[k] / nn) * (n0[k] / nn) * (nn - dd) / (nn - 1.0)
+        g = _tie_groups(order, st, tfix, ar, event, n0, n1, d0, d1)
+        dtot, oe, v = _logrank_sums(n0, n1, d0, d1, g)
         out_d[r] = dtot
         o_e[r] = oe
         var[r] = v
         # the unstratified log-rank of the same trial, for a like-for-like check of the
         # unstratified analytic power: tie groups of time alone along the pooled order
-        oe_u = 0.0
-        v_u = 0.0
-        at0 = 0
-        at1 = 0
-        i = m - 1
-        while i >= 0:
-            t = tfix[by_time[i]]
-            e0 = 0
-            e1 = 0
-            j = i
-            while j >= 0 and tfix[by_time[j]] == t:
-                q = by_time[j]
-                if ar[q] == 1:
-                    at1 += 1
-                    if event[q]:
-                        e1 += 1
-                else:
-                    at0 += 1
-                    if event[q]:
-                        e0 += 1
-                j -= 1
-            dd = e0 + e1
-            if dd > 0:
-                nn = at0 + at1
-                oe_u += e1 - dd * at1 / nn
-                if nn > 1:
-                    v_u += dd * (at1 / nn) * (at0 / nn) * (nn - dd) / (nn - 1.0)
-            i = j
+        u0 = np.zeros(m, np.int64)
+        u1 = np.zeros(m, np.int64)
+        f0 = np.zeros(m, np.int64)
+        f1 = np.zeros(m, np.int64)
+        gu = _tie_groups(by_time, np.zeros(n, np.int64), tfix, ar, event, u0, u1, f0, f1)
+        _, oe_u, v_u = _logrank_sums(u0, u1, f0, f1, gu)
         o_e_u[r] = oe_u
         var_u[r] = v_u
         b, inf_, ok = _cox_efron(n0, n1, d0, d1, g, tol, max_iter)
