@@ -114,6 +114,13 @@ def rehearse_run(db_url: str, patients: int, clients: int) -> dict:
         return {**summary, "wall": time.perf_counter() - t}
 
 
+def _database(stack: ExitStack, backend: str, pg_url: str | None, name: str) -> str:
+    """A new empty database for one run, removed when ``stack`` closes."""
+    if backend == "sqlite":
+        return normalize_db_url(Path(stack.enter_context(tempfile.TemporaryDirectory())) / name)
+    return stack.enter_context(fresh_postgres_database(pg_url))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=32)
@@ -133,21 +140,13 @@ def main(argv: list[str] | None = None) -> None:
             continue
         for mode in args.modes.split(","):
             with ExitStack() as stack:
-                if backend == "sqlite":
-                    tmp = stack.enter_context(tempfile.TemporaryDirectory())
-                    url = normalize_db_url(Path(tmp) / "edc.sqlite")
-                else:
-                    url = stack.enter_context(fresh_postgres_database(args.pg_url))
+                url = _database(stack, backend, args.pg_url, "edc.sqlite")
                 res = run(url, args.clients, args.entries, mode)
             rows.append((backend, res))
             print(json.dumps({"backend": backend, **res}))
         for n in patients:
             with ExitStack() as stack:
-                if backend == "sqlite":
-                    tmp = stack.enter_context(tempfile.TemporaryDirectory())
-                    url = normalize_db_url(Path(tmp) / "rehearsal.sqlite")
-                else:
-                    url = stack.enter_context(fresh_postgres_database(args.pg_url))
+                url = _database(stack, backend, args.pg_url, "rehearsal.sqlite")
                 reh = rehearse_run(url, n, args.clients)
             rehearsals.append((backend, reh))
             print(json.dumps({"backend": backend, "rehearse_patients": n, "wall": reh["wall"], "saves": reh["saves"],
