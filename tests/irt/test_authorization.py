@@ -32,6 +32,7 @@ API = [
     ("GET", "/api/v1/randomizations/{subject_id}", None, READERS),
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
     ("POST", "/api/v1/subjects/{subject_id}/records", "record", SITE),
+    ("POST", "/api/v1/subjects/{subject_id}/visits/{visit}/records", "visit", SITE),
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
     ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"data_manager"}),
     ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"data_manager"}),
@@ -135,6 +136,9 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "record": {"visit": "LOG", "form": "AE", "seq": i, "values": {
             "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
             "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}},
+        "visit": {"entries": [{"form": "AE", "seq": 50000 + i, "values": {
+            "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}}]},
         "lock": {},
         "unlock": {"reason": "query re-opened"},
         "dblock": {"cutoff": "2026-06-30", "reason": "matrix"},
@@ -152,7 +156,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
 def _path(template: str, i: int, query_id: int) -> str:
     return (template.replace("{subject_id}", "P000").replace("{dataset}", "adsl")
             .replace("{name}", f"victim{i:03d}").replace("{query_id}", str(query_id))
-            .replace("{form_id}", "DEMOG"))
+            .replace("{form_id}", "DEMOG").replace("{visit}", "LOG"))
 
 
 def _audit_len(db_url: str) -> int:
