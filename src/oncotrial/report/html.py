@@ -25,6 +25,16 @@ class ReportFigures:
     """The report's figures by file stem (``km_pfs``, ``forest_pfs``...), as matplotlib Figures."""
 
     figures: dict[str, tuple[Figure, str]] = field(default_factory=dict)  # stem -> (figure, caption)
+    _png: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def png(self, stem: str) -> bytes:
+        """The figure as PNG, drawn once: the report's files and its page embed the same bytes."""
+        if stem not in self._png:
+            self._png[stem] = F.png_bytes(self.figures[stem][0])
+        return self._png[stem]
+
+    def data_uri(self, stem: str) -> str:
+        return F.png_data_uri(self.png(stem))
 
 
 def make_figures(results: TrialResults, adam: Mapping[str, pd.DataFrame] | None = None) -> ReportFigures:
@@ -68,7 +78,7 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                   data_source: str = "", generated: str | None = None) -> str:
     """The report as one HTML string: no external requests (images are data URIs, CSS inline)."""
     figs = figures or make_figures(results)
-    img = {k: (F.png_base64(f), cap) for k, (f, cap) in figs.figures.items()}
+    img = {k: (figs.data_uri(k), cap) for k, (_f, cap) in figs.figures.items()}
 
     def fig_item(stem: str) -> list[dict[str, Any]]:
         return [{"kind": "figure", "src": img[stem][0], "caption": img[stem][1]}] if stem in img else []

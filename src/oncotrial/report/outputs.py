@@ -15,7 +15,6 @@ from oncotrial.analysis.compare import Comparison, compare_published
 from oncotrial.analysis.results import TrialResults, jsonable
 from oncotrial.protocol import Protocol
 from oncotrial.report.html import make_figures, render_report
-from oncotrial.tlg.figures import png_bytes
 from oncotrial.tlg.summary import results_summary
 
 ADAM_FILES = ("adsl", "adtte", "adrs", "adae", "adex")
@@ -83,8 +82,8 @@ def write_outputs(results: TrialResults, protocol: Protocol, out: str | os.PathL
         step("figures")
         figs = make_figures(results, adam)
         (tmp / "figures").mkdir()
-        for stem, (fig, _cap) in figs.figures.items():
-            (tmp / "figures" / f"{stem}.png").write_bytes(png_bytes(fig))
+        for stem in figs.figures:
+            (tmp / "figures" / f"{stem}.png").write_bytes(figs.png(stem))
         comparisons = comparisons_for(results, protocol)
         step("summary")
         summary = results_summary(results, protocol)

@@ -265,9 +265,14 @@ def png_bytes(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def png_data_uri(png: bytes) -> str:
+    """PNG bytes as a base64 data URI, for embedding in a self-contained page."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def png_base64(fig: Figure) -> str:
     """The figure as a base64 data URI, for embedding in a self-contained page."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(fig)).decode("ascii")
+    return png_data_uri(png_bytes(fig))
 
 
 def save_png(fig: Figure, path: str | Path) -> Path:
