@@ -4,8 +4,9 @@
     python benchmarks/sim_speed.py --write    # also replace the sim section of benchmarks/RESULTS.md
 
 Times the steps of one PATINA trial (518 patients): simulation to SDTM frames, writing
-CSV + SAS XPORT, ADaM + statistics of the published figures, calibration, and the whole
-reconstruction. There is no R or lifelines counterpart of these steps to time beside them.
+CSV + SAS XPORT, ADaM + statistics of the published figures, calibration, the whole
+reconstruction, and `oncotrial reproduce patina` in process (goal: 8 s). There is no R or
+lifelines counterpart of these steps to time beside them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import tempfile
 
 from _results import best_of, machine_line, markers, write_section
+from oncotrial.jobs import reproduce
 from oncotrial.protocol import load_protocol
 from oncotrial.sim import calibrate, reconstruct, simulate_trial, trial_figures, write_trial
 
@@ -37,6 +39,8 @@ def main() -> None:
             ("trial_figures (SDTM -> ADaM -> stats)", best_of(lambda: trial_figures(p, trial.sdtm), 2)),
             ("calibrate", best_of(lambda: calibrate(p), 1)),
             ("reconstruct (incl. its ADaM/stats check)", best_of(lambda: reconstruct(p), 1)),
+            ("reproduce (the whole job: reconstruct, SDTM, ADaM, analysis, report)",
+             best_of(lambda: reproduce(p, f"{tmp}/reproduce"), 1)),
         ]
     machine = machine_line()
     lines = [BEGIN, "## Simulation and reconstruction (oncotrial.sim)", "",
