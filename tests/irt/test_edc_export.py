@@ -5,6 +5,7 @@ reference resolves (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -185,4 +186,53 @@ def test_bad_options_are_named_and_write_nothing(sqlite_url, tmp_path, args, wor
     out = tmp_path / "out"
     r = CliRunner().invoke(cli, ["edc", "export", "--db", sqlite_url, "--out", str(out), *args])
     assert r.exit_code == 2 and words in r.output
+    assert not out.exists()
+
+
+_STAMPS = [re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d"),  # XPORT headers' created and modified
+           re.compile(rb'"datasetJSONCreationDateTime": "[^"]*"'), re.compile(rb'CreationDateTime="[^"]*"')]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file of an export, its creation moments masked (two exports are seconds apart)."""
+    out = {}
+    for p in sorted(folder.iterdir()):
+        data = p.read_bytes()
+        for stamp in _STAMPS:
+            data = stamp.sub(b"WHEN", data)
+        out[p.name] = data
+    return out
+
+
+@pytest.mark.parametrize("args", [[], ["--cutoff", "2099-06-30"], ["--as-of", "BETWEEN"],
+                                  ["--as-of", "BETWEEN", "--cutoff", "2099-06-30"]])
+def test_sdtm_written_a_few_subjects_at_a_time_is_the_same_bytes(entered, tmp_path, args):
+    db_url, _, client, between = entered
+    engine = make_engine(db_url)
+    try:
+        site = auth(add_user(engine, "coord-p003", "site_coordinator", site="S01", actor="test")[1])
+    finally:
+        engine.dispose()
+    # a third subject with no adverse event, so its chunk has an empty AE
+    assert client.post("/api/v1/randomizations", json=body("P003"), headers=site).status_code == 201
+    assert client.post("/api/v1/subjects/P003/records", json={"visit": "SCREENING", "form": "DEMOG", "version": 1,
+                                                           "values": {**DEMOG, "AGE": 64}}, headers=site).status_code == 201
+    args = [between if a == "BETWEEN" else a for a in args]
+    exports = {n: _export(db_url, tmp_path / f"by{n}", "--formats", "csv,xpt,json", "--chunk-subjects", str(n), *args)
+               for n in (1, 2, 500)}
+    assert exports[1]["domains"] == exports[2]["domains"] == exports[500]["domains"]
+    whole = _files(tmp_path / "by500")
+    assert {"define.xml", "dm.xpt", "dm.csv", "dm.json", "ae.xpt"} <= set(whole)
+    assert not any(name.startswith(".") for name in whole)  # no spool or temporary file left
+    for n in (1, 2):
+        files = _files(tmp_path / f"by{n}")
+        assert sorted(files) == sorted(whole)
+        assert [name for name in whole if files[name] != whole[name]] == []
+
+
+def test_chunk_size_is_checked_first(sqlite_url, tmp_path):
+    prepare_trial(sqlite_url, n_sites=1, per_stratum=4)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["edc", "export", "--db", sqlite_url, "--out", str(out), "--chunk-subjects", "0"])
+    assert r.exit_code == 2 and "--chunk-subjects: expected at least 1" in r.output
     assert not out.exists()

@@ -16,6 +16,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
     "schedule": ["PlannedVisit", "visit_number", "visit_schedule"],
     "sdv": ["sdv_required", "sdv_selection"],
     "from_sdtm": ["sdtm_to_casebooks"],
-    "to_sdtm": ["casebooks_to_sdtm", "define_metadata"],
+    "to_sdtm": ["SdtmSpool", "casebooks_to_sdtm", "define_metadata", "sdtm_rows"],
     "validate": ["validate_form"],
 })

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import pickle
+import tempfile
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from oncotrial.collect.coding import code_term, load_dictionary
@@ -178,35 +182,35 @@ def _code_events(rows: list[dict[str, Any]], dictionary: Any) -> None:
         row["AEBODSYS"] = hit.soc if hit else ""
 
 
-def _frame(rows: list[dict[str, Any]], dom: str, order: Iterable[str] = ()) -> pd.DataFrame:
+def _order(dom: str) -> tuple[str, ...]:
+    if dom == "DM":
+        return _DM_ORDER
+    return _SUPP_ORDER if dom.startswith("SUPP") else ("STUDYID", "DOMAIN", "USUBJID", f"{dom}SEQ")
+
+
+def _column_order(dom: str, columns: Iterable[str]) -> list[str]:
+    columns = list(columns)
+    first = list(dict.fromkeys(c for c in (*_order(dom), *known_variables(dom)) if c in columns))
+    return first + [c for c in columns if c not in first]
+
+
+def _frame(rows: list[dict[str, Any]], dom: str) -> pd.DataFrame:
     df = pd.DataFrame(rows)
-    first = [c for c in (*order, *known_variables(dom)) if c in df.columns]
-    first = list(dict.fromkeys(first))
-    return df[first + [c for c in df.columns if c not in first]].reset_index(drop=True)
+    return df[_column_order(dom, df.columns)].reset_index(drop=True)
 
 
-def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
-                      studyid: str | None = None) -> dict[str, pd.DataFrame]:
-    """SDTM domains from subjects' casebooks, keyed by domain name (``"DM"``, ``"AE"``, ``"SUPPDM"``, ...).
-
-    ``STUDYID`` is the protocol's study id unless given. ``--SEQ`` numbers each subject's rows of a domain
-    in casebook order; study days (``--DY``, ``--STDY``, ``--ENDY``) count from the protocol's
-    ``edc.dy_reference`` (day 1, no day 0). DM's reference dates come from the exposure records
-    (RFSTDTC first dose, RFENDTC last), DTHFL from a death date, ACTARM from the randomized arm if any
-    dose was recorded (else "Not Treated"). A value fed to DM twice with different values, or a record
-    holding a field its form version does not have, is an error naming the subject and records.
-    Adverse events are coded (AEDECOD, AEBODSYS) with the protocol's ``edc.ae_dictionary`` where the
-    record does not carry a coding; a term the dictionary lacks is left empty for manual coding.
+def sdtm_rows(protocol: Protocol, casebooks: Iterable[Casebook], *,
+              studyid: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The rows :func:`casebooks_to_sdtm` makes its domains of, keyed by domain, each a dict of
+    variable to value in casebook order. Every row depends on its own subject only (``--SEQ``
+    and study days are per subject), so the rows of a trial are the rows of its subjects in turn.
 
     >>> from oncotrial.protocol import load_protocol
     >>> from oncotrial.collect import Casebook, FormRecord
-    >>> p = load_protocol("patina")
-    >>> book = Casebook("P-1", (FormRecord("P-1", "SCREENING", "RAND", 1, {"RANDDT": "2021-01-04", "ARMCD": "A"}),
-    ...                         FormRecord("P-1", "LOG", "AE", 1, {"AETERM": "Nausea", "AESTDTC": "2021-01-10",
-    ...                                                              "AETOXGR": "2"})))
-    >>> sdtm = casebooks_to_sdtm(p, [book])
-    >>> sdtm["AE"][["USUBJID", "AESEQ", "AETERM", "AETOXGR", "AESTDY"]].to_dict("records")
-    [{'USUBJID': 'P-1', 'AESEQ': 1, 'AETERM': 'Nausea', 'AETOXGR': '2', 'AESTDY': 7}]
+    >>> book = Casebook("P-1", (FormRecord("P-1", "SCREENING", "RAND", 1, {"RANDDT": "2021-01-04", "ARMCD": "A"}),))
+    >>> rows = sdtm_rows(load_protocol("patina"), [book])
+    >>> rows["DM"][0]["USUBJID"], rows["DM"][0]["ARMCD"]
+    ('P-1', 'A')
     """
     if protocol.edc is None:
         raise ValueError(f"protocol {protocol.study.id} has no [edc] block: its casebooks have no SDTM targets")
@@ -237,9 +241,135 @@ def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
             out[f"SUPP{parent_dom}"].append({"STUDYID": studyid, "RDOMAIN": parent_dom, "USUBJID": s.usubjid,
                                              "IDVAR": "", "IDVARVAL": "", **seq, "QNAM": qnam,
                                              "QLABEL": f.label[:40], "QVAL": _text(v), "QORIG": f.origin})
-    return {dom: _frame(rows, dom, _DM_ORDER if dom == "DM" else _SUPP_ORDER if dom.startswith("SUPP") else
-                        ("STUDYID", "DOMAIN", "USUBJID", f"{dom}SEQ"))
-            for dom, rows in sorted(out.items())}
+    return dict(out)
+
+
+def casebooks_to_sdtm(protocol: Protocol, casebooks: Iterable[Casebook], *,
+                      studyid: str | None = None) -> dict[str, pd.DataFrame]:
+    """SDTM domains from subjects' casebooks, keyed by domain name (``"DM"``, ``"AE"``, ``"SUPPDM"``, ...).
+
+    ``STUDYID`` is the protocol's study id unless given. ``--SEQ`` numbers each subject's rows of a domain
+    in casebook order; study days (``--DY``, ``--STDY``, ``--ENDY``) count from the protocol's
+    ``edc.dy_reference`` (day 1, no day 0). DM's reference dates come from the exposure records
+    (RFSTDTC first dose, RFENDTC last), DTHFL from a death date, ACTARM from the randomized arm if any
+    dose was recorded (else "Not Treated"). A value fed to DM twice with different values, or a record
+    holding a field its form version does not have, is an error naming the subject and records.
+    Adverse events are coded (AEDECOD, AEBODSYS) with the protocol's ``edc.ae_dictionary`` where the
+    record does not carry a coding; a term the dictionary lacks is left empty for manual coding.
+    A trial too large to hold goes through :class:`SdtmSpool` a chunk of subjects at a time.
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> from oncotrial.collect import Casebook, FormRecord
+    >>> p = load_protocol("patina")
+    >>> book = Casebook("P-1", (FormRecord("P-1", "SCREENING", "RAND", 1, {"RANDDT": "2021-01-04", "ARMCD": "A"}),
+    ...                         FormRecord("P-1", "LOG", "AE", 1, {"AETERM": "Nausea", "AESTDTC": "2021-01-10",
+    ...                                                              "AETOXGR": "2"})))
+    >>> sdtm = casebooks_to_sdtm(p, [book])
+    >>> sdtm["AE"][["USUBJID", "AESEQ", "AETERM", "AETOXGR", "AESTDY"]].to_dict("records")
+    [{'USUBJID': 'P-1', 'AESEQ': 1, 'AETERM': 'Nausea', 'AETOXGR': '2', 'AESTDY': 7}]
+    """
+    return {dom: _frame(rows, dom) for dom, rows in sorted(sdtm_rows(protocol, casebooks, studyid=studyid).items())}
+
+
+_MISSING = object()  # a row without the variable: pandas fills it with NaN
+
+
+def _kind(v: Any) -> tuple[type, bool]:
+    return type(v), isinstance(v, float) and math.isnan(v)
+
+
+class SdtmSpool:
+    """The rows of a trial's subjects kept on disk a chunk at a time, read back as the chunks of the
+    domains :func:`casebooks_to_sdtm` would make of all of them at once: every chunk has every
+    domain of the trial (empty where its subjects have no row), with the trial's columns in the
+    trial's order and the trial's dtypes, so a row reads and writes the same whichever chunk holds it.
+
+    pandas types a column by the kinds of value in it (ints alone are int64, ints with a missing
+    value float64, ints with text object), so one value of each kind seen, and whether a row lacked
+    the variable, is enough to type the trial's column.
+
+    >>> import tempfile
+    >>> from oncotrial.protocol import load_protocol
+    >>> from oncotrial.collect import Casebook, FormRecord
+    >>> p = load_protocol("patina")
+    >>> books = [Casebook(f"P-{i}", (FormRecord(f"P-{i}", "SCREENING", "RAND", 1, {"RANDDT": "2021-01-04", "ARMCD": "A"}),
+    ...                              *([FormRecord(f"P-{i}", "LOG", "AE", 1, {"AETERM": "Nausea"})] if i == 2 else [])))
+    ...          for i in (1, 2)]
+    >>> with tempfile.TemporaryDirectory() as folder, SdtmSpool(folder) as spool:
+    ...     for book in books:
+    ...         spool.add(sdtm_rows(p, [book]))
+    ...     chunks = list(spool.chunks())
+    >>> [len(chunk["AE"]) for chunk in chunks], list(chunks[0]["AE"].columns) == list(casebooks_to_sdtm(p, books)["AE"].columns)
+    ([0, 1], True)
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        fd, path = tempfile.mkstemp(prefix=".sdtm-rows.", suffix=".pickle", dir=folder)
+        self._file = os.fdopen(fd, "w+b")
+        self._path = path
+        self._chunks = 0
+        self._columns: dict[str, dict[str, None]] = {}
+        self._kinds: dict[str, dict[str, dict[tuple[type, bool], Any]]] = {}
+        self._dtypes: dict[str, dict[str, Any]] | None = None
+
+    def __enter__(self) -> "SdtmSpool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+        if os.path.exists(self._path):
+            os.unlink(self._path)
+
+    def add(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        """Keep one chunk's rows (:func:`sdtm_rows` of some subjects, in the trial's order)."""
+        if self._dtypes is not None:
+            raise ValueError("SdtmSpool: chunks are added before the spool is read")
+        for dom, dom_rows in rows.items():
+            earlier = dom in self._columns
+            columns = self._columns.setdefault(dom, {})
+            kinds = self._kinds.setdefault(dom, {})
+            for row in dom_rows:
+                for c, v in row.items():
+                    if c not in columns:
+                        columns[c] = None
+                        if earlier:  # the rows of the chunks before lack it
+                            kinds.setdefault(c, {})[_kind(_MISSING)] = _MISSING
+                    kinds.setdefault(c, {}).setdefault(_kind(v), v)
+            for c in columns:
+                if any(c not in row for row in dom_rows):
+                    kinds[c][_kind(_MISSING)] = _MISSING
+        pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._chunks += 1
+
+    def _trial_dtypes(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for dom, kinds in self._kinds.items():
+            columns = _column_order(dom, self._columns[dom])
+            out[dom] = {c: pd.DataFrame([{} if v is _MISSING else {c: v} for v in kinds[c].values()],
+                                        columns=[c])[c].dtype for c in columns}
+        return dict(sorted(out.items()))
+
+    def chunks(self) -> Iterator[dict[str, pd.DataFrame]]:
+        """Each chunk's domains, typed and ordered as the whole trial's; readable more than once."""
+        if self._dtypes is None:
+            self._dtypes = self._trial_dtypes()
+        self._file.flush()
+        with open(self._path, "rb") as fh:
+            for _ in range(self._chunks):
+                rows = pickle.load(fh)
+                yield {dom: self._typed(rows.get(dom, []), dtypes) for dom, dtypes in self._dtypes.items()}
+
+    @staticmethod
+    def _typed(rows: list[dict[str, Any]], dtypes: dict[str, Any]) -> pd.DataFrame:
+        df = pd.DataFrame(rows).reindex(columns=list(dtypes))
+        for c, dtype in dtypes.items():
+            if df[c].dtype != dtype:
+                # rebuilt from the values as stored: an int read as float in this chunk is an int in an object column
+                df[c] = pd.Series([row.get(c, np.nan) for row in rows], dtype=object, index=df.index).astype(dtype)
+        return df.reset_index(drop=True)
 
 
 _ORIGINS = {"CRF": ("Collected", "Investigator"), "ASSIGNED": ("Assigned", "Sponsor"),

@@ -114,9 +114,8 @@ def export_sdtm(
 ) -> None:
     """Write the SDTM of every subject's casebook (DM, DS, AE, EX, TU, TR, RS, SUPPxx, ...)."""
     from oncotrial.irt.db.engine import read_tx
-    from oncotrial.irt.services.forms import export_sdtm as _export
+    from oncotrial.irt.services.edc_export import domain_rows, write_sdtm_files
     from oncotrial.irt.services.trial import load_trial
-    from oncotrial.sdtm import write_sdtm
 
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
     bad = [f for f in fmts if f not in ("csv", "xpt", "json")]
@@ -127,12 +126,12 @@ def export_sdtm(
         _require_initialized(engine)
         _require_current_schema(engine)
         with read_tx(engine) as conn:  # type: ignore[arg-type]
-            domains = _export(conn, load_trial(conn))
-        write_sdtm(domains, out, formats=fmts)
+            summaries = write_sdtm_files(conn, load_trial(conn), out, formats=fmts)
+    domains = domain_rows(summaries)
     if as_json:
-        typer.echo(json.dumps({"out": out, "domains": {d: len(df) for d, df in domains.items()}}))
+        typer.echo(json.dumps({"out": out, "domains": domains}))
     else:
-        typer.echo(f"{len(domains)} domains written to {out}: " + ", ".join(f"{d} ({len(df)})" for d, df in domains.items()))
+        typer.echo(f"{len(domains)} domains written to {out}: " + ", ".join(f"{d} ({n})" for d, n in domains.items()))
 
 
 @edc_app.command("export")
@@ -147,6 +146,8 @@ def edc_export(
     fmt: str = typer.Option("sdtm", "--format", help="sdtm (SDTM with define.xml 2.1) or odm (CDISC ODM 1.3.2)."),
     formats: str = typer.Option("csv,xpt,json", "--formats", help="SDTM file formats, comma-separated: csv, xpt, json."),
     no_audit: bool = typer.Option(False, "--no-audit", help="ODM: a snapshot of current values, no audit records."),
+    chunk_subjects: int = typer.Option(
+        200, "--chunk-subjects", help="SDTM: subjects whose casebooks are held at once (memory, not the files)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Export the entered data: SDTM DM, DS, EX, AE, CM, TU, TR, RS, SV, SUPP-- with define.xml, or ODM."""
@@ -163,6 +164,9 @@ def edc_export(
     if not fmts or any(f not in ("csv", "xpt", "json") for f in fmts):
         typer.echo(f"error: --formats: expected csv, xpt or json, got {formats!r}", err=True)
         raise typer.Exit(2)
+    if chunk_subjects < 1:
+        typer.echo(f"error: --chunk-subjects: expected at least 1, got {chunk_subjects}", err=True)
+        raise typer.Exit(2)
     if fmt == "odm" and cutoff is not None:
         typer.echo("error: --cutoff: ODM carries every entry with its audit trail; use --as-of for an earlier "
                    "state, or --format sdtm for a data cut-off", err=True)
@@ -178,7 +182,8 @@ def edc_export(
         with read_tx(engine) as conn:  # type: ignore[arg-type]
             trial = load_trial(conn)
             if fmt == "sdtm":
-                summary = ex.write_sdtm_export(conn, trial, out, formats=fmts, cutoff=cutoff, as_of=moment)
+                summary = ex.write_sdtm_export(conn, trial, out, formats=fmts, cutoff=cutoff, as_of=moment,
+                                                chunk_subjects=chunk_subjects)
             else:
                 target = Path(out) / "odm.xml"
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -104,28 +104,79 @@ def _present(values: pd.Series) -> pd.Series:
     return values[values.notna() & (values.astype(str).str.strip() != "")]
 
 
-def _data_type(column: str, values: pd.Series) -> tuple[str, int | None, int | None]:
-    """Define-XML DataType, Length and SignificantDigits of a column from its values."""
-    present = _present(values)
-    if column.endswith("DTC"):
-        text = present.astype(str)
-        if text.empty or (text.str.len() == 10).all():
-            return "date", None, None
-        if text.str.contains("T").any():
-            return "datetime", None, None
-        return "partialDate", None, None
-    if pd.api.types.is_bool_dtype(values):
-        return "text", 1, None
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = pd.to_numeric(present, errors="coerce").dropna()
-        if numbers.empty or (numbers == numbers.round()).all():
-            longest = int(numbers.abs().max()) if not numbers.empty else 0
-            return "integer", max(1, len(str(longest)) + int((numbers < 0).any())), None
-        decimals = max(len(f"{v:.10g}".partition(".")[2]) for v in numbers)
-        digits = max(len(f"{v:.10g}".replace("-", "").replace(".", "")) for v in numbers)
-        return "float", max(digits, 1), decimals
-    text = present.astype(str)
-    return "text", max(1, int(text.str.encode("utf-8").str.len().max()) if not text.empty else 1), None
+class ColumnSummary:
+    """What define.xml says of one variable's values (data type, length, significant digits), and
+    how many rows, gathered a part of the dataset at a time: the summary of the parts is that of the whole.
+
+    >>> whole = ColumnSummary("AESEV").add(pd.Series(["MILD", "SEVERE"]))
+    >>> parts = ColumnSummary("AESEV").add(pd.Series(["MILD"])).add(pd.Series(["SEVERE"]))
+    >>> whole.data_type() == parts.data_type() == ("text", 6, None)
+    True
+    """
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+        self.rows = 0
+        self.kind: str | None = None  # "bool", "number" or "text", from the values' dtype
+        self.present = False
+        self.all_dates = True
+        self.any_time = False
+        self.integral = True
+        self.longest = 0
+        self.negative = False
+        self.decimals = 0
+        self.digits = 0
+        self.length = 0
+
+    def add(self, values: pd.Series) -> "ColumnSummary":
+        """Take in more values of the variable (the dtype is the whole dataset's); returns itself."""
+        self.kind = ("bool" if pd.api.types.is_bool_dtype(values) else
+                     "number" if pd.api.types.is_numeric_dtype(values) else "text")
+        self.rows += len(values)
+        present = _present(values)
+        if present.empty:
+            return self
+        self.present = True
+        if self.column.endswith("DTC"):
+            text = present.astype(str)
+            self.all_dates &= bool((text.str.len() == 10).all())
+            self.any_time |= bool(text.str.contains("T").any())
+        elif self.kind == "number":
+            numbers = pd.to_numeric(present, errors="coerce").dropna()
+            if not numbers.empty:
+                self.integral &= bool((numbers == numbers.round()).all())
+                self.longest = max(self.longest, int(numbers.abs().max()))
+                self.negative |= bool((numbers < 0).any())
+                self.decimals = max(self.decimals, max(len(f"{v:.10g}".partition(".")[2]) for v in numbers))
+                self.digits = max(self.digits, max(len(f"{v:.10g}".replace("-", "").replace(".", "")) for v in numbers))
+        elif self.kind == "text":
+            self.length = max(self.length, int(present.astype(str).str.encode("utf-8").str.len().max()))
+        return self
+
+    def data_type(self) -> tuple[str, int | None, int | None]:
+        """Define-XML DataType, Length and SignificantDigits."""
+        if self.column.endswith("DTC"):
+            if not self.present or self.all_dates:
+                return "date", None, None
+            return ("datetime" if self.any_time else "partialDate"), None, None
+        if self.kind == "bool":
+            return "text", 1, None
+        if self.kind == "number":
+            if self.integral:
+                return "integer", max(1, len(str(self.longest)) + int(self.negative)), None
+            return "float", max(self.digits, 1), self.decimals
+        return "text", max(1, self.length), None
+
+
+def summarize(frame: pd.DataFrame) -> dict[str, ColumnSummary]:
+    """Each column's :class:`ColumnSummary` of a dataset (or its first part: ``add`` the next parts)."""
+    return {str(c): ColumnSummary(str(c)).add(frame[c]) for c in frame.columns}
+
+
+def add_to_summary(summary: dict[str, ColumnSummary], frame: pd.DataFrame) -> None:
+    """Take a further part of the dataset ``summary`` describes (same columns) into it."""
+    for c in frame.columns:
+        summary[str(c)].add(frame[c])
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
@@ -139,7 +190,7 @@ def _oid(*parts: str) -> str:
     return ".".join(p.replace(" ", "_") for p in parts)
 
 
-def define_xml(domains: Mapping[str, pd.DataFrame], *, study_id: str, study_name: str = "",
+def define_xml(domains: Mapping[str, pd.DataFrame | Mapping[str, ColumnSummary]], *, study_id: str, study_name: str = "",
                description: str = "", protocol_name: str = "",
                variables: Mapping[str, VariableMeta] | None = None,
                files: Mapping[str, str] | None = None, standard: str = "SDTMIG",
@@ -150,7 +201,8 @@ def define_xml(domains: Mapping[str, pd.DataFrame], *, study_id: str, study_name
     ``variables`` is keyed ``"DOMAIN.VARIABLE"`` (``"AE.AETOXGR"``; ``"SUPPAE.QVAL"`` for a
     supplemental dataset's values); ``files`` names each dataset's file (default
     ``<domain>.xpt``). Values outside a variable's code list are not checked here: the eCRF
-    refused them when they were entered.
+    refused them when they were entered. A dataset too large to hold is given as its
+    columns' summaries (:func:`summarize`, :func:`add_to_summary`) instead of its frame.
 
     Example
     -------
@@ -189,9 +241,10 @@ def define_xml(domains: Mapping[str, pd.DataFrame], *, study_id: str, study_name
     item_defs: list[ET.Element] = []
     code_lists: dict[str, ET.Element] = {}
     for name in sorted(domains, key=lambda n: (n.upper() != "DM", n.upper())):
-        frame = domains[name]
+        given = domains[name]
+        summary = summarize(given) if isinstance(given, pd.DataFrame) else given
         up = name.upper()
-        columns = [str(c) for c in frame.columns]
+        columns = list(summary)
         keys = _keys(up, columns)
         spec = spec_for(up)
         spec_label = spec.label if spec is not None else up
@@ -216,7 +269,7 @@ def define_xml(domains: Mapping[str, pd.DataFrame], *, study_id: str, study_name
             if column in keys:
                 attrs["KeySequence"] = str(keys.index(column) + 1)
             ET.SubElement(group, f"{{{ODM_NS}}}ItemRef", attrs)
-            item_defs.append(_item_def(up, column, frame[column], meta.get(f"{up}.{column}"), code_lists))
+            item_defs.append(_item_def(up, column, summary[column], meta.get(f"{up}.{column}"), code_lists))
         ET.SubElement(group, f"{{{DEF_NS}}}Class", {"Name": dataset_class(up)})
         leaf = ET.SubElement(group, f"{{{DEF_NS}}}leaf", {"ID": leaf_id, f"{{{XLINK_NS}}}href": href})
         ET.SubElement(leaf, f"{{{DEF_NS}}}title").text = href
@@ -226,9 +279,9 @@ def define_xml(domains: Mapping[str, pd.DataFrame], *, study_id: str, study_name
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(odm, encoding="unicode") + "\n"
 
 
-def _item_def(domain: str, column: str, values: pd.Series, meta: VariableMeta | None,
+def _item_def(domain: str, column: str, summary: ColumnSummary, meta: VariableMeta | None,
               code_lists: dict[str, ET.Element]) -> ET.Element:
-    kind, length, digits = _data_type(column, values)
+    kind, length, digits = summary.data_type()
     attrs = {"OID": _oid("IT", domain, column), "Name": column, "SASFieldName": column[:8], "DataType": kind}
     if length is not None:
         attrs["Length"] = str(length)
@@ -270,7 +323,7 @@ def _code_list(oid: str, name: str, kind: str, codes: Mapping[str, str]) -> ET.E
     return cl
 
 
-def write_define(domains: Mapping[str, pd.DataFrame], path: str | os.PathLike, **kwargs: object) -> Path:
+def write_define(domains: Mapping[str, pd.DataFrame | Mapping[str, ColumnSummary]], path: str | os.PathLike, **kwargs: object) -> Path:
     """Write :func:`define_xml` of ``domains`` to ``path`` (by a temporary file renamed into place)."""
     target = Path(path)
     text = define_xml(domains, **kwargs)  # type: ignore[arg-type]

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,7 @@ __all__ = [
     "write_domain",
     "read_sdtm",
     "write_sdtm",
+    "write_sdtm_chunks",
     "to_dataset_json",
     "from_dataset_json",
 ]
@@ -62,12 +65,14 @@ def _numeric_vars(domain: str, columns: Iterable[str]) -> set[str]:
     return out
 
 
-def _as_number(s: pd.Series) -> pd.Series:
+def _as_number(s: pd.Series, integral: bool | None = None) -> pd.Series:
+    """Numbers, as int64 when every value is a whole number (``integral``: what the whole dataset
+    says, when ``s`` is a part of it)."""
     num = pd.to_numeric(s, errors="coerce").astype(float)
-    vals = num.to_numpy()
-    if num.notna().all() and np.all(np.mod(vals, 1) == 0) and len(vals):
-        return num.astype(np.int64)
-    return num
+    if integral is None:
+        vals = num.to_numpy()
+        integral = bool(num.notna().all() and np.all(np.mod(vals, 1) == 0) and len(vals))
+    return num.astype(np.int64) if integral else num
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -78,8 +83,10 @@ def _text(col: pd.Series) -> pd.Series:
     return pd.Series(arr, index=col.index, dtype="str")
 
 
-def _coerce(df: pd.DataFrame, domain: str, numeric: Iterable[str] = ()) -> pd.DataFrame:
-    """Strings for character variables (blank -> NA), numbers for numeric ones."""
+def _coerce(df: pd.DataFrame, domain: str, numeric: Iterable[str] = (), whole: "_Whole | None" = None
+            ) -> pd.DataFrame:
+    """Strings for character variables (blank -> NA), numbers for numeric ones; ``whole`` decides
+    what depends on every row (int or float, empty or not) when ``df`` is a part of the dataset."""
     out = df.copy()
     nums = _numeric_vars(domain, out.columns) | set(numeric)
     for c in out.columns:
@@ -93,9 +100,10 @@ def _coerce(df: pd.DataFrame, domain: str, numeric: Iterable[str] = ()) -> pd.Da
                     r = int(bad[0])
                     raise ValueError(f"{domain} row {r + 1}: {c} '{raw.iloc[r]}' is not numeric")
                 col = conv
-            out[c] = _as_number(col)
+            out[c] = _as_number(col, None if whole is None else whole.integral.get(c, True) and whole.rows > 0)
         elif not pd.api.types.is_datetime64_any_dtype(col):
-            if pd.api.types.is_numeric_dtype(col) and col.isna().all():
+            if pd.api.types.is_numeric_dtype(col) and (col.isna().all() if whole is None
+                                                       else whole.all_missing.get(c, True)):
                 out[c] = pd.Series(pd.NA, index=out.index, dtype="string").astype(str).where(False)
                 continue
             if pd.api.types.is_numeric_dtype(col):
@@ -221,26 +229,32 @@ def to_dataset_json(df: pd.DataFrame, domain: str, *, label: str | None = None,
     >>> doc["datasetJSONVersion"], doc["records"], doc["columns"][1]["dataType"], doc["rows"]
     ('1.1.0', 1, 'integer', [['S-1', 54]])
     """
+    if study_oid is None and "STUDYID" in df.columns and len(df):
+        study_oid = str(df["STUDYID"].iloc[0])
+    lengths = {c: df[c].astype("string").str.len().max(skipna=True) for c in df.columns
+               if _json_type(df[c]) == "string"}
+    return {**_json_head(df, domain, label, study_oid, len(df), lengths), "rows": _json_rows(df)}
+
+
+def _json_head(df: pd.DataFrame, domain: str, label: str | None, study_oid: str | None, records: int,
+               lengths: Mapping[str, object]) -> dict:
+    """A Dataset-JSON document without its rows: ``df`` gives the columns' types (it may be any part
+    of the dataset), ``lengths`` each string column's longest value over the whole."""
     name = domain.upper()
     spec = spec_for(name)
-    columns, kinds = [], []
+    columns = []
     for c in df.columns:
         kind = _json_type(df[c])
         item = {"itemOID": f"IT.{name}.{c}", "name": str(c), "label": label_for(name, str(c)),
                 "dataType": kind}
         if kind == "string":
-            longest = df[c].astype("string").str.len().max(skipna=True)
-            item["length"] = 1 if pd.isna(longest) else max(1, int(longest))
+            longest = lengths.get(c)
+            item["length"] = 1 if longest is None or pd.isna(longest) else max(1, int(longest))
         if kind == "datetime":
             item["targetDataType"] = "integer"
         if c in ("USUBJID",) or (str(c).endswith("SEQ") and not str(c).startswith("IDVAR")):
             item["keySequence"] = 1 if c == "USUBJID" else 2
         columns.append(item)
-        kinds.append(kind)
-    rows = [list(r) for r in zip(*(_column_values(df[c], k) for c, k in zip(df.columns, kinds)))] \
-        if len(df.columns) else [[] for _ in range(len(df))]
-    if study_oid is None and "STUDYID" in df.columns and len(df):
-        study_oid = str(df["STUDYID"].iloc[0])
     doc = {
         "datasetJSONCreationDateTime": datetime.now().strftime("%Y-%m-%dT%H:%M:%S"),
         "datasetJSONVersion": _DATASET_JSON_VERSION,
@@ -252,13 +266,18 @@ def to_dataset_json(df: pd.DataFrame, domain: str, *, label: str | None = None,
     doc.update({
         "itemGroupOID": f"IG.{name}",
         "isReferenceData": False,
-        "records": len(rows),
+        "records": records,
         "name": name,
         "label": label or (spec.label if spec is not None else name),
         "columns": columns,
-        "rows": rows,
     })
     return doc
+
+
+def _json_rows(df: pd.DataFrame) -> list[list]:
+    kinds = [_json_type(df[c]) for c in df.columns]
+    return [list(r) for r in zip(*(_column_values(df[c], k) for c, k in zip(df.columns, kinds)))] \
+        if len(df.columns) else [[] for _ in range(len(df))]
 
 
 def from_dataset_json(doc: Mapping, *, source: str = "Dataset-JSON") -> pd.DataFrame:
@@ -426,12 +445,158 @@ def write_sdtm(domains: Mapping[str, pd.DataFrame], directory: str | os.PathLike
 
     All domains are checked and converted before anything is written; files are then
     written to temporary names and renamed into place, so an error leaves the folder
-    as it was.
+    as it was. The same files as :func:`write_sdtm_chunks` with the domains as one chunk.
 
     Example
     -------
     >>> write_sdtm({"DM": dm, "AE": ae}, "out/sdtm", formats=("csv", "xpt", "json"))  # doctest: +SKIP
     [PosixPath('out/sdtm/ae.csv'), PosixPath('out/sdtm/ae.xpt'), ...]
+    """
+    return write_sdtm_chunks(lambda: [domains], directory, formats=formats, validate=validate, strict=strict)
+
+
+@dataclass
+class _Whole:
+    """What the files of a dataset need to know of all its rows before the first is written."""
+
+    rows: int = 0
+    integral: dict[str, bool] = field(default_factory=dict)  # numeric variable: every value a whole number
+    all_missing: dict[str, bool] = field(default_factory=dict)  # numeric-typed character variable: no value
+    chars: dict[str, int] = field(default_factory=dict)  # text: the longest value in characters (Dataset-JSON)
+    width: dict[str, int] = field(default_factory=dict)  # text: ... in UTF-8 bytes, at least 1 (XPORT)
+    study_oid: str | None = None
+
+    def take(self, domain: str, df: pd.DataFrame, data: pd.DataFrame) -> None:
+        """Take in a part: ``df`` as checked, ``data`` as :func:`_coerce` makes it on its own."""
+        for c in _numeric_vars(domain, df.columns):
+            self.integral[c] = self.integral.get(c, True) and (not len(data) or
+                                                                pd.api.types.is_integer_dtype(data[c]))
+        for c in df.columns:
+            if c not in self.integral and pd.api.types.is_numeric_dtype(df[c]):
+                self.all_missing[c] = self.all_missing.get(c, True) and bool(df[c].isna().all())
+            col = data[c]
+            if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+                continue
+            text = col.astype("string")
+            longest = text.str.len().max(skipna=True)
+            if not pd.isna(longest):
+                self.chars[c] = max(self.chars.get(c, 0), int(longest))
+            wide = text.fillna("").str.encode("utf-8").str.len().max() if len(text) else 0
+            self.width[c] = max(self.width.get(c, 1), int(wide))
+        if self.study_oid is None and self.rows == 0 and len(data) and "STUDYID" in data.columns:
+            self.study_oid = str(data["STUDYID"].iloc[0])
+        self.rows += len(df)
+
+
+_ROW = re.compile(r"\b([A-Z0-9]+ row )(\d+):")
+
+
+def _in_part(offset: int, call: Callable, *args: object, **kwargs: object):
+    """``call(...)`` on a part of a dataset starting at row ``offset + 1``; the rows its errors name
+    are counted from the dataset's first."""
+    try:
+        return call(*args, **kwargs)
+    except ValueError as exc:
+        if not offset:
+            raise
+        raise ValueError(_ROW.sub(lambda m: f"{m[1]}{int(m[2]) + offset}:", str(exc))) from None
+
+
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+
+
+class _Files:
+    """The files of one dataset in every format, written a part at a time to temporary names."""
+
+    def __init__(self, directory: Path, name: str, formats: list[str], whole: _Whole,
+                 staged: list[tuple[str, Path]]) -> None:
+        self.name, self.whole, self.handles = name, whole, {}
+        spec = spec_for(name)
+        self.label = spec.label if spec is not None else name
+        self.first, self.json_rows = True, 0
+        for fmt in formats:
+            target = directory / f"{name.lower()}{_EXT[fmt]}"
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+            staged.append((tmp, target))
+            self.handles[fmt] = os.fdopen(fd, "w" if fmt == "csv" else "wb")
+
+    def write(self, data: pd.DataFrame) -> None:
+        first, self.first = self.first, False
+        for fmt, fh in self.handles.items():
+            if fmt == "csv":
+                data.to_csv(fh, index=False, na_rep="", header=first)
+            elif fmt == "json":
+                self._json(fh, data, first)
+            elif len(data) or first:
+                self._xpt(fh, data, first)
+
+    def _json(self, fh, data: pd.DataFrame, first: bool) -> None:
+        text = ""
+        if first:
+            head = _json_head(data, self.name, None, self.whole.study_oid, self.whole.rows, self.whole.chars)
+            opening = json.dumps({**head, "rows": []}, ensure_ascii=False, allow_nan=False)
+            text = opening[:-len("[]}")] + "["
+        rows = _json_rows(data)
+        if rows:
+            text += (", " if self.json_rows else "") + ", ".join(
+                json.dumps(r, ensure_ascii=False, allow_nan=False) for r in rows)
+            self.json_rows += len(rows)
+        fh.write(text.encode("utf-8"))
+
+    def _xpt(self, fh, data: pd.DataFrame, first: bool) -> None:
+        """pyreadstat writes the part with one more row whose text is as wide as the dataset's
+        widest, so the part has the dataset's record layout; its observations are appended and
+        the header is kept from the first part."""
+        import pyreadstat
+
+        frame, labels = _xpt_frame(data, self.name)
+        widest = {c: ("X" * self.whole.width.get(c, 1) if frame[c].dtype == object else 0.0) for c in frame.columns}
+        padded = pd.concat([frame, pd.DataFrame([widest], columns=frame.columns)], ignore_index=True)
+        for c in frame.columns:
+            padded[c] = padded[c].astype(frame[c].dtype if frame[c].dtype == object else float)
+        fd, tmp = tempfile.mkstemp(suffix=".xpt")
+        os.close(fd)
+        try:
+            pyreadstat.write_xport(padded, tmp, file_label=self.label[:40], column_labels=labels,
+                                   table_name=self.name.upper(), file_format_version=5)
+            raw = Path(tmp).read_bytes()
+        finally:
+            os.unlink(tmp)
+        start = raw.index(_OBS_HEADER) + 80
+        record = sum(self.whole.width.get(c, 1) if frame[c].dtype == object else 8 for c in frame.columns)
+        if not 0 <= len(raw) - start - len(padded) * record < 80:
+            raise RuntimeError(f"{self.name}: XPORT record layout is not the expected {record} bytes a row")
+        if first:
+            fh.write(raw[:start])
+        fh.write(raw[start:start + len(frame) * record])
+
+    def close(self) -> None:
+        for fmt, fh in self.handles.items():
+            if fmt == "json":
+                fh.write(b"]}")
+            elif fmt == "xpt":
+                fh.write(b" " * (-fh.tell() % 80))
+            fh.close()
+
+
+def write_sdtm_chunks(chunks: Callable[[], Iterable[Mapping[str, pd.DataFrame]]], directory: str | os.PathLike, *,
+                      formats: Iterable[str] = ("csv", "xpt"), validate: bool = True,
+                      strict: bool = False) -> list[Path]:
+    """Write domains given a part at a time, one file per domain and format, holding one part in memory.
+
+    ``chunks()`` gives the parts (each a mapping of every domain to some of its rows, in order,
+    with the whole domain's columns and dtypes) and is called twice: the first reading checks
+    every part and learns what the files need to know of all rows (a column's widest value, whether
+    every value is a whole number); the second writes. The files are those :func:`write_sdtm`
+    writes of the parts put together: CSV and Dataset-JSON rows are appended, and each part's
+    XPORT observations (written by pyreadstat in the dataset's record layout) follow the first
+    part's header. Errors name the row counted from the domain's first.
+
+    Example
+    -------
+    >>> parts = lambda: [{"DM": dm.iloc[:100]}, {"DM": dm.iloc[100:]}]            # doctest: +SKIP
+    >>> write_sdtm_chunks(parts, "out/sdtm", formats=("csv", "xpt"))              # doctest: +SKIP
+    [PosixPath('out/sdtm/dm.csv'), PosixPath('out/sdtm/dm.xpt')]
     """
     fmts = list(formats)
     bad = [f for f in fmts if f not in FORMATS]
@@ -439,34 +604,45 @@ def write_sdtm(domains: Mapping[str, pd.DataFrame], directory: str | os.PathLike
         raise ValueError(f"formats: {bad or fmts} not valid; expected a non-empty subset of {FORMATS}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    prepared = {}
-    for name, df in domains.items():
-        up = str(name).upper()
-        data = _prepare(df, up, validate, strict)
-        if "xpt" in fmts:
-            _xpt_frame(data, up)  # fail on XPORT limits before anything is written
-        prepared[up] = data
+
+    def checked(part: Mapping[str, pd.DataFrame], before: Mapping[str, int]) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Each domain of a part, checked; ``before`` counts the rows of the parts before it."""
+        for name, df in part.items():
+            up = str(name).upper()
+            if not isinstance(df, pd.DataFrame):
+                raise ValueError(f"{up}: expected a pandas DataFrame, got {type(df).__name__}")
+            offset = before.get(up, 0)
+            df = df.reset_index(drop=True)
+            yield up, _in_part(offset, validate_domain, df, up, strict=strict) if validate else df
+
+    wholes: dict[str, _Whole] = {}
+    for part in chunks():
+        for up, df in checked(part, {up: w.rows for up, w in wholes.items()}):
+            whole = wholes.setdefault(up, _Whole())
+            data = _in_part(whole.rows, _coerce, df, up)
+            if "xpt" in fmts:
+                _in_part(whole.rows, _xpt_frame, data, up)  # fail on XPORT limits before anything is written
+            whole.take(up, df, data)
     staged: list[tuple[str, Path]] = []
+    files: dict[str, _Files] = {}
     try:
-        for name, data in sorted(prepared.items()):
-            spec = spec_for(name)
-            lab = spec.label if spec is not None else name
-            for fmt in fmts:
-                target = directory / f"{name.lower()}{_EXT[fmt]}"
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-                os.close(fd)
-                staged.append((tmp, target))
-                if fmt == "csv":
-                    _write_csv(data, Path(tmp))
-                elif fmt == "xpt":
-                    _write_xpt(data, name, lab, Path(tmp))
-                else:
-                    _write_json(data, name, None, Path(tmp))
+        written = {up: 0 for up in wholes}
+        for part in chunks():
+            for up, df in checked(part, written):
+                if up not in files:
+                    files[up] = _Files(directory, up, fmts, wholes[up], staged)
+                files[up].write(_coerce(df, up, whole=wholes[up]))
+                written[up] += len(df)
+        for f in files.values():
+            f.close()
     except BaseException:
+        for f in files.values():
+            for fh in f.handles.values():
+                fh.close()
         for tmp, _ in staged:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         raise
     for tmp, target in staged:
         os.replace(tmp, target)
-    return [t for _, t in staged]
+    return sorted((t for _, t in staged), key=lambda t: (t.stem, fmts.index(t.suffix[1:])))

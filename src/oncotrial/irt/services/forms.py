@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from oncotrial.collect import FormRecord, FormValidationError, migrate_record, run_edit_checks, validate_form
+from oncotrial.collect import Casebook, FormRecord, FormValidationError, migrate_record, run_edit_checks, validate_form
 from oncotrial.collect.schedule import visit_definition, visit_number
 from oncotrial.irt import audit
 from oncotrial.irt.db.engine import write_tx
@@ -284,29 +284,37 @@ def check_form_records(conn: Connection, links: Mapping[str, list[Any]]) -> list
     return problems
 
 
-def export_sdtm(conn: Connection, trial: Trial, *, as_of: str | None = None) -> dict[str, Any]:
-    """SDTM domains of every randomized subject's casebook (a statistician's or data manager's
-    export: all sites), by :func:`oncotrial.collect.casebooks_to_sdtm`.
+_IDS_A_QUERY = 500  # entity ids bound in one IN list, well under SQLite's limit on bound parameters
 
-    ``as_of`` (a stored timestamp, see :func:`oncotrial.irt.security.ts`) rebuilds every casebook as
+
+def casebooks(conn: Connection, trial: Trial, *, as_of: str | None = None) -> Iterator[Casebook]:
+    """Every randomized subject's casebook, one at a time in randomization order (a statistician's
+    or data manager's export: all sites), so an export of a large trial holds one casebook at a time.
+
+    ``as_of`` (a stored timestamp, see :func:`oncotrial.irt.security.ts`) rebuilds each casebook as
     it stood at that moment from the audit trail: subjects randomized after it are left out, and each
-    entry has the values its audit links had given it by then (entries made later are absent).
+    entry has the values its audit links had given it by then (entries made later are absent). A
+    record's state depends on its own links only, so each subject's are read and replayed alone
+    (by the ``(entity, entity_id)`` index), never the whole trail at once.
     """
-    from oncotrial.collect import casebooks_to_sdtm
-
-    protocol = stored_protocol(conn)
     reader = Actor(0, "export", "statistician", None, None)
     query = select(Randomization.subject_id).order_by(Randomization.randomization_number)
-    states = None
     if as_of is not None:
         query = query.where(Randomization.randomized_at <= as_of)
-        states = replay_form_records(conn.execute(
-            select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.new)
-            .where(AuditEntry.entity == "form_record", AuditEntry.ts <= as_of).order_by(AuditEntry.seq)))
-    ids = conn.execute(query).scalars().all()
-    books = [casebook_of(conn, trial, subject_row(conn, reader, sid), states=states, entries=False)[0]
-             for sid in ids]
-    return casebooks_to_sdtm(protocol, books)
+    for sid in conn.execute(query).scalars().all():
+        subj = subject_row(conn, reader, sid)
+        states = None
+        if as_of is not None:
+            ids = [f"{sid}|{k}" for k in conn.execute(select(FormRecordRow.record_key).where(
+                FormRecordRow.randomization_id == subj.id).order_by(FormRecordRow.id)).scalars()]
+            links: list[Any] = []
+            for i in range(0, len(ids), _IDS_A_QUERY):
+                links += conn.execute(
+                    select(AuditEntry.entity_id, AuditEntry.action, AuditEntry.new)
+                    .where(AuditEntry.entity == "form_record", AuditEntry.entity_id.in_(ids[i:i + _IDS_A_QUERY]),
+                           AuditEntry.ts <= as_of).order_by(AuditEntry.seq)).all()
+            states = replay_form_records(links)
+        yield casebook_of(conn, trial, subj, states=states, entries=False)[0]
 
 
 MIGRATORS = ("data_manager",)
