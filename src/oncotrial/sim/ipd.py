@@ -330,6 +330,26 @@ class _Curve:
         return n_hat, km_last, d, cen, ct
 
 
+def _search(n_cens: int, n_max: int, run, gap_of) -> tuple[tuple, int]:
+    """Guyot's search for the number censored in an interval: ``run(n)`` -> a pass, ``gap_of(pass)`` ->
+    how many too many patients (left at risk, or events) it has; each is removed by censoring as many
+    more. Stops at a gap of 0, at a bound (0 or ``n_max`` censored) or when it cycles, and returns
+    the pass of smallest gap (then fewest censored) with the number of passes run.
+    """
+    tried: dict[int, tuple] = {}
+    for it in range(1, MAX_ITER + 1):
+        n_cens = min(max(n_cens, 0), n_max)
+        if n_cens in tried:
+            break
+        tried[n_cens] = res = run(n_cens)
+        gap = gap_of(res)
+        if gap == 0 or (gap < 0 and n_cens == 0) or (gap > 0 and n_cens == n_max):
+            break
+        n_cens += gap
+    best = min(tried, key=lambda k: (abs(gap_of(tried[k])), k))
+    return tried[best], it
+
+
 def _one_arm(arm: str, t_raw: np.ndarray, s_raw: np.ndarray, risk_t: np.ndarray, risk_n: np.ndarray,
              total_events: int | None) -> tuple[np.ndarray, np.ndarray, ArmDiagnostics]:
     order = np.argsort(risk_t, kind="stable")
@@ -361,19 +381,8 @@ def _one_arm(arm: str, t_raw: np.ndarray, s_raw: np.ndarray, risk_t: np.ndarray,
         lo, hi, target = int(lower[i]), int(lower[i + 1]) - 1, int(risk_n[i + 1])
         ratio = s[lower[i + 1]] / s[lo] if s[lo] > 0 else 0.0
         n_cens = max(_round(n_start * ratio - target), 0)
-        tried: dict[int, tuple] = {}
-        for it in range(1, MAX_ITER + 1):
-            n_cens = min(max(n_cens, 0), n_start)
-            if n_cens in tried:  # the search cycles: keep the closest of what it visited
-                break
-            res = cv.run(lo, hi, t[lower[i + 1]], n_cens, n_start, km_last)
-            tried[n_cens] = res
-            gap = res[0] - target
-            if gap == 0 or (gap < 0 and n_cens == 0) or (gap > 0 and n_cens == n_start):
-                break
-            n_cens += gap
-        best = min(tried, key=lambda k: (abs(tried[k][0] - target), k))
-        n_hat, km_last, d, cen, ct = tried[best]
+        run = lambda nc: cv.run(lo, hi, t[lower[i + 1]], nc, n_start, km_last)  # noqa: E731
+        (n_hat, km_last, d, cen, ct), it = _search(n_cens, n_start, run, lambda res: res[0] - target)
         iterations.append(it)
         if n_hat != target:
             mismatch.append(i + 1)
@@ -391,25 +400,12 @@ def _one_arm(arm: str, t_raw: np.ndarray, s_raw: np.ndarray, risk_t: np.ndarray,
         n_cens = 0
     before = int(cv.d[:lo].sum())
 
-    def last_pass(nc: int):
-        # in the last interval the censored are spread up to its last point, not beyond
-        return cv.run(lo, hi, t[hi], nc, n_start, km_last)
-
-    res = last_pass(n_cens)
-    it = 1
-    if total_events is not None:
-        tried = {n_cens: res}
-        for it in range(2, MAX_ITER + 2):
-            gap = before + int(res[2].sum()) - total_events
-            if gap == 0 or (gap < 0 and n_cens == 0) or (gap > 0 and n_cens == n_start):
-                break
-            n_cens = min(max(n_cens + gap, 0), n_start)
-            if n_cens in tried:
-                break
-            res = last_pass(n_cens)
-            tried[n_cens] = res
-        best = min(tried, key=lambda k: (abs(before + int(tried[k][2].sum()) - total_events), k))
-        res = tried[best]
+    # in the last interval the censored are spread up to its last point, not beyond
+    run = lambda nc: cv.run(lo, hi, t[hi], nc, n_start, km_last)  # noqa: E731
+    if total_events is None:
+        res, it = run(n_cens), 1
+    else:
+        res, it = _search(n_cens, n_start, run, lambda res: before + int(res[2].sum()) - total_events)
     iterations.append(it)
     n_end, _, d, cen, ct = res
     cv.d[lo:hi + 1], cv.cen[lo:hi + 1] = d, cen
