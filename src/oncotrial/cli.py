@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from oncotrial.protocol.cli import protocol_app, register_protocol_check
-from oncotrial.sim.cli import reconstruct_cmd, simulate_cmd
+from oncotrial.sim.cli import ipd_from_km_cmd, reconstruct_cmd, simulate_cmd
 from oncotrial.jobs.cli import analyze, interim, rehearse, reproduce
 from oncotrial.irt.cli import audit_app, edc_app, irt_app, serve as irt_serve
 from oncotrial.randomization.cli import randomization_app
@@ -36,6 +36,7 @@ register_protocol_check(edc_sdtm_problems)
 app.add_typer(protocol_app, name="protocol")
 app.command("simulate")(simulate_cmd)
 app.command("reconstruct")(reconstruct_cmd)
+app.command("ipd-from-km")(ipd_from_km_cmd)
 app.command("analyze")(analyze)
 app.command("reproduce")(reproduce)
 app.command("rehearse")(rehearse)

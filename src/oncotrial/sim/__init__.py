@@ -11,6 +11,7 @@ from oncotrial import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(__name__, globals(), {
     "calibration": ["calibrate"],
     "figures": ["published_figures", "trial_figures"],
+    "ipd": ["ArmDiagnostics", "IPDResult", "ipd_from_km"],
     "params": ["AEModel", "DoseModel", "PiecewiseExponential", "SimParams", "default_params"],
     "reconstruction": ["Reconstruction", "reconstruct"],
     "replicates": ["replicate_figures", "replicate_summary"],

@@ -95,3 +95,68 @@ def simulate_cmd(
         table.add_row(r.figure, r.arm, _fmt(r.published, d), _fmt(r.mean, d), _fmt(r.q025, d), _fmt(r.q50, d), _fmt(r.q975, d))
     console.print(table)
     console.print(f"{replicates} trial(s) in {time.perf_counter() - t0:.1f} s")
+
+
+def _parse_events(text: str | None) -> dict[str, int] | None:
+    """``ARM=N,ARM=N`` as a mapping; an arm name may hold spaces but not commas or '='."""
+    if text is None:
+        return None
+    out: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        arm, sep, n = part.rpartition("=")
+        if not sep or not arm.strip() or not n.strip().isdigit():
+            raise ValueError(f"--events: {part!r} is not ARM=N; expected e.g. --events 'Male=112,Female=53'")
+        if arm.strip() in out:
+            raise ValueError(f"--events: arm {arm.strip()!r} is given twice")
+        out[arm.strip()] = int(n)
+    return out
+
+
+def ipd_from_km_cmd(
+    curve: Path = typer.Argument(..., help="Digitized curve CSV: columns arm, time, survival (a proportion)."),
+    risk: Path = typer.Option(..., "--risk", help="Numbers-at-risk CSV: columns arm, time, n_risk (time 0 first)."),
+    out: Path = typer.Option(..., "--out", help="IPD CSV to write: columns arm, time, event."),
+    events: str | None = typer.Option(None, "--events", help="Reported total events per arm: ARM=N,ARM=N."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary (per arm n, events, censored, median)."),
+) -> None:
+    """Individual patient data from digitized Kaplan-Meier curves and their numbers at risk (Guyot et al. 2012)."""
+    import json
+
+    import pandas as pd
+
+    from oncotrial.sim.ipd import ipd_from_km
+
+    err = make_console(stderr=True)
+    try:
+        total = _parse_events(events)
+        tables = {}
+        for name, path in (("CURVE", curve), ("--risk", risk)):
+            try:
+                tables[name] = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            except FileNotFoundError:
+                raise ValueError(f"{name} {path}: no such file") from None
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{name} {path}: not a CSV file ({exc})") from None
+        res = ipd_from_km(tables["CURVE"], tables["--risk"], total_events=total,
+                          curve_name=str(curve), risk_name=str(risk))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        res.to_frame().to_csv(tmp, index=False)
+        tmp.replace(out)  # never leave a half-written IPD file behind
+    except (ValueError, OSError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=2)
+    rows = res.summary()
+    for row, d in zip(rows, res.diagnostics):
+        row["converged"] = d.converged
+        row["notes"] = list(d.notes)
+    if as_json:
+        typer.echo(json.dumps({"out": str(out), "arms": rows}, indent=2))
+        return
+    for row in rows:
+        med = "not reached" if row["median"] is None else f"{row['median']:g}"
+        typer.echo(f"{row['arm']}: {row['n']} patients, {row['events']} events, {row['censored']} censored, "
+                   f"KM median {med}")
+        for note in row["notes"]:
+            typer.echo(f"  note: {note}")
+    typer.echo(f"IPD written to {out}")
