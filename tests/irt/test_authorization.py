@@ -32,6 +32,7 @@ API = [
     ("GET", "/api/v1/randomizations/{subject_id}", None, READERS),
     ("POST", "/api/v1/randomizations/{subject_id}/corrections", "correct", {"site_coordinator", "statistician"}),
     ("POST", "/api/v1/subjects/{subject_id}/records", "record", SITE),
+    ("POST", "/api/v1/subjects/{subject_id}/visits/{visit}/records", "visit", SITE),
     ("GET", "/api/v1/subjects/{subject_id}/casebook", None, READERS),
     ("POST", "/api/v1/subjects/{subject_id}/lock", "lock", {"data_manager"}),
     ("POST", "/api/v1/subjects/{subject_id}/unlock", "unlock", {"data_manager"}),
@@ -52,6 +53,7 @@ API = [
     ("POST", "/api/v1/queries/{query_id}/close", "close", REVIEWERS),
     ("POST", "/api/v1/queries/{query_id}/reopen", "reopen", REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
+    ("POST", "/api/v1/subjects/{subject_id}/sdv/batch", "sdv_batch", {"monitor"}),
     ("GET", "/api/v1/sdv", None, REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/signature", "sign", {"investigator"}),
     # PATINA is open label: the investigator gets past authorization to the 409 "nothing to unblind"
@@ -87,6 +89,7 @@ WEB = [
 ]
 PASSWORD = "correct horse battery"
 _SDV_SEQ = 99999
+_SDV_BATCH_SEQ = 99998
 _LEVELS = ["YES", "NO"]  # the next level to correct to; each allowed correction must change something
 
 
@@ -107,10 +110,11 @@ def setup(trial):
         for subject in ("P000", "Q000"):
             r = client.post("/api/v1/randomizations", json=body(subject), headers=auth(tokens["site_coordinator"]))
             assert r.status_code == 201
-        # the record the SDV route verifies
-        r = client.post("/api/v1/subjects/P000/records", json=_payload("record", "", _SDV_SEQ),
-                        headers=auth(tokens["site_coordinator"]))
-        assert r.status_code == 201, r.text
+        # the records the SDV routes verify
+        for seq in (_SDV_SEQ, _SDV_BATCH_SEQ):
+            r = client.post("/api/v1/subjects/P000/records", json=_payload("record", "", seq),
+                            headers=auth(tokens["site_coordinator"]))
+            assert r.status_code == 201, r.text
         query_ids = {}
         for role in (*SITE, *REVIEWERS):
             r = client.post("/api/v1/subjects/Q000/queries", json={"record": "SCREENING|RAND|1", "text": role},
@@ -142,7 +146,11 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "answer": {"text": "as in the source"},
         "close": {"reason": "matrix"},
         "reopen": {"reason": "matrix"},
+        "visit": {"entries": [{"form": "AE", "seq": 50000 + i, "values": {
+            "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}}]},
         "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
+        "sdv_batch": {"records": [{"record": f"LOG|AE|{_SDV_BATCH_SEQ}", "revision": 1}]},
         "sign": {"password": PASSWORD, "meaning": "approval"},
         "unblind": {"reason": "matrix"},
         "migrate": {"to_version": 2, "reason": "matrix"},
@@ -152,7 +160,7 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
 def _path(template: str, i: int, query_id: int) -> str:
     return (template.replace("{subject_id}", "P000").replace("{dataset}", "adsl")
             .replace("{name}", f"victim{i:03d}").replace("{query_id}", str(query_id))
-            .replace("{form_id}", "DEMOG"))
+            .replace("{form_id}", "DEMOG").replace("{visit}", "LOG"))
 
 
 def _audit_len(db_url: str) -> int:
