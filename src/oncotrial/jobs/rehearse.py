@@ -7,9 +7,10 @@ calendar order at their site; enters every eCRF entry the simulated SDTM implies
 (:func:`oncotrial.collect.sdtm_to_casebooks`) from ``clients`` concurrent site clients, each
 subject's visits in calendar order and a visit's forms in one save; makes realistic entry errors
 the edit checks catch (a value out of range, a required value missing, an end before its start)
-and corrects each through its query; lets the monitors verify what the SDV plan asks; and has the
-data manager lock the database at the data cut-off. It then exports SDTM from the database and
-runs the analysis plan on it.
+and corrects each through its query; lets the monitors verify what the SDV plan asks (several
+monitor clients at once, a subject's pending records in one request); and has the data manager
+lock the database at the data cut-off. It then exports SDTM from the database and runs the
+analysis plan on it.
 
 The analysis of the exported SDTM equals the analysis of the simulator's own SDTM: the database
 holds what the simulator meant, nothing lost or bent on the way.
@@ -39,8 +40,8 @@ from oncotrial.collect.records import FormRecord
 from oncotrial.protocol import Protocol, load_protocol
 
 Progress = Callable[[str], None]
-# Monitor clients verifying at once: enough to keep the single server process busy while one
-# batch waits on its commit; more only queue behind the database's one writer.
+# Monitor clients verifying at once, a site each: enough to keep the single server process busy
+# while one batch waits on its commit; more only queue behind the database's one writer.
 MONITOR_CLIENTS = 4
 REHEARSE_STEPS = ("simulate", "set up", "randomize", "enter", "queries", "verify", "lock", "export", "analyze")
 
@@ -440,23 +441,22 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
             mon_h = h(monitor)
             t3 = time.perf_counter()
 
-            def verify(item: tuple[str, list[dict[str, Any]]]) -> int:
-                """One monitor client verifying a subject's pending records, a batch request for them all."""
-                sid, pending = item
+            def verify(site: str) -> int:
+                """One monitor client working through a site's list, a subject's pending records a request."""
+                done = 0
                 with httpx.Client(base_url=server.base_url, timeout=120.0) as c:
-                    for i in range(0, len(pending), MAX_VERIFY_RECORDS):
-                        batch = [{"record": x["record"], "revision": x["revision"]}
-                                 for x in pending[i:i + MAX_VERIFY_RECORDS]]
-                        _check(c.post(f"/api/v1/subjects/{sid}/sdv/batch", json={"records": batch}, headers=mon_h),
-                               f"verify {len(batch)} records of {sid}")
-                return len(pending)
+                    while work := _pending_sdv(c, mon_h, site):
+                        for sid, pending in work.items():
+                            for i in range(0, len(pending), MAX_VERIFY_RECORDS):
+                                batch = [{"record": x["record"], "revision": x["revision"]}
+                                         for x in pending[i:i + MAX_VERIFY_RECORDS]]
+                                _check(c.post(f"/api/v1/subjects/{sid}/sdv/batch", json={"records": batch},
+                                              headers=mon_h), f"verify {len(batch)} records of {sid}")
+                            done += len(pending)
+                return done
 
-            while True:
-                work = _pending_sdv(http, mon_h)
-                if not work:
-                    break
-                with ThreadPoolExecutor(max_workers=min(clients, MONITOR_CLIENTS)) as pool:
-                    counts["verified"] += sum(pool.map(verify, work.items()))
+            with ThreadPoolExecutor(max_workers=min(clients, MONITOR_CLIENTS)) as pool:
+                counts["verified"] += sum(pool.map(verify, sorted(tokens)))
             timings["verify"] = time.perf_counter() - t3
 
             step("lock")
@@ -499,13 +499,13 @@ def rehearse(protocol: Protocol | str | os.PathLike, db: str, out: str | os.Path
     return RehearsalResult(summary, {**job.paths, "rehearsal": path, "sdtm": out / "sdtm"})
 
 
-def _pending_sdv(http: Any, headers: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """The monitor's whole work list (records pending SDV), page after page, by subject."""
+def _pending_sdv(http: Any, headers: Mapping[str, str], site: str) -> dict[str, list[dict[str, Any]]]:
+    """The monitor's work list of one site (records pending SDV), page after page, by subject."""
     by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
     offset = 0
     while True:
-        page = _check(http.get("/api/v1/sdv", params={"state": "pending", "limit": 1000, "offset": offset},
-                               headers=headers), "SDV list")
+        page = _check(http.get("/api/v1/sdv", params={"state": "pending", "site": site, "limit": 1000,
+                                                      "offset": offset}, headers=headers), f"SDV list of {site}")
         for item in page["items"]:
             by_subject[item["subject_id"]].append(item)
         offset += page["count"]

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, Select, func, insert, select
 
 from oncotrial.collect import FormRecord, sdv_required
 from oncotrial.irt import audit
@@ -35,11 +35,13 @@ LIST_READERS = ("monitor", "data_manager")
 STATES = ("verified", "changed", "pending", "not_required")
 
 
-def _latest_marks(conn: Connection, randomization_ids: Iterable[int] | None = None) -> dict[tuple[int, str], int]:
+def _latest_marks(conn: Connection, randomization_ids: Iterable[int] | Select | None = None
+                  ) -> dict[tuple[int, str], int]:
     q = select(SdvMark.randomization_id, SdvMark.record_key, func.max(SdvMark.revision).label("revision")) \
         .group_by(SdvMark.randomization_id, SdvMark.record_key)
     if randomization_ids is not None:
-        q = q.where(SdvMark.randomization_id.in_(list(randomization_ids)))
+        ids = randomization_ids if isinstance(randomization_ids, Select) else list(randomization_ids)
+        q = q.where(SdvMark.randomization_id.in_(ids))
     return {(r.randomization_id, r.record_key): r.revision for r in conn.execute(q)}
 
 
@@ -161,11 +163,12 @@ def sdv_list(conn: Connection, actor: Actor, study_id: str, *, state: str | None
          .join(Randomization, Randomization.id == FormRecordRow.randomization_id)
          .join(Site, Site.id == Randomization.site_id)
          .order_by(Randomization.randomization_number, FormRecordRow.id))
-    if (seen := actor.site_condition(Randomization.site_id)) is not None:
-        q = q.where(seen)
-    if site is not None:
-        q = q.where(Site.code == site)
-    marks = _latest_marks(conn)
+    scope = [c for c in (actor.site_condition(Randomization.site_id), None if site is None else Site.code == site)
+             if c is not None]
+    q = q.where(*scope)
+    # a site's list reads that site's marks only: the monitors' lists of a large trial stay a site's work each
+    marks = _latest_marks(conn, select(Randomization.id).join(Site, Site.id == Randomization.site_id)
+                          .where(*scope) if scope else None)
     counts = dict.fromkeys(STATES, 0)
     items: list[dict[str, Any]] = []
     for r in conn.execute(q):
