@@ -98,6 +98,8 @@ def verify_records(engine: Engine, actor: Actor, study_id: str, subject_id: str,
 
 def _verify(engine: Engine, actor: Actor, study_id: str, subject_id: str, records: Sequence[tuple[str, int]], *,
             batch: bool) -> list[dict[str, Any]]:
+    """The one verification behind :func:`verify_record` and :func:`verify_records`; ``batch``
+    names a refused record's position in its error."""
     if actor.role not in VERIFIERS:
         raise Forbidden(f"role {actor.role} cannot mark source-data verification")
     keys = [record for record, _ in records]
