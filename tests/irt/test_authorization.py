@@ -53,6 +53,7 @@ API = [
     ("POST", "/api/v1/queries/{query_id}/close", "close", REVIEWERS),
     ("POST", "/api/v1/queries/{query_id}/reopen", "reopen", REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/sdv", "sdv", {"monitor"}),
+    ("POST", "/api/v1/subjects/{subject_id}/sdv/batch", "sdv_batch", {"monitor"}),
     ("GET", "/api/v1/sdv", None, REVIEWERS),
     ("POST", "/api/v1/subjects/{subject_id}/signature", "sign", {"investigator"}),
     # PATINA is open label: the investigator gets past authorization to the 409 "nothing to unblind"
@@ -88,6 +89,7 @@ WEB = [
 ]
 PASSWORD = "correct horse battery"
 _SDV_SEQ = 99999
+_SDV_BATCH_SEQ = 99998
 _LEVELS = ["YES", "NO"]  # the next level to correct to; each allowed correction must change something
 
 
@@ -108,10 +110,11 @@ def setup(trial):
         for subject in ("P000", "Q000"):
             r = client.post("/api/v1/randomizations", json=body(subject), headers=auth(tokens["site_coordinator"]))
             assert r.status_code == 201
-        # the record the SDV route verifies
-        r = client.post("/api/v1/subjects/P000/records", json=_payload("record", "", _SDV_SEQ),
-                        headers=auth(tokens["site_coordinator"]))
-        assert r.status_code == 201, r.text
+        # the records the SDV routes verify
+        for seq in (_SDV_SEQ, _SDV_BATCH_SEQ):
+            r = client.post("/api/v1/subjects/P000/records", json=_payload("record", "", seq),
+                            headers=auth(tokens["site_coordinator"]))
+            assert r.status_code == 201, r.text
         query_ids = {}
         for role in (*SITE, *REVIEWERS):
             r = client.post("/api/v1/subjects/Q000/queries", json={"record": "SCREENING|RAND|1", "text": role},
@@ -146,7 +149,11 @@ def _payload(kind: str | None, role: str, i: int) -> dict | None:
         "answer": {"text": "as in the source"},
         "close": {"reason": "matrix"},
         "reopen": {"reason": "matrix"},
+        "visit": {"entries": [{"form": "AE", "seq": 50000 + i, "values": {
+            "AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
+            "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}}]},
         "sdv": {"record": f"LOG|AE|{_SDV_SEQ}", "revision": 1},
+        "sdv_batch": {"records": [{"record": f"LOG|AE|{_SDV_BATCH_SEQ}", "revision": 1}]},
         "sign": {"password": PASSWORD, "meaning": "approval"},
         "unblind": {"reason": "matrix"},
         "migrate": {"to_version": 2, "reason": "matrix"},

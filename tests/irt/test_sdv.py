@@ -22,7 +22,7 @@ from oncotrial.irt.services.setup import add_user
 from oncotrial.irt.testing import prepare_trial
 from oncotrial.protocol import load_protocol
 
-from .conftest import STRATA, auth, body
+from .conftest import STRATA, auth, body, sql_rows
 
 AE = {"AETERM": "Nausea", "AETOXGR": "1", "AESER": "N", "AEREL": "N", "AEACN": "DOSE NOT CHANGED",
       "AEOUT": "RECOVERED/RESOLVED", "AESTDTC": "2026-01-05"}
@@ -146,3 +146,117 @@ def test_marks_cannot_be_rewritten_and_one_slipped_in_is_found(served):
         engine.dispose()
     report = json.loads(CliRunner().invoke(cli, ["audit", "verify", "--db", db_url, "--json"]).stdout)
     assert "sdv mark 'P001|LOG|AE|1' revision 7 has no audit record" in report["problems"]
+
+
+# --- several records of a subject verified in one request (POST .../sdv/batch) ---
+
+AE_RECORDS = [f"LOG|AE|{seq}" for seq in (1, 2, 3)]
+
+
+def _batch(client, h, records, subject="P001"):
+    return client.post(f"/api/v1/subjects/{subject}/sdv/batch",
+                       json={"records": [{"record": r, "revision": v} for r, v in records]}, headers=h)
+
+
+def _three_aes(client, h, subject="P001", site="S01") -> None:
+    for seq in (1, 2, 3):
+        _enter(client, h[site], {**AE, "AETERM": f"Term {seq}"}, subject=subject, visit="LOG", form="AE", seq=seq)
+
+
+def _change_ae2(client, h, subject="P001", site="S01") -> None:
+    _enter(client, h[site], {**AE, "AETERM": "Term 2", "AETOXGR": "2"}, subject=subject, visit="LOG", form="AE",
+           seq=2, revision=1, reason="chart says grade 2")
+
+
+def _sdv_written(db_url, subject="P001") -> tuple[list, list]:
+    """The subject's SDV marks and SDV audit links, with the subject's id taken out of the links."""
+    marks = sql_rows(db_url, "SELECT m.record_key, m.revision, u.name FROM sdv_marks m "
+                             "JOIN randomizations r ON r.id = m.randomization_id JOIN users u ON u.id = m.verified_by "
+                             f"WHERE r.subject_id = '{subject}' ORDER BY m.record_key, m.revision")
+    links = sql_rows(db_url, "SELECT actor, action, entity, entity_id, old, new, reason FROM audit_log "
+                             f"WHERE entity = 'sdv' AND entity_id LIKE '{subject}|%' ORDER BY entity_id, seq")
+    return [tuple(m) for m in marks], [(*link[:3], link[3].partition("|")[2], *link[4:]) for link in links]
+
+
+def _audit_ok(db_url) -> None:
+    report = json.loads(CliRunner().invoke(cli, ["audit", "verify", "--db", db_url, "--json"]).stdout)
+    assert report["ok"], report["problems"]
+
+
+def test_a_batch_writes_the_marks_and_audit_links_single_verifications_write(served):
+    client, h, db_url = served
+    for subject, site in (("P001", "S01"), ("P002", "S02")):
+        _three_aes(client, h, subject, site)
+        assert _verify(client, h["monitor"], "LOG|AE|2", 1, subject=subject).status_code == 201
+        _change_ae2(client, h, subject, site)  # its next mark's audit link carries the revision verified before
+    wanted = [("LOG|AE|1", 1), ("LOG|AE|2", 2), ("LOG|AE|3", 1)]
+    r = _batch(client, h["monitor"], wanted)
+    assert r.status_code == 201, r.text
+    singles = [_verify(client, h["monitor"], rec, rev, subject="P002") for rec, rev in wanted]
+    assert all(s.status_code == 201 for s in singles)
+    got = r.json()
+    assert got["subject_id"] == "P001" and [(m["record"], m["revision"]) for m in got["records"]] == wanted
+    drop = ("subject_id", "verified_at")
+    assert [{k: v for k, v in m.items() if k not in drop} for m in got["records"]] == \
+        [{k: v for k, v in s.json().items() if k not in drop} for s in singles]
+    assert _sdv_written(db_url, "P001") == _sdv_written(db_url, "P002")
+    marks, links = _sdv_written(db_url, "P001")
+    assert len(marks) == len(links) == 4  # the earlier mark of LOG|AE|2 and one for each record of the batch
+    assert _states(client, h["monitor"]) == dict.fromkeys(AE_RECORDS, "verified")
+    _audit_ok(db_url)
+
+
+def test_a_refused_record_refuses_the_batch_and_stores_nothing(served):
+    client, h, db_url = served
+    _three_aes(client, h)
+    _change_ae2(client, h)
+    stale = _batch(client, h["monitor"], [("LOG|AE|1", 1), ("LOG|AE|2", 1), ("LOG|AE|3", 1)])
+    assert stale.status_code == 409
+    assert "records[1] (LOG|AE|2): revision: LOG|AE|2 is at revision 2, not 1" in stale.json()["detail"]
+    missing = _batch(client, h["monitor"], [("LOG|AE|1", 1), ("LOG|AE|9", 1)])
+    assert missing.status_code == 422 and "records[1] (LOG|AE|9): record: 'P001' has no saved record" in missing.text
+    twice = _batch(client, h["monitor"], [("LOG|AE|1", 1), ("LOG|AE|1", 1)])
+    assert twice.status_code == 422 and "records[1]: LOG|AE|1 is records[0] again" in twice.text
+    empty = _batch(client, h["monitor"], [])
+    assert empty.status_code == 422 and "records: expected 1 to" in empty.text
+    assert _sdv_written(db_url) == ([], [])
+    assert set(_states(client, h["monitor"]).values()) == {"pending"}
+    _audit_ok(db_url)
+
+
+def test_an_already_verified_or_locked_record_refuses_the_batch(served):
+    client, h, db_url = served
+    _three_aes(client, h)
+    assert _verify(client, h["monitor"], "LOG|AE|1", 1).status_code == 201
+    before = _sdv_written(db_url)
+    again = _batch(client, h["monitor"], [("LOG|AE|2", 1), ("LOG|AE|1", 1)])
+    assert again.status_code == 409
+    assert "records[1] (LOG|AE|1): record: revision 1 of LOG|AE|1 is already verified" in again.json()["detail"]
+    assert client.post("/api/v1/subjects/P001/lock", json={"record": "LOG|AE|3"},
+                       headers=h["data_manager"]).status_code == 200
+    locked = _batch(client, h["monitor"], [("LOG|AE|2", 1), ("LOG|AE|3", 1)])
+    assert locked.status_code == 409
+    assert "records[1] (LOG|AE|3): " in locked.text and "cannot mark source-data verification" in locked.text
+    assert _sdv_written(db_url) == before
+    assert _states(client, h["monitor"]) == {"LOG|AE|1": "verified", "LOG|AE|2": "pending", "LOG|AE|3": "pending"}
+    _audit_ok(db_url)
+
+
+def test_only_a_monitor_of_the_subjects_site_verifies_a_batch(served):
+    client, h, db_url = served
+    _three_aes(client, h)
+    engine = make_engine(db_url)
+    try:
+        other = auth(add_user(engine, "monitor2", "monitor", actor="test")[1])
+        assign_sites(engine, "monitor2", ["S02"], reason="monitors S02 only", actor="test")
+    finally:
+        engine.dispose()
+    records = [(r, 1) for r in AE_RECORDS]
+    elsewhere = _batch(client, other, records)  # another site's subject answers like a missing one
+    assert elsewhere.status_code == 404 and "no randomization of 'P001' at your sites" in elsewhere.text
+    for who in ("S01", "data_manager"):
+        refused = _batch(client, h[who], records)
+        assert refused.status_code == 403, refused.text
+    assert _sdv_written(db_url) == ([], [])
+    assert _batch(client, h["monitor"], records).status_code == 201
+    _audit_ok(db_url)

@@ -159,6 +159,13 @@ class SdvIn(_Body):
     revision: Annotated[int, Field(ge=1, strict=True)]
 
 
+class SdvBatchIn(_Body):
+    """Several records of one subject verified together, all or none (how many: the service's
+    :data:`oncotrial.irt.services.sdv.MAX_VERIFY_RECORDS`)."""
+
+    records: list[SdvIn]
+
+
 class SignIn(_Body):
     """The investigator's password, re-entered, and the meaning of the signature."""
 

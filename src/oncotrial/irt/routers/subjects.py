@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from oncotrial.irt.db.engine import read_tx
 from oncotrial.irt.dependencies import client_address, get_engine, get_trial, require
-from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvIn, SignIn, UnblindIn, VisitEntriesIn
+from oncotrial.irt.schemas import FormEntryIn, LockIn, QueryIn, SdvBatchIn, SdvIn, SignIn, UnblindIn, VisitEntriesIn
 from oncotrial.irt.services import forms, locks, queries, sdv, signatures, unblinding
 from oncotrial.irt.services.actors import Actor
 from oncotrial.irt.services.errors import TooManyAttempts
@@ -110,6 +110,22 @@ def verify_record(
 ) -> dict[str, Any]:
     """Mark the current revision of a saved record verified against source (409 when it changed since)."""
     return sdv.verify_record(engine, actor, trial.study_id, subject_id, body.record, body.revision)
+
+
+@router.post("/{subject_id}/sdv/batch", status_code=201)
+def verify_records(
+    subject_id: str,
+    body: SdvBatchIn,
+    actor: Annotated[Actor, Depends(require(*sdv.VERIFIERS))],
+    engine: Annotated[Engine, Depends(get_engine)],
+    trial: Annotated[Trial, Depends(get_trial)],
+) -> dict[str, Any]:
+    """Mark several records of the subject verified, all or none, each as a single verification
+    would. A refused record refuses the batch with its position and rule named (409 when it changed
+    since or is verified already, 422 when it is not saved)."""
+    marks = sdv.verify_records(engine, actor, trial.study_id, subject_id,
+                               [(r.record, r.revision) for r in body.records])
+    return {"subject_id": subject_id, "records": marks}
 
 
 @router.post("/{subject_id}/signature", status_code=201)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
 
 class IrtError(Exception):
     status_code = 400
@@ -39,3 +43,15 @@ class TooManyAttempts(IrtError):
 
 class NotInitialized(IrtError):
     status_code = 503
+
+
+def located(where: str | None, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)``; an :class:`IrtError` it raises comes back with ``where`` (a batch's item,
+    e.g. ``entries[2] (form AE)``) in front of its message, so a refused batch names what refused it.
+    ``where=None`` (a request of one item) leaves the message as it is."""
+    if where is None:
+        return call(*args)
+    try:
+        return call(*args)
+    except IrtError as exc:
+        raise type(exc)(f"{where}: {exc.message}") from None

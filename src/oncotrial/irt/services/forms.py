@@ -22,7 +22,7 @@ from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import AuditEntry, FormRecordRow, Randomization
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor
-from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, IrtError
+from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, located
 from oncotrial.irt.services import sdv, signatures
 from oncotrial.irt.services.queries import subject_queries, sync_queries
 from oncotrial.irt.services.subjects import (RAND_FORM, Hold, casebook_of, hold_on, holds_on, lock_states,
@@ -161,12 +161,7 @@ def _save(engine: Engine, trial: Trial, actor: Actor, subject_id: str, visit: st
 
 def _at(i: int, entry: Entry, batch: bool, call: Callable[..., Any], *args: Any) -> Any:
     """``call(*args)``; in a visit save, an error of the entry names its position and form."""
-    if not batch:
-        return call(*args)
-    try:
-        return call(*args)
-    except IrtError as exc:
-        raise type(exc)(f"entries[{i}] (form {entry.form}): {exc.message}") from None
+    return located(f"entries[{i}] (form {entry.form})" if batch else None, call, *args)
 
 
 def _checked(protocol: Protocol, e: Entry, record_key: str, row: Any,

@@ -15,10 +15,10 @@ Marks are only added (the table refuses updates and deletes) and each is a link 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, Select, func, insert, select
 
 from oncotrial.collect import FormRecord, sdv_required
 from oncotrial.irt import audit
@@ -26,8 +26,8 @@ from oncotrial.irt.db.engine import write_tx
 from oncotrial.irt.db.models import FormRecordRow, Randomization, SdvMark, Site
 from oncotrial.irt.security import ts
 from oncotrial.irt.services.actors import Actor, usubjid
-from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid
-from oncotrial.irt.services.subjects import refuse_if_held, stored_protocol, subject_row
+from oncotrial.irt.services.errors import Conflict, Forbidden, Invalid, located
+from oncotrial.irt.services.subjects import Hold, holds_on, refuse_hold, stored_protocol, subject_row
 from oncotrial.protocol import Protocol
 
 VERIFIERS = ("monitor",)
@@ -35,11 +35,13 @@ LIST_READERS = ("monitor", "data_manager")
 STATES = ("verified", "changed", "pending", "not_required")
 
 
-def _latest_marks(conn: Connection, randomization_ids: Iterable[int] | None = None) -> dict[tuple[int, str], int]:
+def _latest_marks(conn: Connection, randomization_ids: Iterable[int] | Select | None = None
+                  ) -> dict[tuple[int, str], int]:
     q = select(SdvMark.randomization_id, SdvMark.record_key, func.max(SdvMark.revision).label("revision")) \
         .group_by(SdvMark.randomization_id, SdvMark.record_key)
     if randomization_ids is not None:
-        q = q.where(SdvMark.randomization_id.in_(list(randomization_ids)))
+        ids = randomization_ids if isinstance(randomization_ids, Select) else list(randomization_ids)
+        q = q.where(SdvMark.randomization_id.in_(ids))
     return {(r.randomization_id, r.record_key): r.revision for r in conn.execute(q)}
 
 
@@ -72,33 +74,80 @@ def annotate(conn: Connection, protocol: Protocol, subj: Any, study_usubjid: str
 def verify_record(engine: Engine, actor: Actor, study_id: str, subject_id: str, record: str,
                   revision: int) -> dict[str, Any]:
     """Mark ``revision`` of a saved record verified against source. It must be the record's current
-    revision (409 otherwise: the monitor checked values that are no longer there)."""
+    revision (409 otherwise: the monitor checked values that are no longer there). The same
+    verification as :func:`verify_records` with one record."""
+    return _verify(engine, actor, study_id, subject_id, [(record, revision)], batch=False)[0]
+
+
+MAX_VERIFY_RECORDS = 1000
+"""Records one batch verification takes (a PATINA casebook holds a few hundred; the body limit applies too)."""
+
+
+def verify_records(engine: Engine, actor: Actor, study_id: str, subject_id: str,
+                   records: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Mark several ``(record, revision)`` of one subject verified, all or none, in one transaction.
+
+    Each record is checked and marked exactly as :func:`verify_record` does it (one mark and one
+    audit link each). A refused record refuses the batch, its error naming its position
+    (``records[i]``) and record; the marks come back in the order given.
+    """
+    if not 1 <= len(records) <= MAX_VERIFY_RECORDS:
+        raise Invalid(f"records: expected 1 to {MAX_VERIFY_RECORDS} records of the subject, got {len(records)}")
+    return _verify(engine, actor, study_id, subject_id, records, batch=True)
+
+
+def _verify(engine: Engine, actor: Actor, study_id: str, subject_id: str, records: Sequence[tuple[str, int]], *,
+            batch: bool) -> list[dict[str, Any]]:
+    """The one verification behind :func:`verify_record` and :func:`verify_records`; ``batch``
+    names a refused record's position in its error."""
     if actor.role not in VERIFIERS:
         raise Forbidden(f"role {actor.role} cannot mark source-data verification")
+    keys = [record for record, _ in records]
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in first:
+            raise Invalid(f"records[{i}]: {k} is records[{first[k]}] again; a batch verifies each record once")
+        first[k] = i
     with write_tx(engine) as conn:
         subj = subject_row(conn, actor, subject_id, lock=True)
-        row = conn.execute(select(FormRecordRow.revision, FormRecordRow.visit, FormRecordRow.form,
-                                  FormRecordRow.version, FormRecordRow.seq, FormRecordRow.key)
-                           .where(FormRecordRow.randomization_id == subj.id,
-                                  FormRecordRow.record_key == record)).one_or_none()
-        if row is None:
-            raise Invalid(f"record: {subject_id!r} has no saved record {record!r}")
-        refuse_if_held(conn, subj.id, "mark source-data verification", record_key=record, while_frozen=True)
-        if revision != row.revision:
-            raise Conflict(f"revision: {record} is at revision {row.revision}, not {revision}: it changed since "
-                           "you read it; verify the current values")
-        verified = _latest_marks(conn, [subj.id]).get((subj.id, record))
-        if verified == revision:
-            raise Conflict(f"record: revision {revision} of {record} is already verified")
+        rows = {r.record_key: r for r in conn.execute(
+            select(FormRecordRow.record_key, FormRecordRow.revision, FormRecordRow.visit, FormRecordRow.form,
+                   FormRecordRow.version, FormRecordRow.seq, FormRecordRow.key)
+            .where(FormRecordRow.randomization_id == subj.id, FormRecordRow.record_key.in_(keys)))}
+        holds = holds_on(conn, subj.id, keys)
+        marks = _latest_marks(conn, [subj.id])
+        # every record checked before any is marked: a refused batch costs no writes to undo
+        for i, (record, revision) in enumerate(records):
+            located(f"records[{i}] ({record})" if batch else None, _check_verifiable, subject_id, record, revision,
+                    rows.get(record), holds[record], marks.get((subj.id, record)))
         now = ts()
-        conn.execute(insert(SdvMark).values(randomization_id=subj.id, record_key=record, revision=revision,
-                                            verified_at=now, verified_by=actor.id))
-        audit.append(conn, actor=actor.label, action="verify", entity="sdv", entity_id=f"{subject_id}|{record}",
-                     old=None if verified is None else {"revision": verified}, new={"revision": revision},
-                     reason="", when=now)
-        required = _required(stored_protocol(conn), usubjid(study_id, subject_id), row._mapping)
-    return {"subject_id": subject_id, "record": record, "revision": revision, "verified_at": now,
-            "verified_by": actor.name, "required": required}
+        conn.execute(insert(SdvMark), [{"randomization_id": subj.id, "record_key": record, "revision": revision,
+                                         "verified_at": now, "verified_by": actor.id} for record, revision in records])
+        protocol = stored_protocol(conn)
+        study_usubjid = usubjid(study_id, subject_id)
+        out = []
+        for record, revision in records:
+            verified = marks.get((subj.id, record))
+            audit.append(conn, actor=actor.label, action="verify", entity="sdv", entity_id=f"{subject_id}|{record}",
+                         old=None if verified is None else {"revision": verified}, new={"revision": revision},
+                         reason="", when=now)
+            out.append({"subject_id": subject_id, "record": record, "revision": revision, "verified_at": now,
+                        "verified_by": actor.name, "required": _required(protocol, study_usubjid,
+                                                                         rows[record]._mapping)})
+    return out
+
+
+def _check_verifiable(subject_id: str, record: str, revision: int, row: Any, hold: Hold | None,
+                      verified: int | None) -> None:
+    """Refuse verifying ``revision`` of ``record``: not saved, locked, not its current revision, or verified already."""
+    if row is None:
+        raise Invalid(f"record: {subject_id!r} has no saved record {record!r}")
+    refuse_hold(hold, "mark source-data verification", while_frozen=True)
+    if revision != row.revision:
+        raise Conflict(f"revision: {record} is at revision {row.revision}, not {revision}: it changed since "
+                       "you read it; verify the current values")
+    if verified == revision:
+        raise Conflict(f"record: revision {revision} of {record} is already verified")
 
 
 def sdv_list(conn: Connection, actor: Actor, study_id: str, *, state: str | None = None, site: str | None = None,
@@ -116,11 +165,12 @@ def sdv_list(conn: Connection, actor: Actor, study_id: str, *, state: str | None
          .join(Randomization, Randomization.id == FormRecordRow.randomization_id)
          .join(Site, Site.id == Randomization.site_id)
          .order_by(Randomization.randomization_number, FormRecordRow.id))
-    if (seen := actor.site_condition(Randomization.site_id)) is not None:
-        q = q.where(seen)
-    if site is not None:
-        q = q.where(Site.code == site)
-    marks = _latest_marks(conn)
+    scope = [c for c in (actor.site_condition(Randomization.site_id), None if site is None else Site.code == site)
+             if c is not None]
+    q = q.where(*scope)
+    # a site's list reads that site's marks only: the monitors' lists of a large trial stay a site's work each
+    marks = _latest_marks(conn, select(Randomization.id).join(Site, Site.id == Randomization.site_id)
+                          .where(*scope) if scope else None)
     counts = dict.fromkeys(STATES, 0)
     items: list[dict[str, Any]] = []
     for r in conn.execute(q):
