@@ -85,10 +85,12 @@ def _check_cutoffs(cutoff: str, previous: Sequence[str]) -> list[str]:
 
 
 def _first_randomization(domains: Mapping[str, pd.DataFrame]) -> str | None:
+    from oncotrial.sdtm.cutoff import randomizations
+
     ds = {str(k).upper(): v for k, v in domains.items()}.get("DS")
     if ds is None or ds.empty or "DSDECOD" not in ds.columns:
         return None
-    rand = ds[ds["DSDECOD"].astype("string").str.upper() == "RANDOMIZED"]
+    rand = randomizations(ds)
     dates = pd.to_datetime(rand["DSSTDTC"], errors="coerce").dropna()
     return dates.min().date().isoformat() if len(dates) else None
 

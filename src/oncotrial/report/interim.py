@@ -80,7 +80,7 @@ def stage_table(doc: Mapping[str, Any], arms: Mapping[str, str]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def _closed_summary(doc: Mapping[str, Any], unit: str) -> str:
+def _closed_summary(doc: Mapping[str, Any]) -> str:
     s = doc["stages"][-1]
     cp = doc["conditional_power"]
     k, kmax = doc["look"], len(doc["boundaries"])
@@ -136,7 +136,7 @@ def render_interim(protocol: Protocol, doc: Mapping[str, Any], *, results: Trial
         arms = {a.code: a.label for a in protocol.arms}
         sections: list[dict[str, Any]] = [
             {"id": "interim", "title": "Interim analysis (closed: by arm)", "intro": design,
-             "html": _closed_summary(doc, unit),
+             "html": _closed_summary(doc),
              "content": [_table(stage_table(doc, arms), "The primary endpoint at each look"),
                          _figure(boundary_fig, "Efficacy (and futility) boundaries on the Z scale and the "
                                                "observed stratified log-rank statistic."),

@@ -57,6 +57,17 @@ def _row_date(frame: pd.DataFrame, domain: str) -> str | None:
     return None
 
 
+def randomizations(ds: pd.DataFrame) -> pd.DataFrame:
+    """The DS rows recording a randomization (DSDECOD ``RANDOMIZED``, any case): who is in the trial
+    at a cut-off, by its DSSTDTC.
+
+    >>> ds = pd.DataFrame({"USUBJID": ["1", "1"], "DSDECOD": ["randomized", "COMPLETED"]})
+    >>> randomizations(ds)["USUBJID"].tolist()
+    ['1']
+    """
+    return ds[ds["DSDECOD"].astype("string").str.upper() == "RANDOMIZED"]
+
+
 def cut_at(domains: Mapping[str, pd.DataFrame], cutoff: dt.date | str) -> dict[str, pd.DataFrame]:
     """The domains as known at ``cutoff``: later subjects and rows dropped, later end dates blanked.
 
@@ -79,7 +90,7 @@ def cut_at(domains: Mapping[str, pd.DataFrame], cutoff: dt.date | str) -> dict[s
     ds = upper.get("DS")
     keep_subjects: set[str] | None = None
     if ds is not None and {"USUBJID", "DSDECOD", "DSSTDTC"} <= set(ds.columns):
-        rand = ds[ds["DSDECOD"].astype("string").str.upper() == "RANDOMIZED"]
+        rand = randomizations(ds)
         keep_subjects = set(rand.loc[~_after(rand["DSSTDTC"], day), "USUBJID"].astype(str))
     out: dict[str, pd.DataFrame] = {}
     dropped: dict[str, set[tuple[str, str]]] = {}
