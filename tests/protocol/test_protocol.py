@@ -174,3 +174,65 @@ def test_experimental_and_control_arm_one_rule(flags, expected):
     # every stage asks the protocol: analysis and design agree with it
     assert comparison_arms(p) == expected
     assert tuple(a.code for a in _arms(p)) == expected
+
+
+def three_arm_dict(control: str = "B") -> dict:
+    """PATINA with a third arm C (a copy of A) and every published comparison given per experimental arm."""
+    d = patina_dict()
+    third = json.loads(json.dumps(d["arms"][0]))
+    third.update(code="C", name="Third arm", short_name="Third")
+    d["arms"].append(third)
+    for a in d["arms"]:
+        a["experimental"] = a["code"] != control
+    d["randomization"]["block_sizes"] = [3, 6]
+    experimental = [a["code"] for a in d["arms"] if a["code"] != control]
+    for block in [d["published"], *d.get("published_earlier", [])]:
+        for name in ("pfs", "os", "dor"):
+            r = block.get(name)
+            if not r:
+                continue
+            for fld in ("hr", "hr_ci", "p_value"):
+                if fld in r:
+                    r[fld] = {code: r[fld] for code in experimental}
+    return d
+
+
+def test_three_arms_each_experimental_arm_against_the_control():
+    p = protocol_from_dict(three_arm_dict())
+    assert p.comparisons == [("A", "B"), ("C", "B")]
+    assert p.control_arm == "B"
+    assert p.published.pfs.hr_for("C") == 0.75 and p.published.pfs.hr_ci_for("A") == (0.59, 0.96)
+    with pytest.raises(ValueError, match="3 arms.*A vs B, C vs B"):
+        p.experimental_arm
+    # the control need not be listed last
+    assert protocol_from_dict(three_arm_dict(control="A")).comparisons == [("B", "A"), ("C", "A")]
+
+
+def test_two_arm_comparisons_follow_the_one_rule():
+    p = load_protocol("patina")
+    assert p.comparisons == [(p.experimental_arm, p.control_arm)] == [("A", "B")]
+    assert p.published.pfs.hr_for("A") == p.published.pfs.hr == 0.75
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["arms"][2].update(experimental=False),
+     "arms: with 3 arms, flag every arm but the control.*not flagged: \\['B', 'C'\\]"),
+    (lambda d: d["published"]["pfs"].update(hr=0.7),
+     "published.pfs.hr: with 3 arms give one value per experimental arm.*\\['A', 'C'\\]"),
+    (lambda d: d["published"]["pfs"]["hr_ci"].update(B=[0.5, 0.9]),
+     "published.pfs.hr_ci: 'B' is the control arm"),
+    (lambda d: d["published"]["os"]["hr"].update(D=0.9),
+     "published.os.hr: arm 'D' is not one of the protocol's arms"),
+])
+def test_three_arm_protocol_errors_name_the_field(edit, message):
+    d = three_arm_dict()
+    edit(d)
+    with pytest.raises(ProtocolError, match=message):
+        protocol_from_dict(d)
+
+
+def test_two_arm_comparison_figures_are_single_values():
+    d = patina_dict()
+    d["published"]["pfs"]["hr"] = {"A": 0.75}
+    with pytest.raises(ProtocolError, match="published.pfs.hr: a two-arm trial has one comparison"):
+        protocol_from_dict(d)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -315,17 +315,52 @@ class Landmark(_Model):
     rate: PerArm
 
 
+PositiveFloat = Annotated[float, Field(gt=0)]
+Probability = Annotated[float, Field(gt=0, le=1)]
+
+
 class TimeToEventResult(_Model):
+    """A published time-to-event endpoint.
+
+    ``hr``, ``hr_ci`` and ``p_value`` are one value in a two-arm trial, or one value per
+    experimental arm (keyed by its code, each against the control arm) in a trial of three or
+    more arms. Read them through :meth:`hr_for`, :meth:`hr_ci_for` and :meth:`p_value_for`,
+    which answer both forms.
+
+    >>> r = TimeToEventResult(hr={"B": 0.8, "C": 0.7}, hr_ci={"B": (0.6, 1.05), "C": (0.5, 0.9)})
+    >>> r.hr_for("C"), r.hr_ci_for("C"), r.p_value_for("C")
+    (0.7, (0.5, 0.9), None)
+    """
+
     median: PerArm = {}
     median_ci: PerArmInterval = {}
     events: PerArm = {}
-    hr: float | None = Field(default=None, gt=0)
-    hr_ci: tuple[float, float] | None = None
+    hr: PositiveFloat | dict[str, PositiveFloat] | None = None
+    hr_ci: tuple[float, float] | PerArmInterval | None = None
     hr_stratified: bool = True
-    p_value: float | None = Field(default=None, gt=0, le=1)
+    p_value: Probability | dict[str, Probability] | None = None
     p_sided: Literal[1, 2] = 2
     p_stratified: bool = True
     landmarks: list[Landmark] = []
+
+    def hr_for(self, arm: str) -> float | None:
+        """The published hazard ratio of experimental arm ``arm`` against the control."""
+        return _per_comparison(self.hr, arm)
+
+    def hr_ci_for(self, arm: str) -> tuple[float, float] | None:
+        """The published confidence interval of :meth:`hr_for`."""
+        return _per_comparison(self.hr_ci, arm)
+
+    def p_value_for(self, arm: str) -> float | None:
+        """The published p-value of experimental arm ``arm`` against the control (``p_sided``-sided)."""
+        return _per_comparison(self.p_value, arm)
+
+
+def _per_comparison(value, arm: str):
+    """One comparison's published figure: the value itself in a two-arm trial, else the arm's entry."""
+    if isinstance(value, dict):
+        return value.get(arm)
+    return value
 
 
 class BinaryResult(_Model):
@@ -459,11 +494,14 @@ class Protocol(_Model):
             for i, b in enumerate(self.randomization.block_sizes):
                 if b % total:
                     problems.append(f"randomization.block_sizes[{i}]: {b} is not a multiple of the allocation ratio sum ({total})")
+        problems.extend(_comparison_problems(self.arms))
         codes = {a.code for a in self.arms}
         for label, pub in [("published", self.published)] + [
                 (f"published_earlier[{i}]", p) for i, p in enumerate(self.published_earlier)]:
             if pub is not None:
                 problems.extend(_unknown_arms(pub, codes, label))
+                if not _comparison_problems(self.arms):
+                    problems.extend(_comparison_figures(pub, self.arms, label))
                 problems.extend(_unknown_levels(pub, self.stratification_factors, label))
         if self.edc is not None:
             cycles = {d.cycle_length_days for a in self.arms for d in a.regimen}
@@ -481,24 +519,47 @@ class Protocol(_Model):
 
     @property
     def experimental_arm(self) -> str:
-        """Code of the experimental arm: the one arm flagged ``experimental``, else the first arm listed.
+        """Code of the experimental arm of a two-arm trial: the one arm flagged ``experimental``,
+        else the first arm listed.
 
         The one rule every stage uses (hazard ratios, differences and simulated effects are
-        experimental vs :attr:`control_arm`).
+        experimental vs :attr:`control_arm`). A trial of three or more arms has one experimental
+        arm per comparison: ask :attr:`comparisons`.
 
         >>> from oncotrial.protocol import load_protocol
         >>> p = load_protocol("patina")
         >>> p.experimental_arm, p.control_arm
         ('A', 'B')
         """
+        if len(self.arms) != 2:
+            raise ValueError(f"arms: the protocol has {len(self.arms)} arms, so it has one experimental arm "
+                             f"per comparison ({', '.join(f'{e} vs {c}' for e, c in self.comparisons)}), not one")
         flagged = [a.code for a in self.arms if a.experimental]
         return flagged[0] if len(flagged) == 1 else self.arms[0].code
 
     @property
     def control_arm(self) -> str:
-        """Code of the control arm: the first arm listed that is not :attr:`experimental_arm`."""
-        exp = self.experimental_arm
-        return next(a.code for a in self.arms if a.code != exp)
+        """Code of the control arm. Two arms: the arm that is not :attr:`experimental_arm`. Three or
+        more: the one arm not flagged ``experimental`` (validation makes sure there is exactly one)."""
+        if len(self.arms) == 2:
+            exp = self.experimental_arm
+            return next(a.code for a in self.arms if a.code != exp)
+        return next(a.code for a in self.arms if not a.experimental)
+
+    @property
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The (experimental, control) pairs every hazard ratio and difference is for, in the
+        order the arms are listed: one pair in a two-arm trial, each experimental arm against
+        the control arm in a trial of three or more arms.
+
+        >>> from oncotrial.protocol import load_protocol
+        >>> load_protocol("patina").comparisons
+        [('A', 'B')]
+        """
+        if len(self.arms) == 2:
+            return [(self.experimental_arm, self.control_arm)]
+        control = self.control_arm
+        return [(a.code, control) for a in self.arms if a.code != control]
 
     def arm(self, code: str) -> Arm:
         for a in self.arms:
@@ -544,6 +605,43 @@ class Protocol(_Model):
         return {n: self.factor(n).codes for n in chosen}
 
 
+def _comparison_problems(arms: list[Arm]) -> list[str]:
+    """A trial of three or more arms names its comparisons by flagging every arm but the control."""
+    if len(arms) == 2:
+        return []
+    controls = [a.code for a in arms if not a.experimental]
+    if len(controls) == 1:
+        return []
+    return [f"arms: with {len(arms)} arms, flag every arm but the control `experimental = true` "
+            f"(each experimental arm is compared with the control); arms not flagged: {controls}"]
+
+
+def _comparison_figures(pub: Published, arms: list[Arm], label: str) -> list[str]:
+    """Hazard ratios, their CIs and p-values are per comparison: one value with two arms, one per
+    experimental arm (never the control) with more."""
+    control = next(a.code for a in arms if not a.experimental) if len(arms) > 2 else None
+    experimental = [a.code for a in arms if a.code != control] if control else None
+    out: list[str] = []
+    for name in ("pfs", "os", "dor"):
+        r = getattr(pub, name)
+        if r is None:
+            continue
+        for fld in ("hr", "hr_ci", "p_value"):
+            v = getattr(r, fld)
+            path = f"{label}.{name}.{fld}"
+            if v is None:
+                continue
+            if control is None:
+                if isinstance(v, dict):
+                    out.append(f"{path}: a two-arm trial has one comparison; give one value, not one per arm")
+            elif not isinstance(v, dict):
+                out.append(f"{path}: with {len(arms)} arms give one value per experimental arm, "
+                           f"keyed by its code (each against control {control!r}): {experimental}")
+            elif control in v:
+                out.append(f"{path}: {control!r} is the control arm; the keys are the experimental arms {experimental}")
+    return out
+
+
 def _unknown_arms(pub: Published, codes: set[str], label: str) -> list[str]:
     """Per-arm dicts in a published block must use the protocol's arm codes."""
     out: list[str] = []
@@ -559,6 +657,9 @@ def _unknown_arms(pub: Published, codes: set[str], label: str) -> list[str]:
         if r is not None:
             for fld in ("median", "median_ci", "events"):
                 check(f"{label}.{name}.{fld}", getattr(r, fld))
+            for fld in ("hr", "hr_ci", "p_value"):
+                if isinstance(getattr(r, fld), dict):
+                    check(f"{label}.{name}.{fld}", getattr(r, fld))
             for j, lm in enumerate(r.landmarks):
                 check(f"{label}.{name}.landmarks[{j}].rate", lm.rate)
     for name in ("orr", "cbr"):
