@@ -38,6 +38,7 @@ from oncotrial.collect import Casebook, run_edit_checks, sdtm_to_casebooks
 from oncotrial.collect.from_sdtm import unmapped_summary
 from oncotrial.collect.records import FormRecord
 from oncotrial.protocol import Protocol, load_protocol
+from oncotrial.sdtm.cutoff import randomizations
 
 Progress = Callable[[str], None]
 # Monitor clients verifying at once, a site each: enough to keep the single server process busy
@@ -85,7 +86,7 @@ def _randomizations(sdtm: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     dm = sdtm["DM"][["USUBJID", "SITEID", "COUNTRY", "ARMCD"]].astype(str).copy()
     dm["_order"] = range(len(dm))
     ds = sdtm["DS"]
-    rand = ds[ds["DSDECOD"].astype(str) == "RANDOMIZED"][["USUBJID", "DSSTDTC"]].astype(str)
+    rand = randomizations(ds)[["USUBJID", "DSSTDTC"]].astype(str)
     dm = dm.merge(rand.rename(columns={"DSSTDTC": "RANDDT"}), on="USUBJID", how="left")
     supp = sdtm.get("SUPPDM")
     if supp is not None:
