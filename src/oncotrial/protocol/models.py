@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from oncotrial.protocol.edc import Code, CodeList, Edc, edc_problems
+from oncotrial.protocol.published_checks import published_problems
 
 DAYS_PER_MONTH = 30.4375
 """Days in an average month: the conversion every time in months uses."""
@@ -500,6 +501,7 @@ class Protocol(_Model):
                 (f"published_earlier[{i}]", p) for i, p in enumerate(self.published_earlier)]:
             if pub is not None:
                 problems.extend(_unknown_arms(pub, codes, label))
+                problems.extend(published_problems(pub, label))
                 if not _comparison_problems(self.arms):
                     problems.extend(_comparison_figures(pub, self.arms, label))
                 problems.extend(_unknown_levels(pub, self.stratification_factors, label))
