@@ -62,6 +62,32 @@ class ArmTimeToEvent(_Result):
 
 
 @dataclass(frozen=True)
+class HazardComparison(_Result):
+    """One experimental arm vs the control: Cox hazard ratio with its CI and the log-rank test.
+
+    Fitted on the patients of these two arms only (pairwise, as multi-arm trial reports do);
+    ``logrank_z`` is the experimental arm's signed (O - E) / sqrt(V); ``n`` and ``events`` count
+    the two arms' patients.
+    """
+
+    experimental: str
+    control: str
+    hr: float
+    hr_lower: float
+    hr_upper: float
+    hr_stratified: bool
+    logrank_chisq: float
+    logrank_p: float
+    logrank_z: float
+    logrank_stratified: bool
+    n: int
+    events: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([self.to_dict()])
+
+
+@dataclass(frozen=True)
 class TimeToEventAnalysis(_Result):
     """One time-to-event endpoint: per-arm Kaplan-Meier summaries and the comparison.
 
@@ -69,6 +95,10 @@ class TimeToEventAnalysis(_Result):
     ``logrank_z`` is the experimental arm's signed statistic (O - E) / sqrt(V), negative when it
     has fewer events than expected (``logrank_z ** 2 == logrank_chisq``).
     ``curves`` holds each arm's Kaplan-Meier table (in ``unit``) for the figures.
+    ``comparisons`` holds one :class:`HazardComparison` per experimental arm vs the control
+    (``Protocol.comparisons``). With two arms the top-level hr/logrank fields equal its one
+    entry; with three or more arms ``experimental`` is "" and those fields are NaN (there is no
+    single comparison): read them through :meth:`comparison`.
     """
 
     paramcd: str
@@ -91,12 +121,21 @@ class TimeToEventAnalysis(_Result):
     maturity: float
     logrank_z: float = float("nan")
     curves: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, metadata={"json": False})
+    comparisons: tuple[HazardComparison, ...] = ()
 
     def arm(self, code: str) -> ArmTimeToEvent:
         for a in self.arms:
             if a.arm == code:
                 return a
         raise KeyError(f"arm {code!r} not in {self.paramcd} results")
+
+    def comparison(self, experimental: str) -> HazardComparison:
+        """The comparison of ``experimental`` with the control."""
+        for c in self.comparisons:
+            if c.experimental == experimental:
+                return c
+        known = ", ".join(f"{c.experimental} vs {c.control}" for c in self.comparisons) or "none"
+        raise KeyError(f"no {self.paramcd} comparison for experimental arm {experimental!r}; known: {known}")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per arm: n, events, median and CI, and each landmark rate."""

@@ -9,7 +9,7 @@ import pandas as pd
 
 from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, comparison_arms, days_to_unit, require_columns,
                                          one_per_subject, strata_columns)
-from oncotrial.analysis.results import ArmTimeToEvent, Landmark, TimeToEventAnalysis
+from oncotrial.analysis.results import ArmTimeToEvent, HazardComparison, Landmark, TimeToEventAnalysis
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.stats import cox, km, logrank
 
@@ -71,29 +71,62 @@ def hazard_ratio(frame: pd.DataFrame, experimental: str, strata: Sequence[str], 
     return float(fit.hr["TRT"]), float(fit.hr_ci.loc["TRT", "lower"]), float(fit.hr_ci.loc["TRT", "upper"])
 
 
+def compare_arms(frame: pd.DataFrame, protocol: Protocol, experimental: str, control: str,
+                 strata: Sequence[str]) -> HazardComparison:
+    """Cox HR (stratified per the plan) and log-rank test of ``experimental`` vs ``control``.
+
+    Only the two arms' rows of ``frame`` (from :func:`tte_frame`) enter, so with three
+    or more arms each comparison is pairwise.
+    """
+    a = protocol.analysis
+    pair = frame[frame["ARM"].isin([experimental, control])]
+    hr_strata = tuple(strata) if a.hr_model == "stratified_cox" else ()
+    hr, lo, hi = hazard_ratio(pair, experimental, hr_strata, conf_level=a.conf_level, ties=a.ties)
+    lr_strata = tuple(strata) if a.primary_test == "stratified_logrank" else ()
+    chisq = p = z = NAN
+    if pair["ARM"].nunique() == 2:
+        s = pair[list(lr_strata)].astype(str).agg("|".join, axis=1).to_numpy() if lr_strata else None
+        lr = logrank(pair["TIME"].to_numpy(), pair["EVENT"].to_numpy(), pair["ARM"].to_numpy(), strata=s)
+        chisq, p, z = float(lr.chisq), float(lr.p_value), lr.z(experimental)
+    return HazardComparison(experimental=experimental, control=control, hr=hr, hr_lower=lo, hr_upper=hi,
+                            hr_stratified=bool(hr_strata), logrank_chisq=chisq, logrank_p=p, logrank_z=z,
+                            logrank_stratified=bool(lr_strata), n=int(len(pair)), events=int(pair["EVENT"].sum()))
+
+
 def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protocol, paramcd: str, *,
                           label: str = "", stratified: bool = True,
                           landmarks: Sequence[float] | None = None) -> TimeToEventAnalysis:
     """Analyse one ADTTE parameter per the protocol's plan.
 
     Per arm: Kaplan-Meier median with its CI (``analysis.km_conf_type``) and the
-    rate at each landmark. Between arms: the Cox hazard ratio (experimental vs
-    control; stratified by ``analysis.stratify_by`` when ``hr_model`` is
-    ``stratified_cox`` and ``stratified``) and the two-sided log-rank p
-    (stratified likewise when ``primary_test`` is ``stratified_logrank``).
+    rate at each landmark. Between arms, per ``protocol.comparisons`` pair: the Cox
+    hazard ratio (experimental vs control; stratified by ``analysis.stratify_by``
+    when ``hr_model`` is ``stratified_cox`` and ``stratified``) and the two-sided
+    log-rank p (stratified likewise when ``primary_test`` is ``stratified_logrank``).
+    With three or more arms each comparison is fitted on the patients of its two
+    arms only (pairwise, as multi-arm trial reports do), the arms are listed in
+    protocol order, and the top-level hr/logrank fields are NaN (read
+    ``res.comparison(code)``); with two arms they equal ``comparisons[0]``.
 
     Example
     -------
     >>> res = analyze_time_to_event(adsl, adtte, load_protocol("patina"), "PFS")  # doctest: +SKIP
     >>> res.arm("A").median, res.hr                                                # doctest: +SKIP
+    >>> res.comparison("A").logrank_p == res.logrank_p                             # doctest: +SKIP
     """
     a = protocol.analysis
-    experimental, control = comparison_arms(protocol)
+    pairs = [tuple(c) for c in protocol.comparisons]
+    if len(protocol.arms) == 2:
+        experimental, control = comparison_arms(protocol)
+        order: tuple[str, ...] = (experimental, control)
+    else:
+        experimental, control = "", protocol.control_arm
+        order = tuple(protocol.arm_codes)
     strata = tuple(a.stratify_by) if stratified else ()
     frame = tte_frame(adsl, adtte, protocol, paramcd, strata=strata)
     times = list(landmark_times(protocol) if landmarks is None else landmarks)
     arms, curves = [], {}
-    for code in (experimental, control):
+    for code in order:
         sub = frame[frame["ARM"] == code]
         if sub.empty:
             arms.append(ArmTimeToEvent(code, 0, 0, NAN, NAN, NAN, tuple(Landmark(t, NAN, NAN, NAN, 0) for t in times)))
@@ -107,17 +140,17 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
         arms.append(ArmTimeToEvent(code, int(len(sub)), int(sub["EVENT"].sum()), float(fit.median),
                                    float(fit.median_ci[0]), float(fit.median_ci[1]), lms))
         curves[code] = fit.table.copy()
-    hr_strata = strata if a.hr_model == "stratified_cox" else ()
-    hr, lo, hi = hazard_ratio(frame, experimental, hr_strata, conf_level=a.conf_level, ties=a.ties)
-    lr_strata = strata if a.primary_test == "stratified_logrank" else ()
-    chisq = p = z = NAN
-    if frame["ARM"].nunique() == 2:
-        s = frame[list(lr_strata)].astype(str).agg("|".join, axis=1).to_numpy() if lr_strata else None
-        lr = logrank(frame["TIME"].to_numpy(), frame["EVENT"].to_numpy(), frame["ARM"].to_numpy(), strata=s)
-        chisq, p, z = float(lr.chisq), float(lr.p_value), lr.z(experimental)
+    comparisons = tuple(compare_arms(frame, protocol, e, c, strata) for e, c in pairs)
+    # With k arms no single comparison is "the" one: NaN rather than a pick among them.
+    top = comparisons[0] if len(protocol.arms) == 2 else None
+    hr_stratified = a.hr_model == "stratified_cox" and bool(strata)
+    lr_stratified = a.primary_test == "stratified_logrank" and bool(strata)
     n, ev = int(len(frame)), int(frame["EVENT"].sum())
     return TimeToEventAnalysis(
         paramcd=paramcd, label=label or paramcd, unit=a.time_unit, conf_level=a.conf_level,
-        experimental=experimental, control=control, arms=tuple(arms), hr=hr, hr_lower=lo, hr_upper=hi,
-        hr_stratified=bool(hr_strata), logrank_chisq=chisq, logrank_p=p, logrank_stratified=bool(lr_strata),
-        strata=tuple(strata), n=n, events=ev, maturity=ev / n if n else NAN, logrank_z=z, curves=curves)
+        experimental=experimental, control=control, arms=tuple(arms),
+        hr=top.hr if top else NAN, hr_lower=top.hr_lower if top else NAN, hr_upper=top.hr_upper if top else NAN,
+        hr_stratified=hr_stratified, logrank_chisq=top.logrank_chisq if top else NAN,
+        logrank_p=top.logrank_p if top else NAN, logrank_stratified=lr_stratified,
+        strata=tuple(strata), n=n, events=ev, maturity=ev / n if n else NAN,
+        logrank_z=top.logrank_z if top else NAN, curves=curves, comparisons=comparisons)
