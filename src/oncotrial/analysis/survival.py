@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, comparison_arms, days_to_unit, require_columns,
+from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, days_to_unit, require_columns,
                                          one_per_subject, strata_columns)
 from oncotrial.analysis.results import ArmTimeToEvent, HazardComparison, Landmark, TimeToEventAnalysis
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
@@ -115,13 +115,10 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
     >>> res.comparison("A").logrank_p == res.logrank_p                             # doctest: +SKIP
     """
     a = protocol.analysis
-    pairs = [tuple(c) for c in protocol.comparisons]
-    if len(protocol.arms) == 2:
-        experimental, control = comparison_arms(protocol)
-        order: tuple[str, ...] = (experimental, control)
-    else:
-        experimental, control = "", protocol.control_arm
-        order = tuple(protocol.arm_codes)
+    pairs = protocol.comparisons
+    two_arms = len(protocol.arms) == 2
+    experimental, control = pairs[0] if two_arms else ("", protocol.control_arm)
+    order = (experimental, control) if two_arms else tuple(protocol.arm_codes)
     strata = tuple(a.stratify_by) if stratified else ()
     frame = tte_frame(adsl, adtte, protocol, paramcd, strata=strata)
     times = list(landmark_times(protocol) if landmarks is None else landmarks)
@@ -142,15 +139,13 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
         curves[code] = fit.table.copy()
     comparisons = tuple(compare_arms(frame, protocol, e, c, strata) for e, c in pairs)
     # With k arms no single comparison is "the" one: NaN rather than a pick among them.
-    top = comparisons[0] if len(protocol.arms) == 2 else None
-    hr_stratified = a.hr_model == "stratified_cox" and bool(strata)
-    lr_stratified = a.primary_test == "stratified_logrank" and bool(strata)
+    top = comparisons[0] if two_arms else None
     n, ev = int(len(frame)), int(frame["EVENT"].sum())
     return TimeToEventAnalysis(
         paramcd=paramcd, label=label or paramcd, unit=a.time_unit, conf_level=a.conf_level,
         experimental=experimental, control=control, arms=tuple(arms),
         hr=top.hr if top else NAN, hr_lower=top.hr_lower if top else NAN, hr_upper=top.hr_upper if top else NAN,
-        hr_stratified=hr_stratified, logrank_chisq=top.logrank_chisq if top else NAN,
-        logrank_p=top.logrank_p if top else NAN, logrank_stratified=lr_stratified,
+        hr_stratified=comparisons[0].hr_stratified, logrank_chisq=top.logrank_chisq if top else NAN,
+        logrank_p=top.logrank_p if top else NAN, logrank_stratified=comparisons[0].logrank_stratified,
         strata=tuple(strata), n=n, events=ev, maturity=ev / n if n else NAN,
         logrank_z=top.logrank_z if top else NAN, curves=curves, comparisons=comparisons)
