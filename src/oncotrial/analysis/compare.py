@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults, _Result
+from oncotrial.analysis.results import HazardComparison, TimeToEventAnalysis, TrialResults, _Result
 from oncotrial.protocol import Protocol, Published
+from oncotrial.protocol.models import TimeToEventResult
 
 NAN = float("nan")
 
@@ -69,12 +70,35 @@ def _landmark(res: TimeToEventAnalysis | None, arm: str, time: float) -> float:
     return NAN
 
 
-def one_sided_p(res: TimeToEventAnalysis) -> float:
+def one_sided_p(res: TimeToEventAnalysis | HazardComparison) -> float:
     """One-sided log-rank p for benefit of the experimental arm, from the two-sided chi-square."""
     if not np.isfinite(res.logrank_chisq):
         return NAN
     z = np.sqrt(res.logrank_chisq) * (-1.0 if res.hr < 1 else 1.0)
     return float(sps.norm.cdf(z))
+
+
+def published_comparisons(result: TimeToEventResult, protocol: Protocol
+                          ) -> list[tuple[str, str, float | None, tuple[float, float] | None, float | None]]:
+    """The published hazard ratio, its CI and p of one endpoint per comparison, as
+    (arm label, experimental arm, hr, hr_ci, p_value): the label is "" with two arms (one comparison,
+    as the tables have always shown it) and the experimental arm's code with three or more.
+
+    Example
+    -------
+    >>> published_comparisons(load_protocol("patina").published.pfs, load_protocol("patina"))  # doctest: +SKIP
+    [('', 'A', 0.75, (0.59, 0.96), 0.02)]
+    """
+    pairs = protocol.comparisons
+    return [("" if len(pairs) == 1 else e, e, result.hr_for(e), result.hr_ci_for(e), result.p_value_for(e))
+            for e, _ in pairs]
+
+
+def _comparison(res: TimeToEventAnalysis | None, experimental: str) -> HazardComparison | TimeToEventAnalysis | None:
+    if res is None:
+        return None
+    # results built before k-arm comparisons existed carry only the top-level (two-arm) fields
+    return res.comparison(experimental) if res.comparisons else res
 
 
 def compare_published(results: TrialResults, published: Published, protocol: Protocol) -> Comparison:
@@ -115,17 +139,20 @@ def compare_published(results: TrialResults, published: Published, protocol: Pro
         for arm, (lo, hi) in pub.median_ci.items():
             add(title, f"Median, lower {ci}", arm, lo, _arm_tte(res, arm, "median_lower"), "time", f"{E} median lower CI")
             add(title, f"Median, upper {ci}", arm, hi, _arm_tte(res, arm, "median_upper"), "time", f"{E} median upper CI")
-        if pub.hr is not None:
-            add(title, "Hazard ratio" + (" (stratified)" if pub.hr_stratified and key != "dor" else ""), "",
-                pub.hr, res.hr if res else NAN, "ratio", f"{E} HR")
-        if pub.hr_ci is not None:
-            add(title, f"Hazard ratio, lower {ci}", "", pub.hr_ci[0], res.hr_lower if res else NAN, "ratio",
-                f"{E} HR lower CI")
-            add(title, f"Hazard ratio, upper {ci}", "", pub.hr_ci[1], res.hr_upper if res else NAN, "ratio",
-                f"{E} HR upper CI")
-        if pub.p_value is not None:
-            rep = NAN if res is None else (res.logrank_p if pub.p_sided == 2 else one_sided_p(res))
-            add(title, f"Log-rank p ({pub.p_sided}-sided)", "", pub.p_value, rep, "p", f"{E} p ({pub.p_sided}-sided)")
+        for label, exp, hr, hr_ci, p_value in published_comparisons(pub, protocol):
+            c = _comparison(res, exp)
+            if hr is not None:
+                add(title, "Hazard ratio" + (" (stratified)" if pub.hr_stratified and key != "dor" else ""), label,
+                    hr, c.hr if c else NAN, "ratio", f"{E} HR")
+            if hr_ci is not None:
+                add(title, f"Hazard ratio, lower {ci}", label, hr_ci[0], c.hr_lower if c else NAN, "ratio",
+                    f"{E} HR lower CI")
+                add(title, f"Hazard ratio, upper {ci}", label, hr_ci[1], c.hr_upper if c else NAN, "ratio",
+                    f"{E} HR upper CI")
+            if p_value is not None:
+                rep = NAN if c is None else (c.logrank_p if pub.p_sided == 2 else one_sided_p(c))
+                add(title, f"Log-rank p ({pub.p_sided}-sided)", label, p_value, rep, "p",
+                    f"{E} p ({pub.p_sided}-sided)")
         for lm in pub.landmarks:
             for arm, v in lm.rate.items():
                 add(title, f"Rate at {lm.time:g} {published.time_unit}", arm, v, _landmark(res, arm, lm.time), "percent",

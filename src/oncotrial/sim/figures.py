@@ -21,7 +21,7 @@ from oncotrial.protocol import Protocol
 
 def published_figures(protocol: Protocol) -> pd.DataFrame:
     """The published block as rows: figure, arm, published (NaN for a bound given as NE), decimals."""
-    from oncotrial.analysis.compare import baseline_level_name, event_label
+    from oncotrial.analysis.compare import baseline_level_name, event_label, published_comparisons
 
     pub = protocol.published
     if pub is None:
@@ -47,13 +47,14 @@ def published_figures(protocol: Protocol) -> pd.DataFrame:
             add(f"{E} median upper CI", a, hi)
         for a, v in r.events.items():
             add(f"{E} events (n)", a, v)
-        if r.hr is not None:
-            add(f"{E} HR", "", r.hr)
-        if r.hr_ci is not None:
-            add(f"{E} HR lower CI", "", r.hr_ci[0])
-            add(f"{E} HR upper CI", "", r.hr_ci[1])
-        if r.p_value is not None:
-            add(f"{E} p ({r.p_sided}-sided)", "", r.p_value)
+        for label, _, hr, hr_ci, p_value in published_comparisons(r, protocol):
+            if hr is not None:
+                add(f"{E} HR", label, hr)
+            if hr_ci is not None:
+                add(f"{E} HR lower CI", label, hr_ci[0])
+                add(f"{E} HR upper CI", label, hr_ci[1])
+            if p_value is not None:
+                add(f"{E} p ({r.p_sided}-sided)", label, p_value)
         for lm in r.landmarks:
             for a, v in lm.rate.items():
                 add(f"{E} rate at {lm.time:g} months (%)", a, v)

@@ -198,28 +198,71 @@ def with_dropouts(limit: np.ndarray, omega: float, order: np.ndarray, frac: np.n
     return out
 
 
-def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[str, CurveTarget],
-                   hr: HRTarget, strata: np.ndarray | None, seed: int, conf_level: float = 0.95,
-                   tries: int = 30, min_drop_day: float = 2) -> TTEResult:
-    """Both arms' event times, with the control arm's early shape, the tail hazard and the share of
-    patients censored early (withdrawal) searched so that the stratified Cox HR and CI come out as published.
+def _pair(arm: np.ndarray, experimental: str, control: str) -> np.ndarray | None:
+    """Rows of one comparison; None when every row is in it (two arms: no copy)."""
+    m = (arm == experimental) | (arm == control)
+    return None if m.all() else m
 
-    Returns the best attempt (fewest published figures missed) and, in ``limit_used``, each patient's
-    censoring limit after withdrawals.
+
+def pair_hr(time: np.ndarray, event: np.ndarray, arm: np.ndarray, experimental: str, control: str,
+            strata: np.ndarray | None, conf_level: float = 0.95) -> tuple[float, float, float]:
+    """(HR, lower, upper) of ``experimental`` vs ``control`` on those two arms' patients (pairwise, as analysed)."""
+    m = _pair(arm, experimental, control)
+    if m is None:
+        return cox_hr(time, event, (arm == experimental).astype(float), strata, conf_level)
+    return cox_hr(time[m], event[m], (arm[m] == experimental).astype(float),
+                  None if strata is None else strata[m], conf_level)
+
+
+def pair_logrank_p(time: np.ndarray, event: np.ndarray, arm: np.ndarray, experimental: str, control: str,
+                   strata: np.ndarray | None, sided: int = 2) -> float:
+    """The log-rank p of one comparison, on its two arms' patients."""
+    m = _pair(arm, experimental, control)
+    if m is None:
+        return logrank_p(time, event, (arm == experimental).astype(float), strata, sided)
+    return logrank_p(time[m], event[m], (arm[m] == experimental).astype(float),
+                     None if strata is None else strata[m], sided)
+
+
+def hr_misses(time: np.ndarray, event: np.ndarray, arm: np.ndarray, control: str, hr: dict[str, HRTarget],
+              strata: np.ndarray | None, conf_level: float = 0.95, *, with_p: bool = False) -> float:
+    """Summed :meth:`HRTarget.misses` over the comparisons (experimental arm -> its published target)."""
+    out = 0.0
+    for e, tg in hr.items():
+        if tg.hr is None and tg.lower is None and tg.upper is None and tg.p is None:
+            continue
+        h = pair_hr(time, event, arm, e, control, strata, conf_level)
+        p = pair_logrank_p(time, event, arm, e, control, strata, tg.p_sided) if with_p and tg.p is not None else None
+        out += tg.misses(*h, p)
+    return out
+
+
+def build_arms(limit_fn, arm: np.ndarray, control: str, targets: dict[str, CurveTarget],
+               hr: dict[str, HRTarget], strata: np.ndarray | None, seed: int, conf_level: float = 0.95,
+               tries: int = 30, min_drop_day: float = 2) -> TTEResult:
+    """Every arm's event times, with the control arm's early shape, the tail hazard and the share of
+    patients censored early (withdrawal) searched so that each comparison's stratified Cox HR and CI
+    (``hr``: experimental arm -> published target, fitted on that arm and the control) come out as published.
+
+    ``targets`` holds every arm's curve (the experimental arms first, in comparison order, then the
+    control: the order draws the random streams). Returns the best attempt (fewest published figures
+    missed) and, in ``limit_used``, each patient's censoring limit after withdrawals.
     """
     rng = np.random.default_rng(seed)
-    masks = {a: arm == a for a in (exp, ctl)}
-    shapes = {a: Shape() for a in (exp, ctl)}
-    base_seeds = {a: int(rng.integers(2**31)) for a in (exp, ctl)}
+    codes = list(targets)
+    ctl = control
+    masks = {a: arm == a for a in codes}
+    shapes = {a: Shape() for a in codes}
+    base_seeds = {a: int(rng.integers(2**31)) for a in codes}
     n = arm.size
     drop_order = rng.permutation(n)
     drop_frac = rng.uniform(0.1, 0.95, n)
+    searched = any(t.hr is not None for t in hr.values())
 
     def limits(omega: float) -> np.ndarray:
         return with_dropouts(limit_fn(0), omega, drop_order, drop_frac, min_drop_day)
 
     limit = limits(0.0)
-    trt = (arm == exp).astype(float)
 
     def assemble(parts: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
         time = np.zeros(n)
@@ -229,20 +272,20 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
             event[masks[a]] = e
         return time, event
 
-    for a in (exp, ctl):
+    for a in codes:
         build_arm(limit[masks[a]], targets[a], shapes[a], base_seeds[a], conf_level)
 
     def evaluate(alpha_c: float, tail: float, omega: float) -> float:
         lim = limits(omega)
-        sh = {a: Shape(shapes[a].alpha, tail, shapes[a].s_lo, shapes[a].s_hi) for a in (exp, ctl)}
+        sh = {a: Shape(shapes[a].alpha, tail, shapes[a].s_lo, shapes[a].s_hi) for a in codes}
         sh[ctl].alpha = alpha_c
         parts = {a: build_arm(lim[masks[a]], targets[a], sh[a], base_seeds[a], conf_level, fit_bands=0)
-                 for a in (exp, ctl)}
+                 for a in codes}
         t, e = assemble(parts)
-        return hr.misses(*cox_hr(t, e, trt, strata, conf_level))
+        return hr_misses(t, e, arm, ctl, hr, strata, conf_level)
 
     best = (np.inf, 0.5, 1.0, 0.0)
-    if hr.hr is not None:
+    if searched:
         for omega in (0.0, 0.1, 0.2):
             for alpha_c in (0.25, 0.5, 0.75):
                 for tail in (0.7, 1.4):
@@ -266,7 +309,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
             if not improved:
                 steps = [s_ / 2 for s_ in steps]
     _, alpha_c, tail, omega = best
-    for a in (exp, ctl):
+    for a in codes:
         shapes[a].tail = tail
     shapes[ctl].alpha = alpha_c
     lim = limits(omega)
@@ -274,7 +317,7 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
     best_res: tuple[float, np.ndarray, np.ndarray] | None = None
     for k in range(tries):
         parts = {}
-        for a in (exp, ctl):
+        for a in codes:
             sub = np.random.default_rng([base_seeds[a], k])
             found = None
             for j in range(20):
@@ -288,55 +331,53 @@ def build_two_arms(limit_fn, arm: np.ndarray, exp: str, ctl: str, targets: dict[
                     break
             parts[a] = found
         t, e = assemble(parts)
-        h = cox_hr(t, e, trt, strata, conf_level)
-        p = logrank_p(t, e, trt, strata, hr.p_sided) if hr.p is not None else None
-        miss = hr.misses(*h, p)
-        for a in (exp, ctl):
+        miss = hr_misses(t, e, arm, ctl, hr, strata, conf_level, with_p=True)
+        for a in codes:
             tt, ee = parts[a]
             st = km_stats_exact(tt, ee, conf_level)
             miss += sum(1 for w in ("median", "lower", "upper") if not targets[a].ok(w, getattr(st, w)))
             miss += 0 if landmarks_ok(tt, ee, targets[a], conf_level) else 1
         if best_res is None or miss < best_res[0]:
             best_res = (miss, t.copy(), e.copy(), lim.copy())
-        if hr.lower is not None and hr.upper is not None and miss > 0:
-            # steer the number of events: more withdrawals widen the CI, fewer narrow it
-            want = np.log(hr.upper / hr.lower)
-            have = np.log(h[2] / h[1])
-            omega = float(np.clip(omega + (0.01 if have < want else -0.01), 0.0, 0.6))
+        # steer the number of events: more withdrawals widen the CIs, fewer narrow them
+        widen = 0.0
+        for x, tg in hr.items():
+            if tg.lower is not None and tg.upper is not None:
+                h = pair_hr(t, e, arm, x, ctl, strata, conf_level)
+                widen += np.log(tg.upper / tg.lower) - np.log(h[2] / h[1])
+        if widen != 0.0 and miss > 0:
+            omega = float(np.clip(omega + (0.01 if widen > 0 else -0.01), 0.0, 0.6))
             lim = limits(omega)
         if miss == 0:
             break
     assert best_res is not None
     t, e, lim = best_res[1], best_res[2], best_res[3]
-    if hr.hr is not None and hr.misses(*cox_hr(t, e, trt, strata, conf_level)) > 0:
-        t, e, lim = polish_tail(t, e, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level)
+    if searched and hr_misses(t, e, arm, ctl, hr, strata, conf_level) > 0:
+        t, e, lim = polish_tail(t, e, lim, arm, ctl, targets, hr, strata, conf_level)
     return TTEResult(t, e, limit_used=lim)
 
 
-def polish_tail(time, event, lim, arm, exp, ctl, targets, hr, trt, strata, conf_level, steps: int = 10):
-    """Greedy last adjustment of the HR and its CI: turn events after every pinned time into censorings
+def polish_tail(time, event, lim, arm, control, targets, hr, strata, conf_level, steps: int = 10):
+    """Greedy last adjustment of the HRs and their CIs: turn events after every pinned time into censorings
     (new anticancer therapy), or late censorings into events, one at a time. The KM curve up to the pinned
     times -- hence medians, their CIs and landmark rates -- does not change."""
     time, event, lim = time.copy(), event.copy(), lim.copy()
     pin_day = {}
-    for a in (exp, ctl):
+    for a in targets:
         tg = targets[a]
         pts_ = [x for x in (tg.median, tg.lower, tg.upper) if x is not None and np.isfinite(x)] + [lm[0] for lm in tg.landmarks]
         pin_day[a] = (max(pts_) if pts_ else 0.0) * DAYS_PER_MONTH + 1
-    cur = hr.misses(*cox_hr(time, event, trt, strata, conf_level))
+    cur = hr_misses(time, event, arm, control, hr, strata, conf_level)
     for _ in range(steps):
         if cur == 0:
             break
         best = (cur, None)
-        for a in (exp, ctl):
+        for a in targets:
             late = np.flatnonzero((arm == a) & (time > pin_day[a]))
             for i in late[:: max(1, late.size // 25)]:
-                t2, e2 = time.copy(), event.copy()
-                if event[i]:
-                    e2[i] = False
-                else:
-                    e2[i] = True
-                m = hr.misses(*cox_hr(t2, e2, trt, strata, conf_level))
+                e2 = event.copy()
+                e2[i] = not event[i]
+                m = hr_misses(time, e2, arm, control, hr, strata, conf_level)
                 if m < best[0]:
                     best = (m, i)
         if best[1] is None:

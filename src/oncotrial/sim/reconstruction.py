@@ -24,7 +24,7 @@ from oncotrial.sim.patients import RACE_PROBS, RACES, allocation_lists, response
 from oncotrial.sim.recon_counts import best_denominator, binomial_design, count_for
 from oncotrial.sim.recon_response import plan_arm_responses
 from oncotrial.sim.recon_safety import plan_safety
-from oncotrial.sim.recon_tte import CurveTarget, HRTarget, build_two_arms, cox_hr
+from oncotrial.sim.recon_tte import CurveTarget, HRTarget, build_arms, hr_misses, pair_hr
 from oncotrial.sim.safety import exposure_rows
 from oncotrial.sim.trial import as_protocol, check_seed
 
@@ -183,11 +183,27 @@ def _strata_key(protocol: Protocol, pts: pd.DataFrame, names: list[str]) -> np.n
     return pts[[strat_col(f) for f in names]].astype(str).agg("|".join, axis=1).to_numpy()
 
 
+def _arm_codes(protocol: Protocol) -> list[str]:
+    """The experimental arms in comparison order, then the control: the order random streams are drawn in."""
+    return [e for e, _ in protocol.comparisons] + [protocol.control_arm]
+
+
+def _hr_targets(r, protocol: Protocol, *, with_p: bool = True) -> dict[str, HRTarget]:
+    """Per experimental arm, the published HR, CI (and p) of endpoint ``r`` against the control."""
+    out = {}
+    for e, _ in protocol.comparisons:
+        ci = r.hr_ci_for(e) if r is not None else None
+        out[e] = HRTarget(r.hr_for(e) if r is not None else None, ci[0] if ci else None, ci[1] if ci else None,
+                          r.p_value_for(e) if r is not None and with_p else None, r.p_sided if r is not None else 2)
+    return out
+
+
 def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int], rng: np.random.Generator) -> dict:
     """PFS, deaths, last contacts, the cut-off and responses of every patient (analysis days)."""
     pub = protocol.published
     notes: list[str] = []
-    exp, ctl = protocol.experimental_arm, protocol.control_arm
+    ctl = protocol.control_arm
+    codes = _arm_codes(protocol)
     conf = protocol.analysis.conf_level
     n = len(pts)
     arm = pts["ARMCD"].to_numpy()
@@ -211,18 +227,17 @@ def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int],
     # ---- PFS
     cbr_day = protocol.schedule.cbr_min_sd_weeks * 7
     early = {a: ((cbr_day / DAYS_PER_MONTH, min(pub.cbr.rate[a] / 100 + 1.5 / sizes[a], 0.995)),)
-             if pub.cbr is not None and a in pub.cbr.rate else () for a in (exp, ctl)}
-    targets = {a: _curve_target(pub.pfs, a, early[a]) or CurveTarget(early=early[a]) for a in (exp, ctl)}
-    for a in (exp, ctl):
+             if pub.cbr is not None and a in pub.cbr.rate else () for a in codes}
+    targets = {a: _curve_target(pub.pfs, a, early[a]) or CurveTarget(early=early[a]) for a in codes}
+    for a in codes:
         if targets[a].median is None:
-            med = (protocol.analysis.control_median_months or 12.0) / (protocol.analysis.target_hr or 1.0 if a == exp else 1.0)
+            med = (protocol.analysis.control_median_months or 12.0) / (protocol.analysis.target_hr or 1.0 if a != ctl else 1.0)
             targets[a] = CurveTarget(median=med, early=early[a])
             notes.append(f"PFS arm {a}: no published median; the design's median ({med:.1f} months) shapes the curve")
     pr = pub.pfs
-    hrt = HRTarget(pr.hr if pr else None, pr.hr_ci[0] if pr and pr.hr_ci else None,
-                   pr.hr_ci[1] if pr and pr.hr_ci else None, pr.p_value if pr else None, pr.p_sided if pr else 2)
+    hrt = _hr_targets(pr, protocol)
     strata_pfs = _strata_key(protocol, pts, protocol.analysis.stratify_by) if (pr is None or pr.hr_stratified) else None
-    res = build_two_arms(grid_limit, arm, exp, ctl, targets, hrt, strata_pfs, seed=int(rng.integers(2**31)),
+    res = build_arms(grid_limit, arm, ctl, targets, hrt, strata_pfs, seed=int(rng.integers(2**31)),
                          conf_level=conf, min_drop_day=cbr_day + interval + 1 if pub.cbr is not None else 2)
     pfs_t, pfs_e = res.time, res.event
     full_lim = grid_limit(0)
@@ -230,13 +245,13 @@ def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int],
 
     # ---- deaths: some PFS events are deaths, the rest of the deaths follow progression
     orr_ = pub.os
-    d_target = {a: int(orr_.events[a]) if orr_ is not None and a in orr_.events else None for a in (exp, ctl)}
+    d_target = {a: int(orr_.events[a]) if orr_ is not None and a in orr_.events else None for a in codes}
     death_first = np.zeros(n, dtype=bool)
-    for a in (exp, ctl):
+    for a in codes:
         ev = np.flatnonzero(pfs_e & (arm == a))
         k = int(round(0.1 * ev.size)) if d_target[a] is None else min(int(round(0.1 * ev.size)), d_target[a] // 3)
         death_first[rng.choice(ev, size=k, replace=False)] = True
-    death = _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, res.limit_used, F, d_target,
+    death = _plan_deaths(protocol, pts, arm, codes, pfs_t, pfs_e, death_first, nact, res.limit_used, F, d_target,
                          rng, conf, notes)
 
     # ---- last contact; median follow-up (reverse KM of OS) snapped onto the published value
@@ -259,10 +274,10 @@ def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int],
         last_alive = np.where(np.isfinite(death), death, last_alive)
     if orr_ is not None and orr_.hr is not None:
         os_strata = _strata_key(protocol, pts, protocol.analysis.stratify_by) if orr_.hr_stratified else None
-        hrt_os = HRTarget(orr_.hr, orr_.hr_ci[0] if orr_.hr_ci else None, orr_.hr_ci[1] if orr_.hr_ci else None)
+        hrt_os = _hr_targets(orr_, protocol, with_p=False)
         base_os = np.where(pfs_e & ~death_first, pfs_t, np.where(nact, res.limit_used + 30, np.nan))
         left = polish_deaths(death, base_os, np.minimum(F, last_alive.max()).astype(float), last_alive, death_first,
-                             arm, exp, os_strata, hrt_os, rng, conf)
+                             arm, ctl, os_strata, hrt_os, rng, conf)
         last_alive = np.where(np.isfinite(death), death, last_alive)
         if left == 0:
             notes[:] = [x for x in notes if not x.startswith("OS: no placement")]
@@ -272,7 +287,7 @@ def _plan_efficacy(protocol: Protocol, pts: pd.DataFrame, sizes: dict[str, int],
     indresp = np.where(pts[strat_col(lvl[0])].to_numpy() == lvl[1], "PR", "SD") if lvl else np.full(n, "SD", object)
     orr = pub.orr
     starts: dict[int, float] = {}
-    for a in (exp, ctl):
+    for a in codes:
         ids = np.flatnonzero(arm == a)
         if orr is not None and a in orr.rate:
             cr_pool = ids[indresp[ids] == "PR"] if lvl else ids
@@ -317,12 +332,9 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True, 
     pub = protocol.published
     if pub is None:
         raise ValueError(f"{protocol.study.id}: protocol has no 'published' block; nothing to reconstruct")
-    if len(protocol.arms) != 2:
-        raise ValueError(f"arms: reconstruction supports two-arm trials, got {len(protocol.arms)} arms")
     notes: list[str] = []
     rng = np.random.default_rng([seed, 0x2EC0])
     sizes = _sizes(protocol)
-    exp, ctl = protocol.experimental_arm, protocol.control_arm
     pts = recon_patients(protocol, sizes, rng)
     n = len(pts)
     arm = pts["ARMCD"].to_numpy()
@@ -344,7 +356,7 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True, 
     # ---- treated (safety population) and end of treatment
     treated = np.ones(n, dtype=bool)
     if pub.safety is not None:
-        for a in (exp, ctl):
+        for a in _arm_codes(protocol):
             ids = np.flatnonzero(arm == a)
             pcts = [v[a] for v in (pub.safety.any_grade, pub.safety.grade3, pub.safety.grade4, pub.safety.serious) if a in v]
             pcts += [e.percent[a] for e in pub.safety.events if a in e.percent]
@@ -393,11 +405,11 @@ def reconstruct(protocol: Protocol | str, seed: int = 0, *, check: bool = True, 
 def _plan_score(protocol: Protocol, pts: pd.DataFrame, pfs_t, pfs_e, death, last_alive, starts) -> int:
     """Published survival figures (PFS, OS, DoR, follow-up) a plan misses, computed as the analysis will."""
     from oncotrial.sim.km_target import km_stats, km_stats_exact
-    from oncotrial.sim.recon_tte import logrank_p
+    from oncotrial.sim.recon_tte import pair_logrank_p
     from oncotrial.sim.rounding import decimals_of, within_rounding
 
     pub = protocol.published
-    exp, ctl = protocol.experimental_arm, protocol.control_arm
+    codes, ctl = _arm_codes(protocol), protocol.control_arm
     arm = pts["ARMCD"].to_numpy()
     conf = protocol.analysis.conf_level
     miss = 0
@@ -416,11 +428,12 @@ def _plan_score(protocol: Protocol, pts: pd.DataFrame, pfs_t, pfs_e, death, last
         if r is None or r.hr is None:
             return 0
         strata = _strata_key(protocol, pts, protocol.analysis.stratify_by) if r.hr_stratified else None
-        h = cox_hr(t.astype(float), e, (arm == exp).astype(float), strata, conf)
-        p = logrank_p(t.astype(float), e, (arm == exp).astype(float), strata, r.p_sided) if r.p_value is not None else None
-        return int(HRTarget(r.hr, *(r.hr_ci or (None, None)), r.p_value, r.p_sided).misses(*h, p) // 1)
+        return sum(int(tg.misses(*pair_hr(t.astype(float), e, arm, x, ctl, strata, conf),
+                                 pair_logrank_p(t.astype(float), e, arm, x, ctl, strata, r.p_sided)
+                                 if tg.p is not None else None) // 1)
+                   for x, tg in _hr_targets(r, protocol).items() if tg.hr is not None)
 
-    for a in (exp, ctl):
+    for a in codes:
         m = arm == a
         miss += km_miss(pub.pfs, a, pfs_t[m], pfs_e[m])
     miss += hr_miss(pub.pfs, pfs_t, pfs_e)
@@ -432,25 +445,28 @@ def _plan_score(protocol: Protocol, pts: pd.DataFrame, pfs_t, pfs_e, death, last
     if pub.dor is not None and starts:
         idx = np.array(sorted(starts))
         dur = pfs_t[idx] - np.array([starts[i] for i in idx]) + 1
-        for a in (exp, ctl):
+        for a in codes:
             m = arm[idx] == a
             if m.any():
                 miss += km_miss(pub.dor, a, dur[m], pfs_e[idx][m])
     return int(miss)
 
 
-def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, lim, F, d_target, rng, conf, notes):
-    """Death days (NaN = alive at the last contact): exact numbers per arm, OS HR searched via the post-progression gaps."""
+def _plan_deaths(protocol, pts, arm, codes, pfs_t, pfs_e, death_first, nact, lim, F, d_target, rng, conf, notes):
+    """Death days (NaN = alive at the last contact): exact numbers per arm, OS HRs searched via the post-progression
+    gaps (the grid shares one gap and tilt among the experimental arms; the random search then moves each arm's)."""
     n = arm.size
     pub = protocol.published
     os_ = pub.os
+    ctl = protocol.control_arm
+    exps = [a for a in codes if a != ctl]
     strata = _strata_key(protocol, pts, protocol.analysis.stratify_by) if (os_ is None or os_.hr_stratified) else None
-    hrt = HRTarget(os_.hr if os_ else None, os_.hr_ci[0] if os_ and os_.hr_ci else None,
-                   os_.hr_ci[1] if os_ and os_.hr_ci else None)
+    hrt = _hr_targets(os_, protocol, with_p=False)
+    searched = any(t.hr is not None for t in hrt.values())
     base = np.where(pfs_e & ~death_first, pfs_t, np.where(nact, lim + 30, np.nan))
     unit = rng.exponential(1.0, n)
     noise = rng.random(n)
-    cands = {a: np.flatnonzero((arm == a) & np.isfinite(base)) for a in (exp, ctl)}
+    cands = {a: np.flatnonzero((arm == a) & np.isfinite(base)) for a in codes}
 
     def order_for(a: str, tilt: float) -> np.ndarray:
         # tilt > 0: later progressors die first; < 0: earlier ones
@@ -460,7 +476,7 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
 
     def deaths_for(g: dict[str, float], tilt: dict[str, float]) -> np.ndarray:
         d = np.where(death_first, pfs_t, np.nan)
-        for a in (exp, ctl):
+        for a in codes:
             need = (d_target[a] if d_target[a] is not None else int(0.3 * (arm == a).sum())) - int((death_first & (arm == a)).sum())
             o = order_for(a, tilt[a])
             day = base[o] + np.ceil(g[a] * unit[o] * DAYS_PER_MONTH)
@@ -469,20 +485,21 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
             d[ok[:max(need, 0)]] = dd[:max(need, 0)]
         return d
 
-    def os_hr(d: np.ndarray) -> tuple[float, float, float]:
+    def os_miss(d: np.ndarray) -> float:
         t = np.where(np.isfinite(d), d, F)
-        return cox_hr(t.astype(float), np.isfinite(d), (arm == exp).astype(float), strata, conf)
+        return hr_misses(t.astype(float), np.isfinite(d), arm, ctl, hrt, strata, conf)
 
-    best = (np.inf, {exp: 18.0, ctl: 18.0}, {exp: 0.0, ctl: 0.0})
-    if hrt.hr is not None:
+    best = (np.inf, {a: 18.0 for a in codes}, {a: 0.0 for a in codes})
+    if searched:
         grid = np.exp(np.linspace(np.log(2), np.log(60), 8))
         done = False
         for te in (0.0, -1.0, -2.0, 1.0):
             for tc in (0.0, 1.0, 2.0, -1.0):
                 for ge in (4.0, 16.0):
                     for gc in grid:
-                        g, tl = {exp: ge, ctl: float(gc)}, {exp: te, ctl: tc}
-                        m = hrt.misses(*os_hr(deaths_for(g, tl)))
+                        g = {**{e: ge for e in exps}, ctl: float(gc)}
+                        tl = {**{e: te for e in exps}, ctl: tc}
+                        m = os_miss(deaths_for(g, tl))
                         if m < best[0]:
                             best = (m, g, tl)
                         if m == 0:
@@ -494,25 +511,25 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
                     break
             if done:
                 break
-    if hrt.hr is not None and best[0] > 0:
+    if searched and best[0] > 0:
         for it in range(150):
             step = 0.25 if it < 75 else 0.08
-            g = {a: float(best[1][a] * np.exp(rng.normal(0, step))) for a in (exp, ctl)}
-            tl = {a: float(best[2][a] + rng.normal(0, step)) for a in (exp, ctl)}
-            m = hrt.misses(*os_hr(deaths_for(g, tl)))
+            g = {a: float(best[1][a] * np.exp(rng.normal(0, step))) for a in codes}
+            tl = {a: float(best[2][a] + rng.normal(0, step)) for a in codes}
+            m = os_miss(deaths_for(g, tl))
             if m < best[0]:
                 best = (m, g, tl)
             if m == 0:
                 break
-    if hrt.hr is not None and best[0] > 0:
+    if searched and best[0] > 0:
         # other draws of who dies and how long after progression, from the best settings found
         for _ in range(6):
             unit[:] = rng.exponential(1.0, n)
             noise[:] = rng.random(n)
             for it in range(30):
-                g = {a: float(best[1][a] * np.exp(rng.normal(0, 0.1 if it else 0.0))) for a in (exp, ctl)}
-                tl = {a: float(best[2][a] + rng.normal(0, 0.1 if it else 0.0)) for a in (exp, ctl)}
-                m = hrt.misses(*os_hr(deaths_for(g, tl)))
+                g = {a: float(best[1][a] * np.exp(rng.normal(0, 0.1 if it else 0.0))) for a in codes}
+                tl = {a: float(best[2][a] + rng.normal(0, 0.1 if it else 0.0)) for a in codes}
+                m = os_miss(deaths_for(g, tl))
                 if m < best[0]:
                     best = (m, g, tl, unit.copy(), noise.copy())
                 if m == 0:
@@ -522,45 +539,53 @@ def _plan_deaths(protocol, pts, arm, exp, ctl, pfs_t, pfs_e, death_first, nact, 
         if len(best) == 5:
             unit[:], noise[:] = best[3], best[4]
     d = deaths_for(best[1], best[2])
-    if hrt.hr is not None and best[0] > 0:
-        cur = polish_deaths(d, base, F.astype(float), F.astype(float), death_first, arm, exp, strata, hrt, rng, conf)
+    if searched and best[0] > 0:
+        cur = polish_deaths(d, base, F.astype(float), F.astype(float), death_first, arm, ctl, strata, hrt, rng, conf)
         best = (cur, *best[1:])
-    for a in (exp, ctl):
+    for a in codes:
         if d_target[a] is not None and int(np.isfinite(d[arm == a]).sum()) != d_target[a]:
             notes.append(f"OS arm {a}: only {int(np.isfinite(d[arm == a]).sum())} of {d_target[a]} deaths fit before the cut-off")
-    if best[0] > 0 and hrt.hr is not None:
+    if best[0] > 0 and searched:
         notes.append("OS: no placement of the deaths gave the published HR and CI within rounding (with the "
                      "published death counts the HR must lie in a narrow band for both CI bounds to round right)")
     return d
 
 
 def polish_deaths(d: np.ndarray, base: np.ndarray, limit: np.ndarray, censor: np.ndarray, death_first: np.ndarray,
-                  arm: np.ndarray, exp: str, strata, hrt: HRTarget, rng: np.random.Generator, conf: float,
-                  steps: int = 10) -> float:
+                  arm: np.ndarray, control: str, strata, hrt: dict[str, HRTarget], rng: np.random.Generator,
+                  conf: float, steps: int = 10) -> float:
     """Move single deaths (in place) earlier or later -- same patients, same counts -- in the direction that
-    brings the OS HR and CI towards the published ones; returns the remaining miss (0 = all within rounding).
-    ``censor`` is each living patient's last-contact day."""
-    def os_hr(dd: np.ndarray) -> tuple[float, float, float]:
-        t = np.where(np.isfinite(dd), dd, censor)
-        return cox_hr(t.astype(float), np.isfinite(dd), (arm == exp).astype(float), strata, conf)
+    brings each comparison's OS HR and CI (``hrt``: experimental arm -> target) towards the published ones;
+    returns the remaining miss (0 = all within rounding). ``censor`` is each living patient's last-contact day."""
+    def os_time(dd: np.ndarray) -> np.ndarray:
+        return np.where(np.isfinite(dd), dd, censor).astype(float)
 
-    cur = hrt.misses(*os_hr(d))
-    target_hr = np.sqrt(hrt.lower * hrt.upper) if hrt.lower and hrt.upper else hrt.hr
+    def os_miss(dd: np.ndarray) -> float:
+        return hr_misses(os_time(dd), np.isfinite(dd), arm, control, hrt, strata, conf)
+
+    targets = {e: tg for e, tg in hrt.items() if tg.hr is not None}
+    target_hr = {e: np.sqrt(tg.lower * tg.upper) if tg.lower and tg.upper else tg.hr for e, tg in targets.items()}
+    cur = os_miss(d)
     for _ in range(steps):
-        if cur == 0:
+        if cur == 0 or not targets:
             break
-        sign = 1.0 if os_hr(d)[0] > target_hr else -1.0   # HR too high: experimental deaths later, control earlier
+        # HR too high: experimental deaths later, control earlier; the control follows the worst comparison
+        fits = {e: pair_hr(os_time(d), np.isfinite(d), arm, e, control, strata, conf) for e in targets}
+        sign = {e: 1.0 if fits[e][0] > target_hr[e] else -1.0 for e in targets}
+        worst = max(targets, key=lambda e: targets[e].misses(*fits[e]))
         dead = np.flatnonzero(np.isfinite(d) & ~death_first)
         best = (cur, None, None)
         for i in rng.choice(dead, size=min(30, dead.size), replace=False):
-            direction = sign if arm[i] == exp else -sign
+            if arm[i] != control and arm[i] not in sign:
+                continue
+            direction = sign[arm[i]] if arm[i] != control else -sign[worst]
             for step in (30, 90, 180):
                 new = d[i] + direction * step
                 if new <= base[i] or new > limit[i]:
                     continue
                 d2 = d.copy()
                 d2[i] = new
-                m = hrt.misses(*os_hr(d2))
+                m = os_miss(d2)
                 if m < best[0]:
                     best = (m, i, new)
         if best[1] is None:
