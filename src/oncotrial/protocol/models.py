@@ -96,7 +96,15 @@ class Arm(_Model):
     short_name: str = ""
     ratio: int = Field(ge=1)
     experimental: bool = False
-    regimen: list[Drug] = Field(min_length=1)
+    # an observation (no treatment) arm has no regimen; an experimental arm always has one
+    regimen: list[Drug] = []
+
+    @model_validator(mode="after")
+    def _experimental_arm_is_treated(self) -> "Arm":
+        if self.experimental and not self.regimen:
+            raise ValueError(f"regimen: experimental arm {self.code!r} needs at least one drug; "
+                             "only a control (observation) arm may have none")
+        return self
 
     @property
     def label(self) -> str:

@@ -132,7 +132,11 @@ def recon_patients(protocol: Protocol, sizes: dict[str, int], rng: np.random.Gen
 
 def _randomize_exact(protocol: Protocol, df: pd.DataFrame, sizes: dict[str, int]) -> np.ndarray:
     """Arms from the stratified allocation list; the list seed is the first from the protocol's on that
-    gives the published arm sizes (the real list is confidential)."""
+    gives the published arm sizes (the real list is confidential). Under simple randomization every
+    assignment with the published sizes is equally likely: the arms are a random permutation of them."""
+    if protocol.randomization.method == "simple":
+        rng = np.random.default_rng([protocol.randomization.seed, 0x51])
+        return rng.permutation(np.repeat(list(sizes), list(sizes.values()))).astype(str)
     factors = list(protocol.strata_levels)
     keys = (df[[strat_col(f) for f in factors]].astype(str)
             .agg(lambda r: "|".join(f"{f}={v}" for f, v in zip(factors, r)), axis=1).to_numpy()) if factors \
