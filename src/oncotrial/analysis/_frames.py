@@ -101,7 +101,10 @@ def arm_order(protocol: Protocol) -> tuple[str, ...]:
 
 
 def comparison_arms(protocol: Protocol) -> tuple[str, str]:
-    """(experimental, control) arm codes: the comparison every hazard ratio and difference is for."""
+    """(experimental, control) arm codes of a two-arm protocol; raises ValueError for three or more.
+
+    For two-arm callers only: the analyses take their arms from :func:`arm_order` and their
+    pairs from ``protocol.comparisons``, which hold for any number of arms."""
     if len(protocol.arms) != 2:
         raise ValueError(f"arms: the analysis compares two arms, the protocol has {len(protocol.arms)}")
     return protocol.experimental_arm, protocol.control_arm
