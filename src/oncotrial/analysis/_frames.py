@@ -85,8 +85,26 @@ def arm_of(adsl: pd.DataFrame, protocol: Protocol) -> pd.Series:
     return out.dropna()
 
 
+def arm_order(protocol: Protocol) -> tuple[str, ...]:
+    """The arms in the order every result and table lists them.
+
+    Two arms: (experimental, control), whatever order the protocol lists them in; three or
+    more: the protocol's order (there is no one experimental arm to put first).
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> arm_order(load_protocol("patina"))
+    ('A', 'B')
+    """
+    if len(protocol.arms) == 2:
+        return protocol.comparisons[0]
+    return tuple(protocol.arm_codes)
+
+
 def comparison_arms(protocol: Protocol) -> tuple[str, str]:
-    """(experimental, control) arm codes: the comparison every hazard ratio and difference is for."""
+    """(experimental, control) arm codes of a two-arm protocol; raises ValueError for three or more.
+
+    For two-arm callers only: the analyses take their arms from :func:`arm_order` and their
+    pairs from ``protocol.comparisons``, which hold for any number of arms."""
     if len(protocol.arms) != 2:
         raise ValueError(f"arms: the analysis compares two arms, the protocol has {len(protocol.arms)}")
     return protocol.experimental_arm, protocol.control_arm

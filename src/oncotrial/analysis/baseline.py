@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oncotrial.analysis._frames import arm_of, comparison_arms
+from oncotrial.analysis._frames import arm_of, arm_order
 from oncotrial.analysis.characteristics import characteristic_values, find_column
 from oncotrial.analysis.results import BaselineRow, BaselineTable
 from oncotrial.protocol import Protocol
@@ -19,17 +19,17 @@ def baseline_table(adsl: pd.DataFrame, protocol: Protocol) -> BaselineTable:
 
     Characteristics: age, the protocol's stratification factors, then those of
     ``ROWS`` that ADSL has a column for. Percentages are of the arm's randomized
-    subjects (missing values included in the denominator).
+    subjects (missing values included in the denominator). Columns: every arm of
+    ``arm_order``, then "Total".
 
     Example
     -------
     >>> t = baseline_table(adsl, load_protocol("patina"))   # doctest: +SKIP
     >>> t.value("Age (years)", "", "Total")["median"]        # doctest: +SKIP
     """
-    experimental, control = comparison_arms(protocol)
     arms = arm_of(adsl, protocol)
-    groups = {experimental: arms.index[arms == experimental], control: arms.index[arms == control],
-              "Total": arms.index}
+    groups = {code: arms.index[arms == code] for code in arm_order(protocol)}
+    groups["Total"] = arms.index
     n = {k: int(len(v)) for k, v in groups.items()}
     rows: list[BaselineRow] = []
     if "AGE" in adsl.columns:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from oncotrial.analysis._frames import arm_of, comparison_arms, days_to_unit, require_columns
+from oncotrial.analysis._frames import arm_of, arm_order, days_to_unit, require_columns
 from oncotrial.analysis.baseline import baseline_table
 from oncotrial.analysis.characteristics import characteristic_values
 from oncotrial.analysis.response import analyze_binary
@@ -79,7 +79,11 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
     adsl, adtte = adam["adsl"], adam["adtte"]
     adrs, adae, adex = adam.get("adrs"), adam.get("adae"), adam.get("adex")
     a = protocol.analysis
-    experimental, control = comparison_arms(protocol)
+    order = arm_order(protocol)
+    comparisons = tuple(tuple(c) for c in protocol.comparisons)
+    # With three or more arms there is no one experimental arm ("" as in TimeToEventAnalysis).
+    experimental = comparisons[0][0] if len(comparisons) == 1 else ""
+    control = protocol.control_arm
     arms = arm_of(adsl, protocol)
     require_columns(adtte, "ADTTE", ["PARAMCD"])
 
@@ -123,17 +127,21 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
 
     step("subgroups")
     present = [s for s in a.subgroups if _has(adsl, protocol, s)]
-    subgroups = analyze_subgroups(adsl, adtte, protocol, tte["PFS"].paramcd, subgroups=present,
-                                  unavailable=tuple(s for s in a.subgroups if s not in present)) if a.subgroups else None
+    by_comparison = {e: analyze_subgroups(adsl, adtte, protocol, tte["PFS"].paramcd, subgroups=present,
+                                          unavailable=tuple(s for s in a.subgroups if s not in present),
+                                          experimental=e)
+                     for e, _ in comparisons} if a.subgroups else {}
+    subgroups = by_comparison.get(experimental) if experimental else None
 
-    flow = _flow(adsl, protocol, arms, binary.get("ORR"), tte.get("DOR"), experimental, control)
+    flow = _flow(adsl, protocol, arms, binary.get("ORR"), order)
     return TrialResults(
         study=protocol.study.id, unit=a.time_unit, conf_level=a.conf_level,
         arms={x.code: x.label for x in protocol.arms}, experimental=experimental, control=control,
-        n_randomized={c: int((arms == c).sum()) for c in (experimental, control)}, flow=tuple(flow),
+        n_randomized={c: int((arms == c).sum()) for c in order}, flow=tuple(flow),
         median_followup=fu.median, median_followup_lower=fu.lower, median_followup_upper=fu.upper,
         pfs=tte["PFS"], os=tte["OS"], dor=tte["DOR"], orr=binary["ORR"], cbr=binary["CBR"], safety=safety,
-        baseline=base, subgroups=subgroups)
+        baseline=base, subgroups=subgroups, arm_order=order, comparisons=comparisons,
+        subgroups_by_comparison=by_comparison)
 
 
 def _has(adsl: pd.DataFrame, protocol: Protocol, name: str) -> bool:
@@ -144,8 +152,7 @@ def _has(adsl: pd.DataFrame, protocol: Protocol, name: str) -> bool:
     return True
 
 
-def _flow(adsl, protocol, arms, orr, dor, experimental, control) -> list[FlowStep]:
-    codes = (experimental, control)
+def _flow(adsl, protocol, arms, orr, codes) -> list[FlowStep]:
     steps = [FlowStep("Randomized", {c: int((arms == c).sum()) for c in codes})]
     if "SAFFL" in adsl.columns:
         pop = safety_population(adsl, protocol)

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 import pandas as pd
 
 from oncotrial.analysis import _binom
-from oncotrial.analysis._frames import arm_of, comparison_arms, one_per_subject, require_columns
-from oncotrial.analysis.results import ArmRate, BinaryAnalysis
+from oncotrial.analysis._frames import arm_of, arm_order, one_per_subject, require_columns
+from oncotrial.analysis.results import ArmRate, BinaryAnalysis, RateDifference
 from oncotrial.protocol import Protocol
+
+NAN = float("nan")
 
 
 def responders(adrs: pd.DataFrame, paramcd: str, values: Iterable[str]) -> pd.Series:
@@ -33,14 +35,18 @@ def analyze_binary(adsl: pd.DataFrame, adrs: pd.DataFrame, protocol: Protocol, p
     ``exclude``, a boolean Series by USUBJID); a subject without an ADRS record
     counts as a non-responder, as the ITT principle requires. The per-arm CI
     follows ``analysis.binomial_ci``; the difference (experimental - control)
-    is given with the Miettinen-Nurminen CI.
+    is given with the CI of ``analysis.difference_ci`` (Miettinen-Nurminen by
+    default), once per ``protocol.comparisons`` pair in ``comparisons``. Arms are
+    listed as ``arm_order`` gives them; with three or more the top-level
+    ``experimental`` is "" and the difference fields are NaN (read
+    ``res.comparison(code)``).
 
     Example
     -------
     >>> orr = analyze_binary(adsl, adrs, p, "CBOR", responder_values=["CR", "PR"])  # doctest: +SKIP
     """
     a = protocol.analysis
-    experimental, control = comparison_arms(protocol)
+    two_arms = len(protocol.arms) == 2
     arms = arm_of(adsl, protocol)
     if exclude is not None:
         ex = exclude.reindex(arms.index).fillna(False).astype(bool)
@@ -48,15 +54,21 @@ def analyze_binary(adsl: pd.DataFrame, adrs: pd.DataFrame, protocol: Protocol, p
     resp = responders(adrs, paramcd, responder_values).reindex(arms.index).fillna(False).astype(bool)
     rows = []
     counts: dict[str, tuple[int, int]] = {}
-    for code in (experimental, control):
+    for code in arm_order(protocol):
         m = (arms == code).to_numpy()
         n, x = int(m.sum()), int(resp.to_numpy()[m].sum())
         lo, hi = _binom.rate_ci(x, n, method=a.binomial_ci, conf_level=a.conf_level)
         rows.append(ArmRate(code, n, x, x / n if n else float("nan"), lo, hi))
         counts[code] = (x, n)
-    (x1, n1), (x0, n0) = counts[experimental], counts[control]
-    diff, dlo, dhi = _binom.difference_ci(x1, n1, x0, n0, method=a.difference_ci, conf_level=a.conf_level)
+    comparisons = []
+    for e, c in protocol.comparisons:
+        (x1, n1), (x0, n0) = counts[e], counts[c]
+        diff, dlo, dhi = _binom.difference_ci(x1, n1, x0, n0, method=a.difference_ci, conf_level=a.conf_level)
+        comparisons.append(RateDifference(e, c, diff, dlo, dhi, a.difference_ci))
+    # With k arms no single difference is "the" one: NaN rather than a pick among them.
+    top = comparisons[0] if two_arms else RateDifference("", protocol.control_arm, NAN, NAN, NAN, a.difference_ci)
     return BinaryAnalysis(paramcd=paramcd, label=label or paramcd, population=population, conf_level=a.conf_level,
-                          method=a.binomial_ci, experimental=experimental, control=control, arms=tuple(rows),
-                          difference=diff, difference_lower=dlo, difference_upper=dhi,
-                          difference_method=a.difference_ci)
+                          method=a.binomial_ci, experimental=top.experimental, control=top.control, arms=tuple(rows),
+                          difference=top.difference, difference_lower=top.difference_lower,
+                          difference_upper=top.difference_upper, difference_method=a.difference_ci,
+                          comparisons=tuple(comparisons))

@@ -162,8 +162,26 @@ class ArmRate(_Result):
 
 
 @dataclass(frozen=True)
+class RateDifference(_Result):
+    """One experimental arm vs the control: difference of rates (experimental - control) with its CI."""
+
+    experimental: str
+    control: str
+    difference: float
+    difference_lower: float
+    difference_upper: float
+    difference_method: str
+
+
+@dataclass(frozen=True)
 class BinaryAnalysis(_Result):
-    """A response rate per arm (exact or Wilson CI) and the difference experimental - control."""
+    """A response rate per arm (exact or Wilson CI) and the difference experimental - control.
+
+    ``arms`` lists every arm (see ``arm_order``); ``comparisons`` holds one
+    :class:`RateDifference` per ``Protocol.comparisons`` pair. With two arms the top-level
+    difference fields equal its one entry; with three or more ``experimental`` is "" and
+    they are NaN (no single comparison): read them through :meth:`comparison`.
+    """
 
     paramcd: str
     label: str
@@ -177,12 +195,21 @@ class BinaryAnalysis(_Result):
     difference_lower: float
     difference_upper: float
     difference_method: str
+    comparisons: tuple[RateDifference, ...] = ()
 
     def arm(self, code: str) -> ArmRate:
         for a in self.arms:
             if a.arm == code:
                 return a
         raise KeyError(f"arm {code!r} not in {self.paramcd} results")
+
+    def comparison(self, experimental: str) -> RateDifference:
+        """The rate difference of ``experimental`` vs the control."""
+        for c in self.comparisons:
+            if c.experimental == experimental:
+                return c
+        known = ", ".join(f"{c.experimental} vs {c.control}" for c in self.comparisons) or "none"
+        raise KeyError(f"no {self.paramcd} comparison for experimental arm {experimental!r}; known: {known}")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"PARAMCD": self.paramcd, **a.to_dict()} for a in self.arms])
@@ -318,7 +345,12 @@ class FlowStep(_Result):
 
 @dataclass(frozen=True)
 class TrialResults(_Result):
-    """Everything the report shows, for one protocol and one data set."""
+    """Everything the report shows, for one protocol and one data set.
+
+    With three or more arms ``experimental`` is "" (no single experimental arm), ``control``
+    is the control arm and per-arm dicts (``n_randomized``, flow, safety, baseline) hold every
+    arm of ``arm_order``.
+    """
 
     study: str
     unit: str
@@ -339,6 +371,13 @@ class TrialResults(_Result):
     safety: SafetyAnalysis | None
     baseline: BaselineTable | None
     subgroups: SubgroupAnalysis | None
+    # Added for trials of three or more arms (defaults keep older constructions working):
+    # arm_order is the column order of every table, comparisons is Protocol.comparisons, and
+    # subgroups_by_comparison holds the subgroup analysis of each experimental arm vs the
+    # control (``subgroups`` is the two-arm one, None with three or more arms).
+    arm_order: tuple[str, ...] = ()
+    comparisons: tuple[tuple[str, str], ...] = ()
+    subgroups_by_comparison: dict[str, SubgroupAnalysis] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """The efficacy summary: one row per endpoint and arm."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oncotrial.analysis._frames import arm_of, comparison_arms, days_to_unit, flag, require_columns
+from oncotrial.analysis._frames import arm_of, arm_order, days_to_unit, flag, require_columns
 from oncotrial.analysis.results import DoseModificationSummary, SafetyAnalysis, SafetyRow
 from oncotrial.protocol import Protocol
 
@@ -94,14 +94,14 @@ def analyze_safety(adsl: pd.DataFrame, adae: pd.DataFrame, protocol: Protocol, *
     treatment-related fatal. By term (AEDECOD): any grade, grade >= 2, worst
     grade 3, worst grade 4, grade >= 3, for terms reaching ``min_term_percent``
     in some arm. Dose modifications come from ADTTE's TTDR (or ADEX) when given.
+    Every arm of ``arm_order`` is counted, however many the protocol has.
 
     Example
     -------
     >>> s = analyze_safety(adsl, adae, load_protocol("patina"))  # doctest: +SKIP
     >>> s.row("any", "", "any").percent                           # doctest: +SKIP
     """
-    experimental, control = comparison_arms(protocol)
-    arms = [experimental, control]
+    arms = list(arm_order(protocol))
     pop = safety_population(adsl, protocol)
     d = treatment_emergent(adae, pop)
     n = {a: int((pop == a).sum()) for a in arms}

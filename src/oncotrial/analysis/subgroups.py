@@ -7,7 +7,6 @@ import pandas as pd
 from oncotrial.analysis.characteristics import characteristic_values
 from oncotrial.analysis.results import SubgroupAnalysis, SubgroupRow
 from oncotrial.analysis.survival import hazard_ratio, tte_frame
-from oncotrial.analysis._frames import comparison_arms
 from oncotrial.protocol import Protocol
 
 
@@ -20,20 +19,28 @@ def _row(frame: pd.DataFrame, subgroup: str, label: str, level: str, experimenta
 
 
 def analyze_subgroups(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protocol, paramcd: str = "PFS", *,
-                      subgroups: list[str] | None = None, unavailable: tuple[str, ...] = ()) -> SubgroupAnalysis:
+                      subgroups: list[str] | None = None, unavailable: tuple[str, ...] = (),
+                      experimental: str | None = None) -> SubgroupAnalysis:
     """Unstratified Cox HR (experimental vs control) overall and per level of each subgroup.
 
     Subgroups default to ``analysis.subgroups``; one ADSL holds no column for is
     an error, so a forest plot never silently loses a row (a caller that drops
     some names them in ``unavailable``, which the report prints).
+    ``experimental`` picks the comparison (``Protocol.comparisons``) by its
+    experimental arm; it may be left out only when there is one comparison (two
+    arms). Every HR is fitted on the patients of the comparison's two arms only.
 
     Example
     -------
     >>> sg = analyze_subgroups(adsl, adtte, load_protocol("patina"))   # doctest: +SKIP
+    >>> sg_lev = analyze_subgroups(adsl, adtte, three_arm_protocol, "OS", experimental="LEV")  # doctest: +SKIP
     """
     a = protocol.analysis
-    experimental, control = comparison_arms(protocol)
+    experimental, control = _comparison(protocol, experimental)
     frame = tte_frame(adsl, adtte, protocol, paramcd)
+    in_pair = frame["ARM"].isin([experimental, control]).to_numpy()
+    if not in_pair.all():  # three or more arms: pairwise, as for the overall comparisons (compare_arms)
+        frame = frame[in_pair].reset_index(drop=True)
     overall = _row(frame, "overall", "All patients", "", experimental, control, a.conf_level, a.ties)
     rows = []
     for name in (a.subgroups if subgroups is None else subgroups):
@@ -49,3 +56,19 @@ def analyze_subgroups(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protoco
             rows.append(_row(frame[v == lev], name, label, str(lev), experimental, control, a.conf_level, a.ties))
     return SubgroupAnalysis(paramcd=paramcd, conf_level=a.conf_level, experimental=experimental, control=control,
                             overall=overall, rows=tuple(rows), unavailable=tuple(unavailable))
+
+
+def _comparison(protocol: Protocol, experimental: str | None) -> tuple[str, str]:
+    """The (experimental, control) pair of ``protocol.comparisons`` whose experimental arm is ``experimental``."""
+    pairs = protocol.comparisons
+    known = ", ".join(f"{e} vs {c}" for e, c in pairs)
+    if experimental is None:
+        if len(pairs) == 1:
+            return pairs[0]
+        raise ValueError(f"experimental: the protocol has {len(protocol.arms)} arms and {len(pairs)} comparisons "
+                         f"({known}); name the experimental arm of the one to analyse")
+    for e, c in pairs:
+        if e == experimental:
+            return e, c
+    raise ValueError(f"experimental: {experimental!r} is not the experimental arm of a comparison; expected one of "
+                     f"{[e for e, _ in pairs]} ({known})")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, days_to_unit, require_columns,
+from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, arm_order, days_to_unit, require_columns,
                                          one_per_subject, strata_columns)
 from oncotrial.analysis.results import ArmTimeToEvent, HazardComparison, Landmark, TimeToEventAnalysis
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
@@ -120,7 +120,7 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
     pairs = protocol.comparisons
     two_arms = len(protocol.arms) == 2
     experimental, control = pairs[0] if two_arms else ("", protocol.control_arm)
-    order = (experimental, control) if two_arms else tuple(protocol.arm_codes)
+    order = arm_order(protocol)
     strata = tuple(a.stratify_by) if stratified else ()
     frame = tte_frame(adsl, adtte, protocol, paramcd, strata=strata)
     times = list(landmark_times(protocol) if landmarks is None else landmarks)
