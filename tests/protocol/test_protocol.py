@@ -236,3 +236,21 @@ def test_two_arm_comparison_figures_are_single_values():
     d["published"]["pfs"]["hr"] = {"A": 0.75}
     with pytest.raises(ProtocolError, match="published.pfs.hr: a two-arm trial has one comparison"):
         protocol_from_dict(d)
+
+
+def test_dosing_frequency_must_be_one_the_exposure_derivation_knows():
+    d = patina_dict()
+    d["arms"][0]["regimen"][0]["frequency"] = "every full moon"
+    with pytest.raises(ProtocolError, match=r"arms\[0\]\.regimen\[0\]\.frequency.*'every full moon' is not one of"):
+        protocol_from_dict(d)
+    d["arms"][0]["regimen"][0]["frequency"] = "Every 8 hours"   # any case
+    assert protocol_from_dict(d).arms[0].regimen[0].frequency == "Every 8 hours"
+
+
+def test_only_a_control_arm_may_have_no_regimen():
+    d = patina_dict()
+    d["arms"][1]["regimen"] = []
+    assert protocol_from_dict(d).arm("B").regimen == []
+    d["arms"][0]["regimen"] = []
+    with pytest.raises(ProtocolError, match="experimental arm 'A' needs at least one drug"):
+        protocol_from_dict(d)

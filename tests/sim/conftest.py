@@ -33,3 +33,10 @@ def mini_reconstruction(mini):
     from oncotrial.sim import reconstruct
 
     return reconstruct(mini, seed=0)
+
+
+@pytest.fixture(scope="session")
+def colon_reconstruction():
+    from oncotrial.sim import reconstruct
+
+    return reconstruct("colon", seed=0)

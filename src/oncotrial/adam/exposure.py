@@ -25,15 +25,9 @@ import pandas as pd
 
 from oncotrial.adam._checks import require, upper
 from oncotrial.adam.dates import convert_dtc_to_dt
+from oncotrial.protocol.frequency import INTERVAL_DAYS, KNOWN, PER_DAY
 
 __all__ = ["adex", "derive_vars_dose_changes", "derive_var_exadmn", "planned_daily_dose"]
-
-# Administrations per day for daily frequencies; interval in days for the others.
-_PER_DAY = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5, "QM": 1 / 28,
-            "ONCE DAILY": 1.0, "TWICE DAILY": 2.0, "DAILY": 1.0}
-_INTERVAL = {"QW": 7, "Q2W": 14, "Q3W": 21, "Q4W": 28, "EVERY WEEK": 7, "EVERY 2 WEEKS": 14,
-             "EVERY 3 WEEKS": 21, "EVERY 4 WEEKS": 28}
-
 
 def derive_var_exadmn(dataset_ex: pd.DataFrame) -> pd.Series:
     """Number of administrations in each EX record from EXDOSFRQ and its dates.
@@ -52,15 +46,14 @@ def derive_var_exadmn(dataset_ex: pd.DataFrame) -> pd.Series:
     days = ((en.fillna(st) - st).dt.days + 1).astype(float)
     freq = (upper(dataset_ex["EXDOSFRQ"]) if "EXDOSFRQ" in dataset_ex.columns
             else pd.Series(np.nan, index=dataset_ex.index, dtype=object))
-    per_day = freq.map(_PER_DAY).astype(float)
-    interval = freq.map(_INTERVAL).astype(float)
+    per_day = freq.map(PER_DAY).astype(float)
+    interval = freq.map(INTERVAL_DAYS).astype(float)
     n = np.where(per_day.notna(), days * per_day, np.where(interval.notna(), np.ceil(days / interval), 1.0))
-    known = set(_PER_DAY) | set(_INTERVAL) | {"ONCE"}
-    bad = np.flatnonzero((freq.notna() & ~freq.isin(list(known))).fillna(False).to_numpy())
+    bad = np.flatnonzero((freq.notna() & ~freq.isin(list(KNOWN))).fillna(False).to_numpy())
     if len(bad):
         r = int(bad[0])
         raise ValueError(f"EX row {r + 1}: EXDOSFRQ {dataset_ex['EXDOSFRQ'].iloc[r]!r} is not one of "
-                         f"{', '.join(sorted(known))}")
+                         f"{', '.join(sorted(KNOWN))}")
     return pd.Series(n, index=dataset_ex.index, dtype=float)
 
 
@@ -116,10 +109,10 @@ def planned_daily_dose(protocol: Any, arm: str | None = None) -> dict[str, float
             freq = str(getattr(drug, "frequency", "") or "").upper()
             cycle = getattr(drug, "cycle_length_days", None)
             on = getattr(drug, "days_on", None)
-            if freq in _INTERVAL:
-                per_day = float(dose) / _INTERVAL[freq]
+            if freq in INTERVAL_DAYS:
+                per_day = float(dose) / INTERVAL_DAYS[freq]
             else:
-                per_day = float(dose) * _PER_DAY.get(freq, 1.0)
+                per_day = float(dose) * PER_DAY.get(freq, 1.0)
                 if cycle and on:
                     per_day *= float(on) / float(cycle)
             name = getattr(drug, "drug", None) or getattr(drug, "name", None)

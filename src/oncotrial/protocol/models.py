@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from oncotrial.protocol.edc import Code, CodeList, Edc, edc_problems
+from oncotrial.protocol.frequency import check_frequency
 from oncotrial.protocol.published_checks import published_problems
 
 DAYS_PER_MONTH = 30.4375
@@ -52,6 +53,11 @@ class Drug(_Model):
     options: list[str] = []
     optional: bool = False
     note: str = ""
+
+    @field_validator("frequency")
+    @classmethod
+    def _known_frequency(cls, v: str) -> str:
+        return check_frequency(v)
 
     @field_validator("days_on")
     @classmethod

@@ -51,8 +51,12 @@ class Shape:
     s_hi: float | None = None
 
 
-def curve_for(tg: CurveTarget, shape: Shape, n: int) -> PiecewiseExponential:
-    """The piecewise-exponential curve through the target's points for this shape."""
+def curve_for(tg: CurveTarget, shape: Shape, n: int, horizon: float | None = None) -> PiecewiseExponential:
+    """The piecewise-exponential curve through the target's points for this shape.
+
+    A median published as not reached (NaN) with a ``horizon`` (the longest follow-up, months) keeps
+    the curve above 50% up to it: a knot at the horizon a fifth of the way from the last point to 50%.
+    """
     se = 0.5 / np.sqrt(max(n * 0.6, 4))
     pts: list[tuple[float, float]] = list(tg.early) + list(tg.landmarks)
     anchor = []
@@ -81,6 +85,10 @@ def curve_for(tg: CurveTarget, shape: Shape, n: int) -> PiecewiseExponential:
         if s1 < sm < s0:
             clean.append((tm, float(sm)))
             clean.sort()
+    if (horizon is not None and tg.median is not None and not np.isfinite(tg.median) and clean
+            and clean[-1][1] > 0.5 and horizon > clean[-1][0] + 1):
+        t_last, s_last = clean[-1]
+        clean.append((float(horizon), s_last - 0.2 * (s_last - 0.5)))
     pe = PiecewiseExponential.through(clean)
     return PiecewiseExponential(pe.starts, pe.hazards[:-1] + (pe.hazards[-1] * shape.tail,))
 
@@ -97,7 +105,7 @@ def build_arm(limit: np.ndarray, tg: CurveTarget, shape: Shape, seed: int, conf_
               fit_bands: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Event times of one arm following the target (no snapping); bands fitted by fixed point."""
     for _ in range(fit_bands + 1):
-        curve = curve_for(tg, shape, limit.size)
+        curve = curve_for(tg, shape, limit.size, horizon=float(limit.max()) / DAYS_PER_MONTH if limit.size else None)
         t, e = follow_curve(limit, curve, np.random.default_rng(seed))
         if fit_bands == 0:
             break

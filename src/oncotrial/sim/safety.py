@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH, Arm, Drug, Protocol
+from oncotrial.protocol.frequency import INTERVAL_DAYS, PER_DAY
 from oncotrial.sim.params import SimParams
 from oncotrial.sim.patients import strat_col
 from oncotrial.sim.safety_model import BACKGROUND
@@ -68,7 +69,8 @@ def drug_assignment(protocol: Protocol, arm: Arm, drug: Drug, pts: pd.DataFrame,
 
 
 def _dose_of(drug: Drug, agent: str) -> tuple[float, str, str, str, int]:
-    freq = "QD" if "daily" in drug.frequency.lower() else "Q3W" if "3 week" in drug.frequency else drug.frequency.upper()
+    f = drug.frequency.strip().upper()
+    freq = "QD" if PER_DAY.get(f) == 1.0 else "Q3W" if INTERVAL_DAYS.get(f) == 21 else f
     base = (drug.dose, drug.unit, drug.route.upper(), freq, drug.days_on)
     if agent != drug.drug and agent.lower() in STANDARD_DOSES:
         dose, unit, route, fq, days_on = STANDARD_DOSES[agent.lower()]
