@@ -30,9 +30,10 @@ __all__ = ["adex", "derive_vars_dose_changes", "derive_var_exadmn", "planned_dai
 
 # Administrations per day for daily frequencies; interval in days for the others.
 _PER_DAY = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5, "QM": 1 / 28,
-            "ONCE DAILY": 1.0, "TWICE DAILY": 2.0, "DAILY": 1.0}
+            "ONCE DAILY": 1.0, "TWICE DAILY": 2.0, "DAILY": 1.0, "Q8H": 3.0, "EVERY 8 HOURS": 3.0,
+            "Q12H": 2.0, "EVERY 12 HOURS": 2.0}
 _INTERVAL = {"QW": 7, "Q2W": 14, "Q3W": 21, "Q4W": 28, "EVERY WEEK": 7, "EVERY 2 WEEKS": 14,
-             "EVERY 3 WEEKS": 21, "EVERY 4 WEEKS": 28}
+             "EVERY 3 WEEKS": 21, "EVERY 4 WEEKS": 28, "ONCE WEEKLY": 7}
 
 
 def derive_var_exadmn(dataset_ex: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ import math
 from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults
 from oncotrial.protocol import Protocol
 from oncotrial.tlg.format import NE, num, p_text
+from oncotrial.tlg.sections import reported
 
 NUMBER_WORDS = {0: "No", 1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight",
                 9: "Nine", 10: "Ten"}
@@ -125,14 +126,123 @@ def _safety_paragraph(r: TrialResults, protocol: Protocol) -> str:
     return " ".join(parts)
 
 
+def _arms_list(items: list[str]) -> str:
+    """"a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _codes(r: TrialResults) -> list[str]:
+    return list(r.arm_order) if r.arm_order else [r.experimental, r.control]
+
+
+def _lower(label: str) -> str:
+    """A label in running text: lower case, but acronyms (5-FU, HER2) kept."""
+    return " ".join(w if sum(ch.isupper() for ch in w) > 1 else w.lower() for w in label.split(" "))
+
+
+def _group_k(r: TrialResults, code: str) -> str:
+    return f"the {_lower(r.arms[code])} group"
+
+
+def _versus(r: TrialResults, experimental: str) -> str:
+    return f"{r.arms[experimental]} vs {_lower(r.arms[r.control])}"
+
+
+def _hazard_sentence(r: TrialResults, res: TimeToEventAnalysis) -> str:
+    """Each comparison's HR and log-rank p: "X vs control: HR, 0.66 (95% CI, ...); 2-sided P = ...; ..."."""
+    return "; ".join(f"{_versus(r, h.experimental)}: HR, {num(h.hr, 2)} ({_ci(r, h.hr_lower, h.hr_upper, 2)}), "
+                     f"2-sided {p_text(h.logrank_p)}" for h in res.comparisons)
+
+
+def _tte_paragraph_k(r: TrialResults, res: TimeToEventAnalysis, *, followup: bool) -> str:
+    """A time-to-event endpoint of a trial of three or more arms: each arm's median, then each comparison."""
+    unit = r.unit
+    medians = [f"{_median(res.arm(c).median, unit)} ({_ci(r, res.arm(c).median_lower, res.arm(c).median_upper)}) "
+               f"in {_group_k(r, c)}" for c in _codes(r)]
+    lead = f"At a median follow-up of {num(r.median_followup)} {unit}, the" if followup else "The"
+    text = (f"{lead} median {res.label.lower()} was {_arms_list(medians)}, with "
+            f"{_arms_list([f'{res.arm(c).events} events in {_group_k(r, c)}' for c in _codes(r)])} "
+            f"({num(100 * res.maturity)}% maturity). Hazard ratios against {_group_k(r, r.control)} "
+            f"({'stratified ' if res.hr_stratified else ''}Cox): {_hazard_sentence(r, res)}.")
+    lms = res.arm(_codes(r)[0]).landmarks
+    if lms:
+        rates = [f"{num(100 * res.arm(c).landmarks[0].surv)}% for {_group_k(r, c)}" for c in _codes(r)]
+        text += f" Estimated {res.label.lower()} rates at {lms[0].time:g} {unit} were {_arms_list(rates)}."
+    return text
+
+
+def _binary_sentence_k(r: TrialResults, res) -> str:
+    rates = [f"{num(100 * res.arm(c).rate)}% ({_ci(r, 100 * res.arm(c).lower, 100 * res.arm(c).upper, pct=True)}) "
+             f"in {_group_k(r, c)}" for c in _codes(r)]
+    diffs = "; ".join(f"{_versus(r, d.experimental)}: {num(100 * d.difference)} percentage points "
+                      f"({_ci(r, 100 * d.difference_lower, 100 * d.difference_upper)})" for d in res.comparisons)
+    return f"The {res.label.lower()} ({res.population}) was {_arms_list(rates)}. Differences: {diffs}."
+
+
+def _safety_paragraph_k(r: TrialResults) -> str:
+    s = r.safety
+
+    def per_arm(row) -> str:
+        return _arms_list([f"{num(row.percent.get(c, float('nan')))}% of {_group_k(r, c)}" for c in _codes(r)])
+
+    parts = [f"Adverse events (AEs) of any grade occurred in {per_arm(s.row('any', '', 'any'))}."]
+    if s.graded:
+        for g in ("3", "4"):
+            try:
+                parts.append(f"Grade {g} AEs (as the worst grade) occurred in {per_arm(s.row('any', '', g))}.")
+            except KeyError:
+                pass
+    try:
+        parts.append(f"Serious AEs occurred in {per_arm(s.row('serious', '', 'any'))}.")
+    except KeyError:
+        pass
+    deaths = sum(s.treatment_related_deaths.values())
+    parts.append("No treatment-related deaths were reported." if deaths == 0 else
+                 f"{NUMBER_WORDS.get(deaths, str(deaths))} treatment-related death{'s were' if deaths != 1 else ' was'} "
+                 f"reported (" + _arms_list([f"{s.treatment_related_deaths.get(c, 0)} in {_group_k(r, c)}"
+                                            for c in _codes(r)]) + ").")
+    return " ".join(parts)
+
+
+def _summary_k(r: TrialResults, protocol: Protocol) -> str:
+    """The results section of a trial of three or more arms: every arm, then each comparison with the
+    control (there is no one "experimental arm")."""
+    n = sum(r.n_randomized.values())
+    paras = [f"## {protocol.study.id} results\n\n"
+             f"The trial randomly assigned {n} patients: "
+             + _arms_list([f"{r.n_randomized[c]} to {_group_k(r, c)}" for c in _codes(r)]) + "."]
+    if r.pfs is not None:
+        paras.append(_tte_paragraph_k(r, r.pfs, followup=True))
+    sec = []
+    if r.orr is not None:
+        sec.append(_binary_sentence_k(r, r.orr))
+    if r.dor is not None:
+        sec.append(_tte_paragraph_k(r, r.dor, followup=False))
+    if r.cbr is not None:
+        sec.append(_binary_sentence_k(r, r.cbr))
+    if r.os is not None:
+        sec.append(_tte_paragraph_k(r, r.os, followup=False))
+    if sec:
+        paras.append(" ".join(sec))
+    if r.safety is not None:
+        paras.append("### Safety\n\n" + _safety_paragraph_k(r))
+    return "\n\n".join(paras) + "\n"
+
+
 def results_summary(results: TrialResults, protocol: Protocol) -> str:
     """A Markdown results section (efficacy then safety) written from ``results``.
+
+    With three or more arms every arm's figures are given and each experimental arm is
+    compared with the control in turn. Sections the results do not hold (no response, no
+    safety data) are left out.
 
     Example
     -------
     >>> print(results_summary(results, load_protocol("patina")))   # doctest: +SKIP
     """
-    r = results
+    r = reported(results, protocol)
+    if len(_codes(r)) > 2:
+        return _summary_k(r, protocol)
     n = sum(r.n_randomized.values())
     head = (f"## {protocol.study.id} results\n\n"
             f"The trial randomly assigned {n} patients: {r.n_randomized[r.experimental]} to {_group(r, r.experimental)} "
