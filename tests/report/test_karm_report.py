@@ -175,3 +175,14 @@ def test_endpoint_label_from_the_protocol(colon):
 
     assert endpoint_label(colon, "PFS") == "Recurrence-free survival"
     assert endpoint_label(colon, "ORR") == FIXED["ORR"]  # COLON names no response endpoint
+
+
+def test_cli_prints_one_line_per_comparison(reproduced, capsys):
+    from oncotrial.jobs.cli import _done
+
+    _done(reproduced[0], 1.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "COLON: 929 patients randomized"
+    assert [ln.split(":")[0] for ln in lines[1:3]] == ["PFS LEV vs OBS", "PFS LEV5FU vs OBS"]
+    h = reproduced[0].results.pfs.comparison("LEV5FU")
+    assert f"HR {h.hr:.2f} ({h.hr_lower:.2f}-{h.hr_upper:.2f})" in lines[2]

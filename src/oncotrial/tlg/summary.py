@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from oncotrial.analysis.plan import LABELS
 from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults
 from oncotrial.protocol import Protocol
 from oncotrial.tlg.format import NE, num, p_text
@@ -34,6 +35,11 @@ def _group(results: TrialResults, code: str) -> str:
     return f"the {results.arms[code].lower()} group"
 
 
+def _short(res: TimeToEventAnalysis, abbreviation: str) -> str:
+    """The endpoint in running text: its abbreviation under the standard name, else the protocol's name."""
+    return abbreviation if res.label in ("", abbreviation, LABELS.get(abbreviation)) else res.label.lower()
+
+
 def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol) -> str:
     e, c = r.experimental, r.control
     ae, ac = pfs.arm(e), pfs.arm(c)
@@ -43,14 +49,14 @@ def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol
     direction = "reduction" if pfs.hr < 1 else "increase"
     qualifier = "significant " if significant else "non-significant "
     text = (f"At a median follow-up of {num(r.median_followup)} {unit}, patients in {_group(r, e)} experienced a "
-            f"median PFS of {_median(ae.median, unit)} ({_ci(r, ae.median_lower, ae.median_upper)}) compared with "
+            f"median {_short(pfs, 'PFS')} of {_median(ae.median, unit)} ({_ci(r, ae.median_lower, ae.median_upper)}) compared with "
             f"{_median(ac.median, unit)} ({_ci(r, ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
             f"This represented a {qualifier}{direction} in the hazard for disease progression or death "
             f"(HR, {num(pfs.hr, 2)}; {_ci(r, pfs.hr_lower, pfs.hr_upper, 2)}; 2-sided {p_text(pfs.logrank_p)}).")
     lms = ae.landmarks
     if lms:
         lm_e, lm_c = lms[0], ac.landmarks[0]
-        text += (f" Estimated PFS rates at {lm_e.time:g} {unit} were {num(100 * lm_e.surv)}% for {_group(r, e)} "
+        text += (f" Estimated {_short(pfs, 'PFS')} rates at {lm_e.time:g} {unit} were {num(100 * lm_e.surv)}% for {_group(r, e)} "
                  f"and {num(100 * lm_c.surv)}% for {_group(r, c)}.")
     return text
 
@@ -76,7 +82,7 @@ def _secondary_paragraph(r: TrialResults) -> str:
                      f"({_ci(r, 100 * cc.lower, 100 * cc.upper, pct=True)}) for {_group(r, c)}.")
     if r.os is not None:
         oe, oc = r.os.arm(e), r.os.arm(c)
-        parts.append(f"Overall survival (OS) data had {num(100 * r.os.maturity)}% maturity at the time of the analysis, "
+        parts.append(f"{'Overall survival (OS)' if r.os.label == LABELS['OS'] else r.os.label} data had {num(100 * r.os.maturity)}% maturity at the time of the analysis, "
                      f"with {oe.events} deaths in {_group(r, e)} and {oc.events} in {_group(r, c)} "
                      f"(HR, {num(r.os.hr, 2)}; {_ci(r, r.os.hr_lower, r.os.hr_upper, 2)}).")
     return " ".join(parts)
