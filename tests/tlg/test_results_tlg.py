@@ -70,3 +70,13 @@ def test_summary_without_published_block_or_grades(pilot):
     assert text.startswith("## PATINA results")
     assert f"{r.pfs.arm('Xan_Hi').median:.1f}" in text and "nonevaluable [NE]" in text
     assert "Grade 3" not in text and "nan" not in text.lower()
+
+
+def test_summary_names_the_endpoint_as_the_protocol_does(pilot):
+    import dataclasses
+
+    _, p, r = pilot
+    assert "median PFS of" in results_summary(r, p)
+    renamed = dataclasses.replace(r, pfs=dataclasses.replace(r.pfs, label="Recurrence-free survival"))
+    text = results_summary(renamed, p)
+    assert "median recurrence-free survival of" in text and "median PFS" not in text

@@ -29,6 +29,18 @@ LABELS = {"PFS": "Progression-free survival", "OS": "Overall survival", "DOR": "
 Progress = Callable[[str], None]
 
 
+def endpoint_label(protocol: Protocol, endpoint: str) -> str:
+    """The endpoint's name as the protocol gives it (``[[endpoints]]`` with this ``id``), else the fixed label.
+
+    Example
+    -------
+    >>> endpoint_label(load_protocol("colon"), "PFS")   # doctest: +SKIP
+    'Recurrence-free survival'
+    """
+    named = next((e.name for e in protocol.endpoints if e.id == endpoint and e.name), None)
+    return named or LABELS[endpoint]
+
+
 def tte_param(adtte: pd.DataFrame | None, endpoint: str) -> str | None:
     """The PARAMCD a time-to-event endpoint (``PFS``, ``OS``, ``DOR``) is found under, or None."""
     return _param(adtte, TTE_PARAMS[endpoint])
@@ -97,7 +109,7 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
             tte[ep] = None
             continue
         # Duration of response compares responders, who are no randomized set: unstratified, no landmarks.
-        tte[ep] = analyze_time_to_event(adsl, adtte, protocol, code, label=LABELS[ep], stratified=ep != "DOR",
+        tte[ep] = analyze_time_to_event(adsl, adtte, protocol, code, label=endpoint_label(protocol, ep), stratified=ep != "DOR",
                                         landmarks=[] if ep == "DOR" else None)
 
     step("follow-up")
@@ -116,7 +128,7 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
             continue
         code, values = found
         excl, pop = binary_population(adsl, protocol, ep)
-        binary[ep] = analyze_binary(adsl, adrs, protocol, code, responder_values=values, label=LABELS[ep],
+        binary[ep] = analyze_binary(adsl, adrs, protocol, code, responder_values=values, label=endpoint_label(protocol, ep),
                                     population=pop, exclude=excl)
 
     step("safety")

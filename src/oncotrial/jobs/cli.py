@@ -219,9 +219,15 @@ def _done(job, seconds: float) -> None:
     from oncotrial.tlg.format import interval, num, pvalue
 
     lines = [f"{r.study}: {sum(r.n_randomized.values())} patients randomized"]
-    if r.pfs is not None:
+    if r.pfs is not None and r.experimental:
         e, c = r.pfs.arm(r.experimental), r.pfs.arm(r.control)
         lines.append(f"PFS median {num(e.median)} vs {num(c.median)} {r.unit}; HR {num(r.pfs.hr, 2)} "
                      f"({interval(r.pfs.hr_lower, r.pfs.hr_upper, 2)}); p = {pvalue(r.pfs.logrank_p)}")
+    elif r.pfs is not None:
+        # Three or more arms: no single experimental arm, one line per comparison with the control.
+        for h in r.pfs.comparisons:
+            e, c = r.pfs.arm(h.experimental), r.pfs.arm(h.control)
+            lines.append(f"PFS {h.experimental} vs {h.control}: median {num(e.median)} vs {num(c.median)} {r.unit}; "
+                         f"HR {num(h.hr, 2)} ({interval(h.hr_lower, h.hr_upper, 2)}); p = {pvalue(h.logrank_p)}")
     lines.append(f"report: {job.paths['report']}  ({seconds:.1f} s)")
     typer.echo("\n".join(lines))

@@ -18,6 +18,7 @@ from oncotrial.analysis.results import TrialResults
 from oncotrial.protocol import Protocol
 from oncotrial.tlg import figures as F
 from oncotrial.tlg import tables as T
+from oncotrial.tlg.sections import reported
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,21 @@ def make_figures(results: TrialResults, adam: Mapping[str, pd.DataFrame] | None 
     """Every figure the report shows, built once so the PNG files and the page use the same ones.
     ``adam`` adds the figures drawn from the data themselves (the waterfall plot from ADTR)."""
     out: dict[str, tuple[Figure, str]] = {"consort": (F.consort_figure(results), "Patient flow (CONSORT-style).")}
-    for key, name in (("pfs", "Progression-free survival"), ("os", "Overall survival"),
-                      ("dor", "Duration of confirmed response")):
+    for key in ("pfs", "os", "dor"):
         res = getattr(results, key)
         if res is not None:
-            out[f"km_{key}"] = (F.km_figure(res, results, title=name),
-                                f"Kaplan-Meier estimates of {name.lower()} with numbers at risk.")
-    if results.subgroups is not None and results.subgroups.rows:
+            # The endpoint's name as the protocol gives it (run_analysis labels the result with it).
+            out[f"km_{key}"] = (F.km_figure(res, results, title=res.label),
+                                f"Kaplan-Meier estimates of {res.label.lower()} with numbers at risk.")
+    if results.subgroups is not None and results.subgroups.rows and not _k_arms(results):
         out["forest_pfs"] = (F.forest_figure(results),
                              "Hazard ratio for progression or death in subgroups (unstratified Cox).")
+    elif _k_arms(results):
+        for e, sg in results.subgroups_by_comparison.items():
+            if sg.rows:
+                out[_forest_stem(e)] = (F.forest_figure(results, e),
+                                        f"Hazard ratio for {_event_words(results)} in subgroups (unstratified Cox): "
+                                        f"{results.arms[e]} vs {results.arms[sg.control]}.")
     adtr = (adam or {}).get("adtr")
     if adtr is not None and ((adtr["PARAMCD"] == "BPCHG") & adtr["AVAL"].notna()).any():
         out["waterfall"] = (F.waterfall_figure(adtr, results),
@@ -58,6 +65,20 @@ def make_figures(results: TrialResults, adam: Mapping[str, pd.DataFrame] | None 
         out["spider"] = (F.spider_figure(adtr, results),
                          "Change from baseline in the sum of target-lesion diameters over time, one line per patient.")
     return ReportFigures(out)
+
+
+def _k_arms(results: TrialResults) -> bool:
+    """Three or more arms: one comparison per experimental arm, no single experimental arm."""
+    return len(T.arm_columns(results)) > 2
+
+
+def _forest_stem(experimental: str) -> str:
+    return f"forest_pfs_{re.sub(r'[^a-z0-9]+', '_', experimental.lower())}"
+
+
+def _event_words(results: TrialResults) -> str:
+    label = results.pfs.label if results.pfs is not None else "progression-free survival"
+    return "progression or death" if label == "Progression-free survival" else f"an event of {label.lower()}"
 
 
 def _markdown_to_html(md: str) -> str:
@@ -77,6 +98,7 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                   comparisons: list[Comparison] | None = None, figures: ReportFigures | None = None,
                   data_source: str = "", generated: str | None = None) -> str:
     """The report as one HTML string: no external requests (images are data URIs, CSS inline)."""
+    results = reported(results, protocol)
     figs = figures or make_figures(results)
     img = {k: (figs.data_uri(k), cap) for k, (_f, cap) in figs.figures.items()}
 
@@ -96,10 +118,10 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                          "content": [table(T.baseline_frame(results.baseline, results),
                                          "Baseline characteristics (intention-to-treat population)")]})
     eff = []
-    for key, name in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+    for key in ("pfs", "os"):
         res = getattr(results, key)
         if res is not None:
-            eff += [table(T.time_to_event_table(res, results), name)]
+            eff += [table(T.time_to_event_table(res, results), res.label)]
             eff += fig_item(f"km_{key}")
     if eff:
         sections.append({"id": "efficacy", "title": "Efficacy: time to event",
@@ -107,12 +129,16 @@ def render_report(results: TrialResults, protocol: Protocol, *, summary_md: str,
                                   f"{results.unit} ({100 * results.conf_level:g}% CI "
                                   f"{T.interval(results.median_followup_lower, results.median_followup_upper)}).",
                          "content": eff})
-    if results.subgroups is not None and results.subgroups.rows:
-        missing = results.subgroups.unavailable
+    analyses = T.subgroup_analyses(results)
+    if any(sg.rows for sg in analyses.values()):
+        missing = next(iter(analyses.values())).unavailable
+        forests = (sum((fig_item(_forest_stem(e)) for e in analyses), []) if _k_arms(results)
+                   else fig_item("forest_pfs"))
         sections.append({"id": "subgroups", "title": "Subgroup analysis",
                          "intro": ("Not shown, as the data hold no variable for them: " + ", ".join(missing) + ".")
                          if missing else "",
-                         "content": fig_item("forest_pfs") + [table(T.subgroup_table(results), "PFS hazard ratio by subgroup")]})
+                         "content": forests + [table(T.subgroup_table(results), f"{results.pfs.label}: hazard ratio by subgroup"
+                                                     if _k_arms(results) else "PFS hazard ratio by subgroup")]})
     resp = []
     for key, name in (("orr", "Confirmed objective response"), ("cbr", "Clinical benefit")):
         res = getattr(results, key)

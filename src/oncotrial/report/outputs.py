@@ -15,6 +15,7 @@ from oncotrial.analysis.compare import Comparison, compare_published
 from oncotrial.analysis.results import TrialResults, jsonable
 from oncotrial.protocol import Protocol
 from oncotrial.report.html import make_figures, render_report
+from oncotrial.tlg.sections import reported
 from oncotrial.tlg.summary import results_summary
 
 ADAM_FILES = ("adsl", "adtte", "adrs", "adae", "adex")
@@ -80,7 +81,11 @@ def write_outputs(results: TrialResults, protocol: Protocol, out: str | os.PathL
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         step("figures")
-        figs = make_figures(results, adam)
+        shown = reported(results, protocol)
+        # Tumour-response figures belong to a planned response analysis, not to any data with lesions.
+        fig_adam = adam if adam is None or shown.orr is not None or shown.cbr is not None else \
+            {k: v for k, v in adam.items() if k != "adtr"}
+        figs = make_figures(shown, fig_adam)
         (tmp / "figures").mkdir()
         for stem in figs.figures:
             (tmp / "figures" / f"{stem}.png").write_bytes(figs.png(stem))

@@ -104,7 +104,10 @@ def _coerce(df: pd.DataFrame, domain: str, numeric: Iterable[str] = (), whole: "
         elif not pd.api.types.is_datetime64_any_dtype(col):
             if pd.api.types.is_numeric_dtype(col) and (col.isna().all() if whole is None
                                                        else whole.all_missing.get(c, True)):
-                out[c] = pd.Series(pd.NA, index=out.index, dtype="string").astype(str).where(False)
+                # An all-missing column of a text variable: missing text (pandas needs where's
+                # condition as an array of the column's shape; a scalar False raises).
+                out[c] = pd.Series(pd.NA, index=out.index, dtype="string").astype(str).where(
+                    np.zeros(len(out), dtype=bool))
                 continue
             if pd.api.types.is_numeric_dtype(col):
                 continue

@@ -18,6 +18,18 @@ from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults  # noqa
 from oncotrial.tlg.format import interval, num, p_text  # noqa: E402
 
 COLORS = ("#1f5aa6", "#c0392b", "#2e8b57", "#8e44ad")
+# Beyond the house colours, the arms take matplotlib's tab10 (distinct, colour-blind tolerable).
+_MORE_COLORS = ("#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+
+
+def arm_color(k: int) -> str:
+    """The colour of the ``k``-th arm of ``arm_order`` (any number of arms; repeats after 10)."""
+    pool = COLORS + _MORE_COLORS
+    return pool[k % len(pool)]
+
+
+def _arm_codes(results: TrialResults) -> list[str]:
+    return list(results.arm_order) if results.arm_order else [results.experimental, results.control]
 
 
 def at_risk(table: pd.DataFrame, times: np.ndarray) -> np.ndarray:
@@ -40,12 +52,17 @@ def _tick_step(tmax: float, unit: str) -> float:
 
 def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "") -> Figure:
     """Kaplan-Meier curves per arm with censoring marks, HR and p, and numbers at risk beneath."""
-    codes = [results.experimental, results.control]
+    codes = _arm_codes(results)
     tmax = max((float(res.curves[c]["time"].max()) for c in codes if c in res.curves), default=1.0)
     step = _tick_step(tmax, res.unit)
     ticks = np.arange(0.0, tmax + step * 0.999, step)
-    fig = Figure(figsize=(8.0, 5.6), dpi=110)
-    ax = fig.add_axes([0.1, 0.34, 0.86, 0.58])
+    # The two-arm layout, in inches: 3.25 for the curves and 1.12 for the risk table; each further
+    # arm adds two risk-table lines (0.45 in) so the table's type keeps its size.
+    extra = 0.45 * max(len(codes) - 2, 0)
+    height = 5.6 + extra
+    fig = Figure(figsize=(8.0, height), dpi=110)
+    ax = fig.add_axes([0.1, 0.34, 0.86, 0.58] if not extra else
+                      [0.1, (0.34 * 5.6 + extra) / height, 0.86, 0.58 * 5.6 / height])
     for k, c in enumerate(codes):
         tab = res.curves.get(c)
         if tab is None or tab.empty:
@@ -53,10 +70,10 @@ def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "
         t = np.concatenate([[0.0], tab["time"].to_numpy()])
         s = np.concatenate([[1.0], tab["surv"].to_numpy()])
         a = res.arm(c)
-        ax.step(t, 100 * s, where="post", color=COLORS[k], lw=1.8,
+        ax.step(t, 100 * s, where="post", color=arm_color(k), lw=1.8, gid=f"km:{c}",
                 label=f"{results.arms[c]}: median {num(a.median)} ({interval(a.median_lower, a.median_upper)})")
         cens = tab[tab["n_censor"] > 0]
-        ax.plot(cens["time"], 100 * cens["surv"], "|", color=COLORS[k], ms=6, mew=1)
+        ax.plot(cens["time"], 100 * cens["surv"], "|", color=arm_color(k), ms=6, mew=1, gid=f"censored:{c}")
     ax.set_xlim(0, ticks[-1])
     ax.set_ylim(0, 102)
     ax.set_xticks(ticks)
@@ -64,12 +81,19 @@ def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "
     ax.set_xlabel(f"Time since randomization ({res.unit})")
     ax.grid(alpha=0.25)
     strat = "stratified " if res.hr_stratified else ""
-    ax.text(0.98, 0.97, f"HR ({strat}Cox) {num(res.hr, 2)} ({interval(res.hr_lower, res.hr_upper, 2)})\n"
-                        f"two-sided {'stratified ' if res.logrank_stratified else ''}log-rank {p_text(res.logrank_p)}",
-            transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    lr = f"two-sided {'stratified ' if res.logrank_stratified else ''}log-rank"
+    if len(codes) <= 2:
+        hr_text = (f"HR ({strat}Cox) {num(res.hr, 2)} ({interval(res.hr_lower, res.hr_upper, 2)})\n"
+                   f"{lr} {p_text(res.logrank_p)}")
+    else:
+        hr_text = "\n".join([f"HR ({strat}Cox), {lr} P, vs {results.arms[results.control]}:"] + [
+            f"{results.arms[h.experimental]}: {num(h.hr, 2)} ({interval(h.hr_lower, h.hr_upper, 2)}), "
+            f"{p_text(h.logrank_p)}" for h in res.comparisons])
+    ax.text(0.98, 0.97, hr_text, transform=ax.transAxes, ha="right", va="top", fontsize=9)
     ax.legend(loc="lower left", fontsize=8.5, frameon=False)
     ax.set_title(title or res.label, fontsize=11)
-    rk = fig.add_axes([0.1, 0.02, 0.86, 0.2])
+    rk = fig.add_axes([0.1, 0.02, 0.86, 0.2] if not extra else
+                      [0.1, 0.02 * 5.6 / height, 0.86, (0.2 * 5.6 + extra) / height], gid="risk_table")
     rk.set_xlim(ax.get_xlim())
     rows = 2 * len(codes) + 1
     rk.set_ylim(0, rows)
@@ -79,15 +103,31 @@ def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "
         if c not in res.curves:
             continue
         y = rows - 1.5 - 2 * k
-        rk.text(0, y, results.arms[c], ha="left", va="center", fontsize=8, color=COLORS[k])
+        rk.text(0, y, results.arms[c], ha="left", va="center", fontsize=8, color=arm_color(k), gid=f"risk:{c}")
         for tt, n in zip(ticks, at_risk(res.curves[c], ticks)):
-            rk.text(tt, y - 1, str(n), ha="center", va="center", fontsize=8, color=COLORS[k])
+            rk.text(tt, y - 1, str(n), ha="center", va="center", fontsize=8, color=arm_color(k))
     return fig
 
 
-def forest_figure(results: TrialResults) -> Figure:
-    """Forest plot: HR with CI overall and within each subgroup level, on a log scale."""
-    sg = results.subgroups
+def forest_figure(results: TrialResults, experimental: str | None = None) -> Figure:
+    """Forest plot: HR with CI overall and within each subgroup level, on a log scale.
+
+    ``experimental`` picks one comparison (that arm vs the control) from
+    ``results.subgroups_by_comparison``; it is needed with three or more arms, where the
+    report draws one forest plot per comparison. Without it the two-arm analysis is drawn.
+    """
+    if experimental is None:
+        if results.subgroups is None:
+            known = ", ".join(results.subgroups_by_comparison) or "none"
+            raise ValueError(f"forest_figure: {results.study} has no single comparison; give experimental= "
+                             f"one of {known}")
+        sg = results.subgroups
+    elif experimental in results.subgroups_by_comparison:
+        sg = results.subgroups_by_comparison[experimental]
+    else:
+        known = ", ".join(results.subgroups_by_comparison) or "none"
+        raise ValueError(f"forest_figure: experimental={experimental!r} has no subgroup analysis; known: {known}")
+    exp_code, ctl_code = sg.experimental, sg.control
     rows = [sg.overall, *sg.rows]
     # A header line before each subgroup's levels.
     display = []
@@ -109,7 +149,7 @@ def forest_figure(results: TrialResults) -> Figure:
                 fontweight="bold" if r is None or r.subgroup == "overall" else "normal")
         if r is None:
             continue
-        cols = [results.experimental, results.control]
+        cols = [exp_code, ctl_code]
         ax.text(1.03, yy, f"{num(r.hr, 2)} ({interval(r.hr_lower, r.hr_upper, 2)})", transform=ax.get_yaxis_transform(),
                 ha="left", va="center", fontsize=8)
         ax.text(1.45, yy, " / ".join(f"{r.events[c]}/{r.n[c]}" for c in cols), transform=ax.get_yaxis_transform(),
@@ -128,22 +168,24 @@ def forest_figure(results: TrialResults) -> Figure:
     ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"Hazard ratio ({100 * sg.conf_level:g}% CI)\n"
-                  f"← favours {results.arms[results.experimental]}   favours {results.arms[results.control]} →",
+                  f"← favours {results.arms[exp_code]}   favours {results.arms[ctl_code]} →",
                   fontsize=8.5)
     ax.text(1.03, len(display) - 0.2, f"HR ({100 * sg.conf_level:g}% CI)", transform=ax.get_yaxis_transform(), fontsize=8.5,
             fontweight="bold", va="bottom")
-    ax.text(1.45, len(display) - 0.2, "Events/N (" + " / ".join(results.arms[c] for c in
-                                                               (results.experimental, results.control)) + ")",
+    ax.text(1.45, len(display) - 0.2, "Events/N (" + " / ".join(results.arms[c] for c in (exp_code, ctl_code)) + ")",
             transform=ax.get_yaxis_transform(), fontsize=8.5, fontweight="bold", va="bottom")
-    ax.set_title(f"{sg.paramcd} by subgroup", fontsize=10, loc="left")
+    title = f"{sg.paramcd} by subgroup"
+    if len(_arm_codes(results)) > 2:
+        title += f": {results.arms[exp_code]} vs {results.arms[ctl_code]}"
+    ax.set_title(title, fontsize=10, loc="left")
     return fig
 
 
 def consort_figure(results: TrialResults) -> Figure:
     """CONSORT-style flow: a box per stage and arm, stages top to bottom."""
-    codes = [results.experimental, results.control]
+    codes = _arm_codes(results)
     steps = list(results.flow)
-    fig = Figure(figsize=(8.0, 1.0 + 0.9 * (len(steps) + 1)), dpi=110)
+    fig = Figure(figsize=(8.0 if len(codes) <= 2 else 3.4 * len(codes), 1.0 + 0.9 * (len(steps) + 1)), dpi=110)
     ax = fig.add_axes([0, 0, 1, 1])
     ax.axis("off")
     n = len(steps) + 1
@@ -152,14 +194,14 @@ def consort_figure(results: TrialResults) -> Figure:
     total = sum(results.n_randomized.values())
     box = dict(boxstyle="round,pad=0.4", fc="#eef3fb", ec="#1f5aa6")
     ax.text(0.5, n - 0.5, f"Randomized (N={total})", ha="center", va="center", fontsize=10, bbox=box)
-    xs = (0.27, 0.73)
+    xs = (0.27, 0.73) if len(codes) == 2 else tuple((i + 0.5) / len(codes) for i in range(len(codes)))
     for x in xs:
         ax.annotate("", xy=(x, n - 1.25), xytext=(0.5, n - 0.75), arrowprops=dict(arrowstyle="->", color="#555"))
     for i, s in enumerate(steps):
         y = n - 1.5 - i
         for x, c in zip(xs, codes):
             label = f"{results.arms[c]}\n{s.stage}: {s.count.get(c, 0)}" if i == 0 else f"{s.stage}: {s.count.get(c, 0)}"
-            ax.text(x, y, label, ha="center", va="center", fontsize=9, bbox=box)
+            ax.text(x, y, label, ha="center", va="center", fontsize=9, bbox=box, gid=f"flow:{c}:{i}")
             if i + 1 < len(steps):
                 ax.annotate("", xy=(x, y - 0.68), xytext=(x, y - 0.3), arrowprops=dict(arrowstyle="->", color="#555"))
     return fig
@@ -171,14 +213,14 @@ def waterfall_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
     best = adtr[(adtr["PARAMCD"] == "BPCHG") & adtr["AVAL"].notna()]
     arm_col = "ARMCD" if "ARMCD" in best.columns else "ARM"
     best = best.sort_values("AVAL", ascending=False, kind="stable")
-    codes = [results.experimental, results.control]
+    codes = _arm_codes(results)
     fig = Figure(figsize=(8.0, 4.6), dpi=110)
     ax = fig.add_axes([0.1, 0.14, 0.86, 0.76])
     x = np.arange(len(best))
     arms = best[arm_col].astype(str).to_numpy()
     for k, c in enumerate(codes):
         sel = arms == c
-        ax.bar(x[sel], best["AVAL"].to_numpy()[sel], width=1.0, color=COLORS[k],
+        ax.bar(x[sel], best["AVAL"].to_numpy()[sel], width=1.0, color=arm_color(k),
                label=f"{results.arms.get(c, c)} (n = {int(sel.sum())})")
     other = ~np.isin(arms, codes)
     if other.any():
@@ -204,15 +246,17 @@ def spider_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
     sd["WEEKS"] = (pd.to_datetime(sd["ADT"]) - start).dt.days.clip(lower=0) / 7.0
     if "ABLFL" in sd.columns:
         sd.loc[sd["ABLFL"] == "Y", "WEEKS"] = 0.0  # every line starts at its baseline
-    codes = [results.experimental, results.control]
-    fig = Figure(figsize=(9.0, 4.2), dpi=110)
-    axes = [fig.add_axes([0.08 + 0.47 * k, 0.14, 0.42, 0.74]) for k in range(2)]
+    codes = _arm_codes(results)
+    # 4.5 inches per panel; with two arms that is the 9-inch figure of panels 0.47 apart, 0.42 wide.
+    fig = Figure(figsize=(4.5 * len(codes), 4.2), dpi=110)
+    step = 0.94 / len(codes)
+    axes = [fig.add_axes([0.08 + step * k, 0.14, step - 0.05, 0.74]) for k in range(len(codes))]
     top = float(np.nanmax(sd["PCHG"])) if len(sd) else 20.0
     for k, (ax, c) in enumerate(zip(axes, codes)):
         arm = sd[sd[arm_col].astype(str) == c]
         for _, one in arm.groupby("USUBJID", sort=False):
             one = one.sort_values("WEEKS")
-            ax.plot(one["WEEKS"], one["PCHG"], color=COLORS[k], lw=0.6, alpha=0.5)
+            ax.plot(one["WEEKS"], one["PCHG"], color=arm_color(k), lw=0.6, alpha=0.5)
         for y in (20.0, -30.0):
             ax.axhline(y, color="#444444", lw=0.8, ls="--")
         ax.axhline(0.0, color="black", lw=0.6)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
+from oncotrial.analysis.plan import LABELS
 from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults
 from oncotrial.protocol import Protocol
 from oncotrial.tlg.format import NE, num, p_text
+from oncotrial.tlg.sections import reported
 
 NUMBER_WORDS = {0: "No", 1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight",
                 9: "Nine", 10: "Ten"}
@@ -33,6 +35,11 @@ def _group(results: TrialResults, code: str) -> str:
     return f"the {results.arms[code].lower()} group"
 
 
+def _short(res: TimeToEventAnalysis, abbreviation: str) -> str:
+    """The endpoint in running text: its abbreviation under the standard name, else the protocol's name."""
+    return abbreviation if res.label in ("", abbreviation, LABELS.get(abbreviation)) else res.label.lower()
+
+
 def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol) -> str:
     e, c = r.experimental, r.control
     ae, ac = pfs.arm(e), pfs.arm(c)
@@ -42,14 +49,14 @@ def _pfs_paragraph(r: TrialResults, pfs: TimeToEventAnalysis, protocol: Protocol
     direction = "reduction" if pfs.hr < 1 else "increase"
     qualifier = "significant " if significant else "non-significant "
     text = (f"At a median follow-up of {num(r.median_followup)} {unit}, patients in {_group(r, e)} experienced a "
-            f"median PFS of {_median(ae.median, unit)} ({_ci(r, ae.median_lower, ae.median_upper)}) compared with "
+            f"median {_short(pfs, 'PFS')} of {_median(ae.median, unit)} ({_ci(r, ae.median_lower, ae.median_upper)}) compared with "
             f"{_median(ac.median, unit)} ({_ci(r, ac.median_lower, ac.median_upper)}) in {_group(r, c)}. "
             f"This represented a {qualifier}{direction} in the hazard for disease progression or death "
             f"(HR, {num(pfs.hr, 2)}; {_ci(r, pfs.hr_lower, pfs.hr_upper, 2)}; 2-sided {p_text(pfs.logrank_p)}).")
     lms = ae.landmarks
     if lms:
         lm_e, lm_c = lms[0], ac.landmarks[0]
-        text += (f" Estimated PFS rates at {lm_e.time:g} {unit} were {num(100 * lm_e.surv)}% for {_group(r, e)} "
+        text += (f" Estimated {_short(pfs, 'PFS')} rates at {lm_e.time:g} {unit} were {num(100 * lm_e.surv)}% for {_group(r, e)} "
                  f"and {num(100 * lm_c.surv)}% for {_group(r, c)}.")
     return text
 
@@ -75,7 +82,7 @@ def _secondary_paragraph(r: TrialResults) -> str:
                      f"({_ci(r, 100 * cc.lower, 100 * cc.upper, pct=True)}) for {_group(r, c)}.")
     if r.os is not None:
         oe, oc = r.os.arm(e), r.os.arm(c)
-        parts.append(f"Overall survival (OS) data had {num(100 * r.os.maturity)}% maturity at the time of the analysis, "
+        parts.append(f"{'Overall survival (OS)' if r.os.label == LABELS['OS'] else r.os.label} data had {num(100 * r.os.maturity)}% maturity at the time of the analysis, "
                      f"with {oe.events} deaths in {_group(r, e)} and {oc.events} in {_group(r, c)} "
                      f"(HR, {num(r.os.hr, 2)}; {_ci(r, r.os.hr_lower, r.os.hr_upper, 2)}).")
     return " ".join(parts)
@@ -125,14 +132,123 @@ def _safety_paragraph(r: TrialResults, protocol: Protocol) -> str:
     return " ".join(parts)
 
 
+def _arms_list(items: list[str]) -> str:
+    """"a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _codes(r: TrialResults) -> list[str]:
+    return list(r.arm_order) if r.arm_order else [r.experimental, r.control]
+
+
+def _lower(label: str) -> str:
+    """A label in running text: lower case, but acronyms (5-FU, HER2) kept."""
+    return " ".join(w if sum(ch.isupper() for ch in w) > 1 else w.lower() for w in label.split(" "))
+
+
+def _group_k(r: TrialResults, code: str) -> str:
+    return f"the {_lower(r.arms[code])} group"
+
+
+def _versus(r: TrialResults, experimental: str) -> str:
+    return f"{r.arms[experimental]} vs {_lower(r.arms[r.control])}"
+
+
+def _hazard_sentence(r: TrialResults, res: TimeToEventAnalysis) -> str:
+    """Each comparison's HR and log-rank p: "X vs control: HR, 0.66 (95% CI, ...); 2-sided P = ...; ..."."""
+    return "; ".join(f"{_versus(r, h.experimental)}: HR, {num(h.hr, 2)} ({_ci(r, h.hr_lower, h.hr_upper, 2)}), "
+                     f"2-sided {p_text(h.logrank_p)}" for h in res.comparisons)
+
+
+def _tte_paragraph_k(r: TrialResults, res: TimeToEventAnalysis, *, followup: bool) -> str:
+    """A time-to-event endpoint of a trial of three or more arms: each arm's median, then each comparison."""
+    unit = r.unit
+    medians = [f"{_median(res.arm(c).median, unit)} ({_ci(r, res.arm(c).median_lower, res.arm(c).median_upper)}) "
+               f"in {_group_k(r, c)}" for c in _codes(r)]
+    lead = f"At a median follow-up of {num(r.median_followup)} {unit}, the" if followup else "The"
+    text = (f"{lead} median {res.label.lower()} was {_arms_list(medians)}, with "
+            f"{_arms_list([f'{res.arm(c).events} events in {_group_k(r, c)}' for c in _codes(r)])} "
+            f"({num(100 * res.maturity)}% maturity). Hazard ratios against {_group_k(r, r.control)} "
+            f"({'stratified ' if res.hr_stratified else ''}Cox): {_hazard_sentence(r, res)}.")
+    lms = res.arm(_codes(r)[0]).landmarks
+    if lms:
+        rates = [f"{num(100 * res.arm(c).landmarks[0].surv)}% for {_group_k(r, c)}" for c in _codes(r)]
+        text += f" Estimated {res.label.lower()} rates at {lms[0].time:g} {unit} were {_arms_list(rates)}."
+    return text
+
+
+def _binary_sentence_k(r: TrialResults, res) -> str:
+    rates = [f"{num(100 * res.arm(c).rate)}% ({_ci(r, 100 * res.arm(c).lower, 100 * res.arm(c).upper, pct=True)}) "
+             f"in {_group_k(r, c)}" for c in _codes(r)]
+    diffs = "; ".join(f"{_versus(r, d.experimental)}: {num(100 * d.difference)} percentage points "
+                      f"({_ci(r, 100 * d.difference_lower, 100 * d.difference_upper)})" for d in res.comparisons)
+    return f"The {res.label.lower()} ({res.population}) was {_arms_list(rates)}. Differences: {diffs}."
+
+
+def _safety_paragraph_k(r: TrialResults) -> str:
+    s = r.safety
+
+    def per_arm(row) -> str:
+        return _arms_list([f"{num(row.percent.get(c, float('nan')))}% of {_group_k(r, c)}" for c in _codes(r)])
+
+    parts = [f"Adverse events (AEs) of any grade occurred in {per_arm(s.row('any', '', 'any'))}."]
+    if s.graded:
+        for g in ("3", "4"):
+            try:
+                parts.append(f"Grade {g} AEs (as the worst grade) occurred in {per_arm(s.row('any', '', g))}.")
+            except KeyError:
+                pass
+    try:
+        parts.append(f"Serious AEs occurred in {per_arm(s.row('serious', '', 'any'))}.")
+    except KeyError:
+        pass
+    deaths = sum(s.treatment_related_deaths.values())
+    parts.append("No treatment-related deaths were reported." if deaths == 0 else
+                 f"{NUMBER_WORDS.get(deaths, str(deaths))} treatment-related death{'s were' if deaths != 1 else ' was'} "
+                 f"reported (" + _arms_list([f"{s.treatment_related_deaths.get(c, 0)} in {_group_k(r, c)}"
+                                            for c in _codes(r)]) + ").")
+    return " ".join(parts)
+
+
+def _summary_k(r: TrialResults, protocol: Protocol) -> str:
+    """The results section of a trial of three or more arms: every arm, then each comparison with the
+    control (there is no one "experimental arm")."""
+    n = sum(r.n_randomized.values())
+    paras = [f"## {protocol.study.id} results\n\n"
+             f"The trial randomly assigned {n} patients: "
+             + _arms_list([f"{r.n_randomized[c]} to {_group_k(r, c)}" for c in _codes(r)]) + "."]
+    if r.pfs is not None:
+        paras.append(_tte_paragraph_k(r, r.pfs, followup=True))
+    sec = []
+    if r.orr is not None:
+        sec.append(_binary_sentence_k(r, r.orr))
+    if r.dor is not None:
+        sec.append(_tte_paragraph_k(r, r.dor, followup=False))
+    if r.cbr is not None:
+        sec.append(_binary_sentence_k(r, r.cbr))
+    if r.os is not None:
+        sec.append(_tte_paragraph_k(r, r.os, followup=False))
+    if sec:
+        paras.append(" ".join(sec))
+    if r.safety is not None:
+        paras.append("### Safety\n\n" + _safety_paragraph_k(r))
+    return "\n\n".join(paras) + "\n"
+
+
 def results_summary(results: TrialResults, protocol: Protocol) -> str:
     """A Markdown results section (efficacy then safety) written from ``results``.
+
+    With three or more arms every arm's figures are given and each experimental arm is
+    compared with the control in turn. Sections the results do not hold (no response, no
+    safety data) are left out.
 
     Example
     -------
     >>> print(results_summary(results, load_protocol("patina")))   # doctest: +SKIP
     """
-    r = results
+    r = reported(results, protocol)
+    if len(_codes(r)) > 2:
+        return _summary_k(r, protocol)
     n = sum(r.n_randomized.values())
     head = (f"## {protocol.study.id} results\n\n"
             f"The trial randomly assigned {n} patients: {r.n_randomized[r.experimental]} to {_group(r, r.experimental)} "
