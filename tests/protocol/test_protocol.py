@@ -254,3 +254,12 @@ def test_only_a_control_arm_may_have_no_regimen():
     d["arms"][0]["regimen"] = []
     with pytest.raises(ProtocolError, match="experimental arm 'A' needs at least one drug"):
         protocol_from_dict(d)
+
+
+def test_a_folder_named_like_a_bundled_protocol_does_not_hide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "patina").mkdir()
+    assert load_protocol("patina").study.id == "PATINA"
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(ProtocolError, match="is a folder, not a protocol file"):
+        load_protocol("mine")

@@ -24,12 +24,14 @@ def bundled_protocols() -> list[str]:
 
 
 def protocol_path(name_or_path: str | Path) -> Path:
-    """The file a protocol name or path refers to; a bundled name wins over a missing path."""
+    """The file a protocol name or path refers to; a bundled name wins over a missing path or a folder."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
+    if p.suffix == ".toml" or p.is_file():
         if not p.is_file():
             raise ProtocolError(str(p), ["file not found"])
         return p
+    if p.is_dir() and str(name_or_path) not in bundled_protocols():
+        raise ProtocolError(str(p), ["is a folder, not a protocol file"])
     if str(name_or_path) in bundled_protocols():
         return Path(str(resources.files("oncotrial") / "protocols" / f"{name_or_path}.toml"))
     raise ProtocolError(str(name_or_path), [
