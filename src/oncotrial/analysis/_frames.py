@@ -100,6 +100,18 @@ def arm_order(protocol: Protocol) -> tuple[str, ...]:
     return tuple(protocol.arm_codes)
 
 
+def headline_pair(protocol: Protocol) -> tuple[str, str]:
+    """The (experimental, control) the top-level fields of a result are for: the one comparison with
+    two arms; ("", control) with three or more, where no single comparison is "the" one.
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> headline_pair(load_protocol("colon"))
+    ('', 'OBS')
+    """
+    pairs = protocol.comparisons
+    return tuple(pairs[0]) if len(pairs) == 1 else ("", protocol.control_arm)
+
+
 def comparison_arms(protocol: Protocol) -> tuple[str, str]:
     """(experimental, control) arm codes of a two-arm protocol; raises ValueError for three or more.
 

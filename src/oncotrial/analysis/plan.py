@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from oncotrial.analysis._frames import arm_of, arm_order, days_to_unit, require_columns
+from oncotrial.analysis._frames import arm_of, arm_order, days_to_unit, headline_pair, require_columns
 from oncotrial.analysis.baseline import baseline_table
 from oncotrial.analysis.characteristics import characteristic_values
 from oncotrial.analysis.response import analyze_binary
@@ -93,9 +93,7 @@ def run_analysis(adam: Mapping[str, pd.DataFrame], protocol: Protocol, *,
     a = protocol.analysis
     order = arm_order(protocol)
     comparisons = tuple(tuple(c) for c in protocol.comparisons)
-    # With three or more arms there is no one experimental arm ("" as in TimeToEventAnalysis).
-    experimental = comparisons[0][0] if len(comparisons) == 1 else ""
-    control = protocol.control_arm
+    experimental, control = headline_pair(protocol)
     arms = arm_of(adsl, protocol)
     require_columns(adtte, "ADTTE", ["PARAMCD"])
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from oncotrial.analysis import _binom
-from oncotrial.analysis._frames import arm_of, arm_order, one_per_subject, require_columns
+from oncotrial.analysis._frames import arm_of, arm_order, headline_pair, one_per_subject, require_columns
 from oncotrial.analysis.results import ArmRate, BinaryAnalysis, RateDifference
 from oncotrial.protocol import Protocol
 
@@ -46,7 +46,6 @@ def analyze_binary(adsl: pd.DataFrame, adrs: pd.DataFrame, protocol: Protocol, p
     >>> orr = analyze_binary(adsl, adrs, p, "CBOR", responder_values=["CR", "PR"])  # doctest: +SKIP
     """
     a = protocol.analysis
-    two_arms = len(protocol.arms) == 2
     arms = arm_of(adsl, protocol)
     if exclude is not None:
         ex = exclude.reindex(arms.index).fillna(False).astype(bool)
@@ -66,7 +65,8 @@ def analyze_binary(adsl: pd.DataFrame, adrs: pd.DataFrame, protocol: Protocol, p
         diff, dlo, dhi = _binom.difference_ci(x1, n1, x0, n0, method=a.difference_ci, conf_level=a.conf_level)
         comparisons.append(RateDifference(e, c, diff, dlo, dhi, a.difference_ci))
     # With k arms no single difference is "the" one: NaN rather than a pick among them.
-    top = comparisons[0] if two_arms else RateDifference("", protocol.control_arm, NAN, NAN, NAN, a.difference_ci)
+    experimental, control = headline_pair(protocol)
+    top = comparisons[0] if experimental else RateDifference(experimental, control, NAN, NAN, NAN, a.difference_ci)
     return BinaryAnalysis(paramcd=paramcd, label=label or paramcd, population=population, conf_level=a.conf_level,
                           method=a.binomial_ci, experimental=top.experimental, control=top.control, arms=tuple(rows),
                           difference=top.difference, difference_lower=top.difference_lower,

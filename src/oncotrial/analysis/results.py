@@ -39,6 +39,15 @@ class _Result:
         return jsonable(self)
 
 
+def _comparison_of(comparisons: tuple, experimental: str, paramcd: str):
+    """The entry of ``comparisons`` for ``experimental`` vs the control; KeyError naming the known ones."""
+    for c in comparisons:
+        if c.experimental == experimental:
+            return c
+    known = ", ".join(f"{c.experimental} vs {c.control}" for c in comparisons) or "none"
+    raise KeyError(f"no {paramcd} comparison for experimental arm {experimental!r}; known: {known}")
+
+
 @dataclass(frozen=True)
 class Landmark(_Result):
     """Kaplan-Meier estimate at one time, with its pointwise confidence interval."""
@@ -131,11 +140,7 @@ class TimeToEventAnalysis(_Result):
 
     def comparison(self, experimental: str) -> HazardComparison:
         """The comparison of ``experimental`` with the control."""
-        for c in self.comparisons:
-            if c.experimental == experimental:
-                return c
-        known = ", ".join(f"{c.experimental} vs {c.control}" for c in self.comparisons) or "none"
-        raise KeyError(f"no {self.paramcd} comparison for experimental arm {experimental!r}; known: {known}")
+        return _comparison_of(self.comparisons, experimental, self.paramcd)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per arm: n, events, median and CI, and each landmark rate."""
@@ -205,11 +210,7 @@ class BinaryAnalysis(_Result):
 
     def comparison(self, experimental: str) -> RateDifference:
         """The rate difference of ``experimental`` vs the control."""
-        for c in self.comparisons:
-            if c.experimental == experimental:
-                return c
-        known = ", ".join(f"{c.experimental} vs {c.control}" for c in self.comparisons) or "none"
-        raise KeyError(f"no {self.paramcd} comparison for experimental arm {experimental!r}; known: {known}")
+        return _comparison_of(self.comparisons, experimental, self.paramcd)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"PARAMCD": self.paramcd, **a.to_dict()} for a in self.arms])

@@ -6,7 +6,7 @@ import pandas as pd
 
 from oncotrial.analysis.characteristics import characteristic_values
 from oncotrial.analysis.results import SubgroupAnalysis, SubgroupRow
-from oncotrial.analysis.survival import hazard_ratio, tte_frame
+from oncotrial.analysis.survival import hazard_ratio, pair_rows, tte_frame
 from oncotrial.protocol import Protocol
 
 
@@ -37,10 +37,8 @@ def analyze_subgroups(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Protoco
     """
     a = protocol.analysis
     experimental, control = _comparison(protocol, experimental)
-    frame = tte_frame(adsl, adtte, protocol, paramcd)
-    in_pair = frame["ARM"].isin([experimental, control]).to_numpy()
-    if not in_pair.all():  # three or more arms: pairwise, as for the overall comparisons (compare_arms)
-        frame = frame[in_pair].reset_index(drop=True)
+    # three or more arms: pairwise, as for the overall comparisons (compare_arms)
+    frame = pair_rows(tte_frame(adsl, adtte, protocol, paramcd), experimental, control)
     overall = _row(frame, "overall", "All patients", "", experimental, control, a.conf_level, a.ties)
     rows = []
     for name in (a.subgroups if subgroups is None else subgroups):

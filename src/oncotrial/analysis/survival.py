@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, arm_order, days_to_unit, require_columns,
-                                         one_per_subject, strata_columns)
+from oncotrial.analysis._frames import (DAYS_PER_UNIT, arm_of, arm_order, days_to_unit, headline_pair,
+                                         require_columns, one_per_subject, strata_columns)
 from oncotrial.analysis.results import ArmTimeToEvent, HazardComparison, Landmark, TimeToEventAnalysis
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.stats import cox, km, logrank
@@ -71,6 +71,13 @@ def hazard_ratio(frame: pd.DataFrame, experimental: str, strata: Sequence[str], 
     return float(fit.hr["TRT"]), float(fit.hr_ci.loc["TRT", "lower"]), float(fit.hr_ci.loc["TRT", "upper"])
 
 
+def pair_rows(frame: pd.DataFrame, experimental: str, control: str) -> pd.DataFrame:
+    """The rows of ``frame`` (ARM column) in one comparison: the frame itself when every row is
+    (two arms: copying it cost ~7 ms per endpoint, measured), else a fresh 0..n-1 indexed subset."""
+    in_pair = frame["ARM"].isin([experimental, control]).to_numpy()
+    return frame if in_pair.all() else frame[in_pair].reset_index(drop=True)
+
+
 def compare_arms(frame: pd.DataFrame, protocol: Protocol, experimental: str, control: str,
                  strata: Sequence[str]) -> HazardComparison:
     """Cox HR (stratified per the plan) and log-rank test of ``experimental`` vs ``control``.
@@ -79,9 +86,7 @@ def compare_arms(frame: pd.DataFrame, protocol: Protocol, experimental: str, con
     or more arms each comparison is pairwise.
     """
     a = protocol.analysis
-    in_pair = frame["ARM"].isin([experimental, control]).to_numpy()
-    # Two arms: every row is in the pair, and copying the frame cost ~7 ms per endpoint (measured).
-    pair = frame if in_pair.all() else frame[in_pair]
+    pair = pair_rows(frame, experimental, control)
     hr_strata = tuple(strata) if a.hr_model == "stratified_cox" else ()
     hr, lo, hi = hazard_ratio(pair, experimental, hr_strata, conf_level=a.conf_level, ties=a.ties)
     lr_strata = tuple(strata) if a.primary_test == "stratified_logrank" else ()
@@ -119,7 +124,7 @@ def analyze_time_to_event(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Pro
     a = protocol.analysis
     pairs = protocol.comparisons
     two_arms = len(protocol.arms) == 2
-    experimental, control = pairs[0] if two_arms else ("", protocol.control_arm)
+    experimental, control = headline_pair(protocol)
     order = arm_order(protocol)
     strata = tuple(a.stratify_by) if stratified else ()
     frame = tte_frame(adsl, adtte, protocol, paramcd, strata=strata)

@@ -30,12 +30,13 @@ def protocol_path(name_or_path: str | Path) -> Path:
         if not p.is_file():
             raise ProtocolError(str(p), ["file not found"])
         return p
-    if p.is_dir() and str(name_or_path) not in bundled_protocols():
-        raise ProtocolError(str(p), ["is a folder, not a protocol file"])
-    if str(name_or_path) in bundled_protocols():
+    bundled = bundled_protocols()
+    if str(name_or_path) in bundled:
         return Path(str(resources.files("oncotrial") / "protocols" / f"{name_or_path}.toml"))
+    if p.is_dir():
+        raise ProtocolError(str(p), ["is a folder, not a protocol file"])
     raise ProtocolError(str(name_or_path), [
-        f"not a file and not a bundled protocol (bundled: {', '.join(bundled_protocols())})"])
+        f"not a file and not a bundled protocol (bundled: {', '.join(bundled)})"])
 
 
 def load_protocol(name_or_path: str | Path) -> Protocol:

@@ -16,6 +16,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter  # noq
 
 from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults  # noqa: E402
 from oncotrial.tlg.format import interval, num, p_text  # noqa: E402
+from oncotrial.tlg.tables import arm_columns  # noqa: E402
 
 COLORS = ("#1f5aa6", "#c0392b", "#2e8b57", "#8e44ad")
 # Beyond the house colours, the arms take matplotlib's tab10 (distinct, colour-blind tolerable).
@@ -26,10 +27,6 @@ def arm_color(k: int) -> str:
     """The colour of the ``k``-th arm of ``arm_order`` (any number of arms; repeats after 10)."""
     pool = COLORS + _MORE_COLORS
     return pool[k % len(pool)]
-
-
-def _arm_codes(results: TrialResults) -> list[str]:
-    return list(results.arm_order) if results.arm_order else [results.experimental, results.control]
 
 
 def at_risk(table: pd.DataFrame, times: np.ndarray) -> np.ndarray:
@@ -52,7 +49,7 @@ def _tick_step(tmax: float, unit: str) -> float:
 
 def km_figure(res: TimeToEventAnalysis, results: TrialResults, *, title: str = "") -> Figure:
     """Kaplan-Meier curves per arm with censoring marks, HR and p, and numbers at risk beneath."""
-    codes = _arm_codes(results)
+    codes = arm_columns(results)
     tmax = max((float(res.curves[c]["time"].max()) for c in codes if c in res.curves), default=1.0)
     step = _tick_step(tmax, res.unit)
     ticks = np.arange(0.0, tmax + step * 0.999, step)
@@ -175,7 +172,7 @@ def forest_figure(results: TrialResults, experimental: str | None = None) -> Fig
     ax.text(1.45, len(display) - 0.2, "Events/N (" + " / ".join(results.arms[c] for c in (exp_code, ctl_code)) + ")",
             transform=ax.get_yaxis_transform(), fontsize=8.5, fontweight="bold", va="bottom")
     title = f"{sg.paramcd} by subgroup"
-    if len(_arm_codes(results)) > 2:
+    if len(arm_columns(results)) > 2:
         title += f": {results.arms[exp_code]} vs {results.arms[ctl_code]}"
     ax.set_title(title, fontsize=10, loc="left")
     return fig
@@ -183,7 +180,7 @@ def forest_figure(results: TrialResults, experimental: str | None = None) -> Fig
 
 def consort_figure(results: TrialResults) -> Figure:
     """CONSORT-style flow: a box per stage and arm, stages top to bottom."""
-    codes = _arm_codes(results)
+    codes = arm_columns(results)
     steps = list(results.flow)
     fig = Figure(figsize=(8.0 if len(codes) <= 2 else 3.4 * len(codes), 1.0 + 0.9 * (len(steps) + 1)), dpi=110)
     ax = fig.add_axes([0, 0, 1, 1])
@@ -213,7 +210,7 @@ def waterfall_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
     best = adtr[(adtr["PARAMCD"] == "BPCHG") & adtr["AVAL"].notna()]
     arm_col = "ARMCD" if "ARMCD" in best.columns else "ARM"
     best = best.sort_values("AVAL", ascending=False, kind="stable")
-    codes = _arm_codes(results)
+    codes = arm_columns(results)
     fig = Figure(figsize=(8.0, 4.6), dpi=110)
     ax = fig.add_axes([0.1, 0.14, 0.86, 0.76])
     x = np.arange(len(best))
@@ -246,7 +243,7 @@ def spider_figure(adtr: pd.DataFrame, results: TrialResults) -> Figure:
     sd["WEEKS"] = (pd.to_datetime(sd["ADT"]) - start).dt.days.clip(lower=0) / 7.0
     if "ABLFL" in sd.columns:
         sd.loc[sd["ABLFL"] == "Y", "WEEKS"] = 0.0  # every line starts at its baseline
-    codes = _arm_codes(results)
+    codes = arm_columns(results)
     # 4.5 inches per panel; with two arms that is the 9-inch figure of panels 0.47 apart, 0.42 wide.
     fig = Figure(figsize=(4.5 * len(codes), 4.2), dpi=110)
     step = 0.94 / len(codes)

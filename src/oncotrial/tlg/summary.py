@@ -13,6 +13,7 @@ from oncotrial.analysis.results import TimeToEventAnalysis, TrialResults
 from oncotrial.protocol import Protocol
 from oncotrial.tlg.format import NE, num, p_text
 from oncotrial.tlg.sections import reported
+from oncotrial.tlg.tables import arm_columns
 
 NUMBER_WORDS = {0: "No", 1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight",
                 9: "Nine", 10: "Ten"}
@@ -137,10 +138,6 @@ def _arms_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _codes(r: TrialResults) -> list[str]:
-    return list(r.arm_order) if r.arm_order else [r.experimental, r.control]
-
-
 def _lower(label: str) -> str:
     """A label in running text: lower case, but acronyms (5-FU, HER2) kept."""
     return " ".join(w if sum(ch.isupper() for ch in w) > 1 else w.lower() for w in label.split(" "))
@@ -164,22 +161,22 @@ def _tte_paragraph_k(r: TrialResults, res: TimeToEventAnalysis, *, followup: boo
     """A time-to-event endpoint of a trial of three or more arms: each arm's median, then each comparison."""
     unit = r.unit
     medians = [f"{_median(res.arm(c).median, unit)} ({_ci(r, res.arm(c).median_lower, res.arm(c).median_upper)}) "
-               f"in {_group_k(r, c)}" for c in _codes(r)]
+               f"in {_group_k(r, c)}" for c in arm_columns(r)]
     lead = f"At a median follow-up of {num(r.median_followup)} {unit}, the" if followup else "The"
     text = (f"{lead} median {res.label.lower()} was {_arms_list(medians)}, with "
-            f"{_arms_list([f'{res.arm(c).events} events in {_group_k(r, c)}' for c in _codes(r)])} "
+            f"{_arms_list([f'{res.arm(c).events} events in {_group_k(r, c)}' for c in arm_columns(r)])} "
             f"({num(100 * res.maturity)}% maturity). Hazard ratios against {_group_k(r, r.control)} "
             f"({'stratified ' if res.hr_stratified else ''}Cox): {_hazard_sentence(r, res)}.")
-    lms = res.arm(_codes(r)[0]).landmarks
+    lms = res.arm(arm_columns(r)[0]).landmarks
     if lms:
-        rates = [f"{num(100 * res.arm(c).landmarks[0].surv)}% for {_group_k(r, c)}" for c in _codes(r)]
+        rates = [f"{num(100 * res.arm(c).landmarks[0].surv)}% for {_group_k(r, c)}" for c in arm_columns(r)]
         text += f" Estimated {res.label.lower()} rates at {lms[0].time:g} {unit} were {_arms_list(rates)}."
     return text
 
 
 def _binary_sentence_k(r: TrialResults, res) -> str:
     rates = [f"{num(100 * res.arm(c).rate)}% ({_ci(r, 100 * res.arm(c).lower, 100 * res.arm(c).upper, pct=True)}) "
-             f"in {_group_k(r, c)}" for c in _codes(r)]
+             f"in {_group_k(r, c)}" for c in arm_columns(r)]
     diffs = "; ".join(f"{_versus(r, d.experimental)}: {num(100 * d.difference)} percentage points "
                       f"({_ci(r, 100 * d.difference_lower, 100 * d.difference_upper)})" for d in res.comparisons)
     return f"The {res.label.lower()} ({res.population}) was {_arms_list(rates)}. Differences: {diffs}."
@@ -189,7 +186,7 @@ def _safety_paragraph_k(r: TrialResults) -> str:
     s = r.safety
 
     def per_arm(row) -> str:
-        return _arms_list([f"{num(row.percent.get(c, float('nan')))}% of {_group_k(r, c)}" for c in _codes(r)])
+        return _arms_list([f"{num(row.percent.get(c, float('nan')))}% of {_group_k(r, c)}" for c in arm_columns(r)])
 
     parts = [f"Adverse events (AEs) of any grade occurred in {per_arm(s.row('any', '', 'any'))}."]
     if s.graded:
@@ -206,7 +203,7 @@ def _safety_paragraph_k(r: TrialResults) -> str:
     parts.append("No treatment-related deaths were reported." if deaths == 0 else
                  f"{NUMBER_WORDS.get(deaths, str(deaths))} treatment-related death{'s were' if deaths != 1 else ' was'} "
                  f"reported (" + _arms_list([f"{s.treatment_related_deaths.get(c, 0)} in {_group_k(r, c)}"
-                                            for c in _codes(r)]) + ").")
+                                            for c in arm_columns(r)]) + ").")
     return " ".join(parts)
 
 
@@ -216,7 +213,7 @@ def _summary_k(r: TrialResults, protocol: Protocol) -> str:
     n = sum(r.n_randomized.values())
     paras = [f"## {protocol.study.id} results\n\n"
              f"The trial randomly assigned {n} patients: "
-             + _arms_list([f"{r.n_randomized[c]} to {_group_k(r, c)}" for c in _codes(r)]) + "."]
+             + _arms_list([f"{r.n_randomized[c]} to {_group_k(r, c)}" for c in arm_columns(r)]) + "."]
     if r.pfs is not None:
         paras.append(_tte_paragraph_k(r, r.pfs, followup=True))
     sec = []
@@ -247,7 +244,7 @@ def results_summary(results: TrialResults, protocol: Protocol) -> str:
     >>> print(results_summary(results, load_protocol("patina")))   # doctest: +SKIP
     """
     r = reported(results, protocol)
-    if len(_codes(r)) > 2:
+    if len(arm_columns(r)) > 2:
         return _summary_k(r, protocol)
     n = sum(r.n_randomized.values())
     head = (f"## {protocol.study.id} results\n\n"
