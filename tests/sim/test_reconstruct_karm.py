@@ -61,3 +61,12 @@ def test_pairwise_hazard_ratios_use_the_two_arms_only(colon_reconstruction):
     comp = colon_reconstruction.comparison.set_index(["figure", "arm"])
     assert np.isclose(comp.loc[("PFS HR", "LEV5FU"), "reproduced"], hr, rtol=1e-10)
     assert np.isclose(comp.loc[("PFS HR upper CI", "LEV5FU"), "reproduced"], hi, rtol=1e-10)
+
+
+def test_only_the_baseline_characteristics_the_protocol_declares(colon_reconstruction, patina_reconstruction):
+    # COLON declares age and sex only: its patients get no menopausal status or metastasis sites
+    colon_q = set(colon_reconstruction.sdtm["SUPPDM"]["QNAM"])
+    assert colon_q.isdisjoint({"MENOSTAT", "DENOVO", "VISCMET", "CNSMET"}), colon_q
+    assert "STRAT1R" in colon_q
+    patina_q = set(patina_reconstruction.sdtm["SUPPDM"]["QNAM"])
+    assert {"MENOSTAT", "DENOVO", "VISCMET", "CNSMET"} <= patina_q

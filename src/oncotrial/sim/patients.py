@@ -61,6 +61,27 @@ def accrue(protocol: Protocol, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.datetime64(acc.start.isoformat(), "D") + days.astype("timedelta64[D]")
 
 
+# Disease-specific baseline qualifiers and the protocol field that declares each.
+BASELINE_FIELDS = {"MENOSTAT": "postmenopausal", "DENOVO": "de_novo", "VISCMET": "visceral",
+                   "CNSMET": "cns_metastases"}
+
+
+def undeclared_baseline(protocol: Protocol) -> list[str]:
+    """Baseline qualifiers (``BASELINE_FIELDS``) neither the protocol's assumptions nor its published
+    baseline name, so a trial's datasets never carry a characteristic its protocol does not have
+    (colon cancer patients get no menopausal status).
+
+    >>> from oncotrial.protocol import load_protocol
+    >>> undeclared_baseline(load_protocol("colon"))
+    ['MENOSTAT', 'DENOVO', 'VISCMET', 'CNSMET']
+    >>> undeclared_baseline(load_protocol("patina"))
+    []
+    """
+    pub = protocol.published.baseline if protocol.published is not None else None
+    return [q for q, name in BASELINE_FIELDS.items()
+            if all(getattr(src, name, None) is None for src in (protocol.baseline, pub))]
+
+
 def draw_baseline(protocol: Protocol, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Demographics, baseline disease characteristics and stratification levels of ``n`` patients."""
     b = protocol.baseline
@@ -89,7 +110,8 @@ def draw_baseline(protocol: Protocol, n: int, rng: np.random.Generator) -> pd.Da
         prev = prev / prev.sum()
         df[strat_col(f.name)] = rng.choice(f.codes, size=n, p=prev)
     df["INDRESP"] = induction_response(protocol, df, rng)
-    return df
+    # Drawn before dropping so the random stream, and so every other column, is the same.
+    return df.drop(columns=undeclared_baseline(protocol))
 
 
 def induction_response(protocol: Protocol, df: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:

@@ -20,7 +20,8 @@ import pandas as pd
 
 from oncotrial.protocol import DAYS_PER_MONTH, Protocol
 from oncotrial.sim.domains import build_sdtm
-from oncotrial.sim.patients import RACE_PROBS, RACES, allocation_lists, response_level, site_table, strat_col
+from oncotrial.sim.patients import (RACE_PROBS, RACES, allocation_lists, response_level, site_table, strat_col,
+                                    undeclared_baseline)
 from oncotrial.sim.recon_counts import best_denominator, binomial_design, count_for
 from oncotrial.sim.recon_response import plan_arm_responses
 from oncotrial.sim.recon_safety import plan_safety
@@ -127,7 +128,8 @@ def recon_patients(protocol: Protocol, sizes: dict[str, int], rng: np.random.Gen
     df.insert(0, "USUBJID", protocol.study.id + "-" + df["SITEID"] + "-" + df["SUBJID"])
     df["ARMCD"] = _randomize_exact(protocol, df, sizes)
     df["ARM"] = df["ARMCD"].map({a.code: a.name for a in protocol.arms})
-    return df
+    # Drawn before dropping so the random stream, and so every other column, is the same.
+    return df.drop(columns=undeclared_baseline(protocol))
 
 
 def _randomize_exact(protocol: Protocol, df: pd.DataFrame, sizes: dict[str, int]) -> np.ndarray:
